@@ -1,0 +1,32 @@
+"""stencilpy: grid stencils as plain Python functions, compiled to vectorised,
+multi-threaded machine code with llvmlite.
+
+>>> import numpy as np, stencilpy as sp
+>>> @sp.stencil
+... def laplacian(u):
+...     return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u[0, 0]
+>>> laplacian.halo
+((1, 1), (1, 1))
+>>> laplacian(np.ones((4, 4)), boundary="periodic")[0, 0]
+np.float64(0.0)
+"""
+
+__version__ = "0.1.0"
+
+from stencilpy.decorator import Stencil, stencil  # noqa: E402
+from stencilpy.errors import (  # noqa: E402
+    InternalCompilerError,
+    MismatchError,
+    StencilCallError,
+    StencilError,
+    StencilSyntaxError,
+)
+from stencilpy.frontend import LANGUAGE_CONSTANTS, LANGUAGE_NAMES, function  # noqa: E402
+from stencilpy.inspection import inspect  # noqa: E402
+
+globals().update(LANGUAGE_NAMES)
+globals().update(LANGUAGE_CONSTANTS)
+
+__all__ = ["stencil", "function", "inspect", "Stencil", "StencilError", "StencilSyntaxError",
+           "StencilCallError", "MismatchError", "InternalCompilerError", "__version__",
+           *LANGUAGE_NAMES, *LANGUAGE_CONSTANTS]

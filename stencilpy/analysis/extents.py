@@ -1,0 +1,99 @@
+"""Per-stage access extents, derived with sympy.
+
+A *stage* is one loop nest: every temporary read at a non-zero offset is
+materialised in its own stage (computed on its extended region into a
+buffer); temporaries read only at offset zero are evaluated inline where they
+are used.  The last stage computes the returned expressions.
+
+Each access ``f[o]`` at the current point ``i`` of a stage is the sympy index
+``i_d + o_d``; the extent of ``f`` in a stage is ``(lo, hi)`` with
+``lo = -Min(index - i_d)`` and ``hi = Max(index - i_d)`` over its accesses.
+Extents of stages compose backwards from the output (extent 0):
+``region(t) = union over readers s of region(s) + offsets of t in s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from stencilpy.ir import nodes as N
+
+
+@dataclass(frozen=True)
+class StageAccesses:
+    """What one stage reads: ``{name: set of offsets}`` after inlining zero-offset temporaries."""
+
+    target: str | None          # materialised temporary, or None for the output stage
+    expr_names: tuple[str, ...]  # temporaries evaluated inline in this stage (definition order)
+    reads: dict
+
+
+def materialised(stencil: N.Stencil) -> tuple[str, ...]:
+    """Temporaries read at a non-zero offset anywhere, in definition order."""
+    temps = [s.target for s in stencil.body]
+    shifted = set()
+    exprs = [s.value for s in stencil.body] + list(stencil.returns)
+    for expr in exprs:
+        for node in N.walk(expr):
+            if isinstance(node, N.FieldAccess) and any(node.offset) and node.name in temps:
+                shifted.add(node.name)
+    return tuple(t for t in temps if t in shifted)
+
+
+def _collect(expr: N.Expr, defs: dict, mat: set, reads: dict, inline: dict) -> None:
+    for node in N.walk(expr):
+        if not isinstance(node, N.FieldAccess):
+            continue
+        if node.name in defs and node.name not in mat:
+            if node.name not in inline:
+                inline[node.name] = None
+                _collect(defs[node.name], defs, mat, reads, inline)
+            continue
+        reads.setdefault(node.name, set()).add(node.offset)
+
+
+def stage_accesses(stencil: N.Stencil) -> tuple[StageAccesses, ...]:
+    """The stages of ``stencil`` in execution order, with what each reads."""
+    defs = {s.target: s.value for s in stencil.body}
+    order = {t: k for k, t in enumerate(defs)}
+    mat = materialised(stencil)
+    stages = []
+    for target, exprs in [(t, [defs[t]]) for t in mat] + [(None, list(stencil.returns))]:
+        reads: dict = {}
+        inline: dict = {}
+        for expr in exprs:
+            _collect(expr, defs, set(mat), reads, inline)
+        names = tuple(sorted(inline, key=order.__getitem__))
+        stages.append(StageAccesses(target, names, reads))
+    return tuple(stages)
+
+
+def index_symbols(ndim: int) -> tuple[sympy.Symbol, ...]:
+    return sympy.symbols(f"i0:{ndim}", integer=True)
+
+
+def access_extent(offsets, ndim: int) -> tuple[tuple[int, int], ...]:
+    """``(lo, hi)`` per axis of a set of offsets, via the sympy index ``i_d + o_d``.
+
+    >>> access_extent({(1, 0), (-1, 2)}, 2)
+    ((1, 1), (0, 2))
+    """
+    idx = index_symbols(ndim)
+    extent = []
+    for d in range(ndim):
+        rel = [sympy.expand(idx[d] + o[d]) - idx[d] for o in offsets]
+        lo = sympy.Max(0, -sympy.Min(*rel))
+        hi = sympy.Max(0, sympy.Max(*rel))
+        extent.append((int(lo), int(hi)))
+    return tuple(extent)
+
+
+def add_extents(a, b):
+    """Minkowski sum of two extents (a region grown by the reads made from it)."""
+    return tuple((x[0] + y[0], x[1] + y[1]) for x, y in zip(a, b))
+
+
+def union_extents(a, b):
+    return tuple((max(x[0], y[0]), max(x[1], y[1])) for x, y in zip(a, b))

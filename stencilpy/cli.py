@@ -1,0 +1,113 @@
+"""The ``stencilpy`` command: demo, bench, info, cache."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _cmd_info(args) -> int:
+    import platform
+
+    import llvmlite
+    import numpy
+    import sympy
+
+    import stencilpy
+    from stencilpy.runtime import cache, jit
+
+    cpu, features = jit.host()
+    enabled = [f[1:] for f in features.split(",") if f.startswith("+")]
+    simd = [f for f in enabled if f.startswith(("avx", "sse4", "fma", "neon", "sve"))]
+    print(f"stencilpy   {stencilpy.__version__}")
+    print(f"python      {platform.python_version()} ({platform.platform()})")
+    print(f"numpy       {numpy.__version__}")
+    print(f"llvmlite    {llvmlite.__version__} (LLVM {'.'.join(map(str, jit.llvm.llvm_version_info))})")
+    print(f"sympy       {sympy.__version__}")
+    for name in ("xarray", "dask", "distributed", "netCDF4", "h5netcdf", "matplotlib", "numba"):
+        print(f"{name:<11} {_version(name)}")
+    print(f"cpu         {cpu} ({_cpu_model()})")
+    print(f"simd        {' '.join(sorted(simd)) or '-'}")
+    from stencilpy.options import default_threads
+    print(f"threads     {default_threads()} (STENCILPY_NUM_THREADS overrides)")
+    if cache.cache_enabled():
+        c = cache.DiskCache()
+        print(f"cache       {c.path} ({c.entries()} kernels, {c.size_bytes() / 1e6:.1f} MB, "
+              f"limit {c.max_bytes / 1e6:.0f} MB)")
+    else:
+        print("cache       disabled (STENCILPY_CACHE=0)")
+    return 0
+
+
+def _version(name: str) -> str:
+    from importlib import metadata
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or "unknown"
+
+
+def _cmd_cache(args) -> int:
+    from stencilpy.runtime import cache
+    c = cache.DiskCache()
+    if args.action == "clear":
+        print(f"removed {c.clear()} cached kernels from {c.path}")
+    else:
+        print(f"{c.path}: {c.entries()} kernels, {c.size_bytes() / 1e6:.1f} MB")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from stencilpy.demo import run_demo
+    return run_demo(args)
+
+
+def _cmd_bench(args) -> int:
+    try:
+        from benchmarks.run import main as bench_main
+    except ImportError:
+        print("the benchmark suite lives in the source tree's benchmarks/ folder: run "
+              "'python -m benchmarks.run' from a checkout", file=sys.stderr)
+        return 2
+    return bench_main(args.bench_args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stencilpy", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="EULAG-style advection of a rotating cone (MPDATA), "
+                                       "compared with the numpy reference")
+    from stencilpy.demo import add_arguments
+    add_arguments(demo)
+    demo.set_defaults(fn=_cmd_demo)
+    bench = sub.add_parser("bench", help="side-by-side benchmarks (stencilpy, numpy, numba, C)")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER,
+                       help="passed to 'python -m benchmarks.run' (e.g. --quick)")
+    bench.set_defaults(fn=_cmd_bench)
+    info = sub.add_parser("info", help="versions, CPU features, threads, cache")
+    info.set_defaults(fn=_cmd_info)
+    cache = sub.add_parser("cache", help="show or clear the compiled-kernel cache")
+    cache.add_argument("action", choices=("info", "clear"), nargs="?", default="info")
+    cache.set_defaults(fn=_cmd_cache)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""ir + frozen analysis -> llvmlite.ir.Module (never llvmlite.binding)."""

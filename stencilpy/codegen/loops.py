@@ -1,0 +1,51 @@
+"""Small loop helpers for llvmlite IR builders."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from llvmlite import ir
+
+from stencilpy.codegen.types import I64
+
+
+@contextmanager
+def for_range(b: ir.IRBuilder, lo, hi, name: str = "i", step=None):
+    """``for (i = lo; i < hi; i += step)``; yields the index (an i64 phi).
+
+    Emits::
+
+        pre:   br cond
+        cond:  i = phi [lo, pre], [i.next, body.end]; br (i < hi), body, exit
+        body:  ...  (the with-block)
+        body.end: i.next = i + step; br cond
+        exit:
+    """
+    step = step if step is not None else ir.Constant(I64, 1)
+    pre = b.block
+    cond = b.append_basic_block(f"{name}.cond")
+    body = b.append_basic_block(f"{name}.body")
+    exit_ = b.append_basic_block(f"{name}.exit")
+    b.branch(cond)
+    b.position_at_end(cond)
+    idx = b.phi(I64, name=name)
+    idx.add_incoming(lo, pre)
+    b.cbranch(b.icmp_signed("<", idx, hi), body, exit_)
+    b.position_at_end(body)
+    yield idx
+    nxt = b.add(idx, step, name=f"{name}.next")
+    idx.add_incoming(nxt, b.block)
+    b.branch(cond)
+    b.position_at_end(exit_)
+
+
+def smin(b: ir.IRBuilder, x, y):
+    return b.select(b.icmp_signed("<", x, y), x, y)
+
+
+def smax(b: ir.IRBuilder, x, y):
+    return b.select(b.icmp_signed(">", x, y), x, y)
+
+
+def const(value: int) -> ir.Constant:
+    return ir.Constant(I64, value)

@@ -1,0 +1,211 @@
+"""``@sp.stencil``: the one place that wires frontend -> passes -> analysis -> runtime.
+
+    stencil = parse_stencil(f, dims)          # python source -> ir.Stencil
+    stencil = run_definition_passes(stencil)  # ir.Stencil -> straight-line SSA ir.Stencil
+    plan = analyse(stencil)                   # sympy inside; frozen Plan out (on first use)
+    call = bind(stencil, plan, arguments)     # shapes, dtypes, regions
+    run_compiled(call, compile_kernel(spec))  # llvmlite, cached   | run_reference(call)
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+
+import numpy as np
+
+from stencilpy.errors import MismatchError, StencilCallError
+from stencilpy.frontend import parse_stencil
+from stencilpy.ir.types import infer
+from stencilpy.options import RESERVED, check_threads, normalize_boundary
+from stencilpy.passes.pipeline import run_definition_passes, specialize
+from stencilpy.signature import as_field, as_scalar, bind, check_out, is_scalar
+
+BACKENDS = ("llvm", "numpy")
+
+
+class Stencil:
+    """A compiled stencil: call it like the function it decorates."""
+
+    def __init__(self, pyfunc, dims=None, backend: str = "llvm"):
+        if backend not in BACKENDS:
+            raise StencilCallError(f"unknown backend {backend!r}; use one of {BACKENDS}")
+        self.pyfunc = pyfunc
+        self.backend = backend
+        self.ir = run_definition_passes(parse_stencil(pyfunc, tuple(dims) if dims else None))
+        functools.update_wrapper(self, pyfunc)
+        self._lock = threading.Lock()
+        self._plan = None
+        self._specialised: dict = {}
+        self._types: dict = {}
+        self._kernels: dict = {}
+
+    def __repr__(self) -> str:
+        return f"<sp.stencil {self.ir.name}{self.signature} dims={self.dims} backend={self.backend!r}>"
+
+    @property
+    def signature(self) -> str:
+        return "(" + ", ".join(self.ir.param_names) + ")"
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return self.ir.dims
+
+    @property
+    def ndim(self) -> int:
+        return self.ir.ndim
+
+    @property
+    def plan(self):
+        """The frozen analysis (computed with sympy on first use)."""
+        if self._plan is None:
+            from stencilpy.analysis import analyse
+            self._plan = analyse(self.ir)
+        return self._plan
+
+    @property
+    def halo(self) -> tuple[tuple[int, int], ...]:
+        """``(lo, hi)`` per stencil axis: how far the stencil reads from each point."""
+        return self.plan.halo
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.ir.returns)
+
+    # -- calling ---------------------------------------------------------------
+    def __call__(self, *args, boundary=None, fill_value=None, out=None, domain=None,
+                 threads=None, check=False, **kwargs):
+        values = self._bind_arguments(args, kwargs)
+        from stencilpy.adapters import dispatch
+        adapter = dispatch(values.values(), out)
+        if adapter is not None:
+            return adapter(self, values, boundary=boundary, fill_value=fill_value, out=out,
+                           domain=domain, threads=threads, check=check)
+        return self.call_arrays(values, boundary=boundary, fill_value=fill_value, out=out,
+                                domain=domain, threads=threads, check=check)
+
+    def _bind_arguments(self, args, kwargs) -> dict:
+        names = self.ir.param_names
+        if len(args) > len(names):
+            raise StencilCallError(f"'{self.ir.name}' takes {len(names)} arguments {self.signature} "
+                                   f"but {len(args)} were given")
+        values = dict(zip(names, args))
+        for key, value in kwargs.items():
+            if key not in names:
+                raise StencilCallError(
+                    f"'{self.ir.name}' got an unknown keyword argument '{key}'; its parameters are "
+                    f"{self.signature} and the call options are {', '.join(RESERVED)}")
+            if key in values:
+                raise StencilCallError(f"'{self.ir.name}' got two values for argument '{key}'")
+            values[key] = value
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise StencilCallError(f"'{self.ir.name}' is missing argument(s) "
+                                   f"{', '.join(repr(m) for m in missing)}")
+        return values
+
+    def _split(self, values: dict) -> tuple[dict, dict]:
+        fields, scalars = {}, {}
+        subscripted = {p.name for p in self.ir.params if p.subscripted}
+        for name, value in values.items():
+            if is_scalar(value) and not isinstance(value, np.ndarray):
+                if name in subscripted:
+                    raise StencilCallError(
+                        f"argument '{name}' is read at offsets in '{self.ir.name}', so it must be "
+                        f"an array, not the number {value!r}")
+                scalars[name] = as_scalar(name, value)
+            elif isinstance(value, np.ndarray) and value.ndim == 0:
+                if name in subscripted:
+                    raise StencilCallError(f"argument '{name}' is a 0-d array; pass an array "
+                                           f"with at least {self.ndim} dimension(s)")
+                scalars[name] = as_scalar(name, value)
+            else:
+                fields[name] = as_field(name, value, self.ndim)
+        return fields, scalars
+
+    def _specialise(self, scalar_names: frozenset):
+        ir = self._specialised.get(scalar_names)
+        if ir is None:
+            ir = self._specialised[scalar_names] = specialize(self.ir, scalar_names)
+        return ir
+
+    def _infer(self, ir, env: dict):
+        key = (id(ir), tuple(sorted((k, str(v)) for k, v in env.items())))
+        found = self._types.get(key)
+        if found is None:
+            found = self._types[key] = infer(ir, env)
+        return found
+
+    def bind(self, values: dict, boundary=None, fill_value=None, domain=None, threads=None,
+             check=False, out=None):
+        """Validate a call (numpy arrays and numbers); returns a ``BoundCall``."""
+        fields, scalars = self._split(values)
+        ir = self._specialise(frozenset(scalars))
+        modes = normalize_boundary(boundary, self.dims)
+        return bind(ir, self.plan, fields, scalars, modes, fill_value, check_threads(threads),
+                    bool(check), domain=domain, out=out, infer_types=self._infer)
+
+    def call_arrays(self, values: dict, boundary=None, fill_value=None, out=None, domain=None,
+                    threads=None, check=False):
+        """Run on numpy arrays; returns an array or a tuple of arrays."""
+        call = self.bind(values, boundary, fill_value, domain, threads, check, out)
+        outs = check_out(out, call) if out is not None else None
+        results = self._run(call, outs)
+        if check:
+            self._check(call, results)
+        return results[0] if len(results) == 1 else results
+
+    def _run(self, call, outs):
+        if self.backend == "numpy":
+            from stencilpy.reference import run_reference
+            results = run_reference(call)
+            if outs is None:
+                return results
+            for o, r in zip(outs, results):
+                o[...] = r
+            return outs
+        from stencilpy.runtime.execute import execute
+        return execute(self._kernels, call, outs)
+
+    def _check(self, call, results) -> None:
+        from stencilpy.reference import run_reference
+        expected = run_reference(call)
+        for k, (got, want) in enumerate(zip(results, expected)):
+            _compare(self.ir.name, k, got, want)
+
+    def inspect(self, stage: str, *args, **kwargs) -> str:
+        from stencilpy.inspection import inspect_stencil
+        return inspect_stencil(self, stage, *args, **kwargs)
+
+
+def _compare(name: str, k: int, got: np.ndarray, want: np.ndarray) -> None:
+    rtol = 1e-5 if got.dtype == np.float32 else 1e-10
+    if got.dtype.kind == "f":
+        ok = np.isclose(got, want, rtol=rtol, atol=rtol * 1e-3, equal_nan=True)
+    else:
+        ok = got == want
+    if not ok.all():
+        where = tuple(int(i) for i in np.argwhere(~ok)[0])
+        raise MismatchError(
+            f"'{name}' output {k} differs from the numpy reference at index {where}: "
+            f"compiled {got[where]!r}, reference {want[where]!r} "
+            f"({int((~ok).sum())} of {ok.size} points differ)")
+
+
+def stencil(pyfunc=None, *, dims=None, backend: str = "llvm"):
+    """Decorate a function as a stencil (``@sp.stencil`` or ``@sp.stencil(dims=...)``).
+
+    >>> import numpy as np, stencilpy as sp
+    >>> @sp.stencil
+    ... def diff(u):
+    ...     return u[1] - u[-1]
+    >>> diff(np.arange(5.0) ** 2, boundary="valid")
+    array([4., 8., 12.])
+    """
+    if pyfunc is None:
+        return lambda f: Stencil(f, dims=dims, backend=backend)
+    if not callable(pyfunc) or not inspect.isfunction(getattr(pyfunc, "__wrapped__", pyfunc)):
+        if not inspect.isfunction(pyfunc):
+            raise StencilCallError("@sp.stencil decorates a function (def ...)")
+    return Stencil(pyfunc, dims=dims, backend=backend)

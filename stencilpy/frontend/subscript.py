@@ -1,0 +1,100 @@
+"""Offsets of a subscript: ``u[1, -1]``, ``u[1 + 1, 0]`` or, with dims, ``u[lat - 1, lon + 2]``.
+
+Each index folds to a term ``(dim, k)``: ``dim`` is a declared dimension name or None
+(a positional integer constant) and ``k`` the integer offset along it.
+
+>>> import ast
+>>> offset_term(ast.parse("lon - 1", mode="eval").body, ("lat", "lon"), None)
+('lon', -1)
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Callable, NoReturn
+
+#: ``fail(node, message, hint)`` raises a StencilSyntaxError located at ``node``
+Fail = Callable[[ast.AST, str, str], NoReturn]
+
+
+def _not_constant(node: ast.AST, dims: tuple[str, ...], fail: Fail, text: str) -> NoReturn:
+    if dims:
+        hint = (f"offsets are integer constants, or a dimension ({', '.join(dims)}) "
+                f"plus or minus an integer constant, e.g. u[{dims[-1]} + 1]")
+    else:
+        hint = ("offsets are integer constants, e.g. u[1, 0]; to name axes declare "
+                "@sp.stencil(dims=(...)) and write u[lon + 1]")
+    fail(node, f"offset '{text}' is not an integer constant", hint)
+
+
+def offset_term(node: ast.expr, dims: tuple[str, ...], fail: Fail,
+                text: Callable[[ast.AST], str] = ast.unparse) -> tuple[str, int] | tuple[None, int]:
+    """Fold one index expression to ``(dim or None, integer offset)``, or fail."""
+    term = _fold(node, dims)
+    if term is not None:
+        return term
+    if isinstance(node, ast.Slice):
+        fail(node, f"slice '{text(node)}' cannot be used as an offset",
+             "a stencil reads single points at integer offsets, e.g. u[1, 0]; "
+             "the loops over the array are implicit")
+    _not_constant(node, dims, fail, text(node))
+
+
+def _fold(node: ast.expr, dims: tuple[str, ...]) -> tuple[str | None, int] | None:
+    """``(dim or None, k)`` for ``k``, ``dim``, ``dim + k``, ``k + dim``, ``dim - k`` and
+    constant integer arithmetic; None for anything else."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return None, node.value
+    if isinstance(node, ast.Name) and node.id in dims:
+        return node.id, 0
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        term = _fold(node.operand, dims)
+        if term is None or isinstance(node.op, ast.UAdd):
+            return term
+        return (None, -term[1]) if term[0] is None else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+        left, right = _fold(node.left, dims), _fold(node.right, dims)
+        if left is not None and right is not None:
+            return _combine(node.op, left, right)
+    return None
+
+
+def _combine(op: ast.operator, left, right) -> tuple[str | None, int] | None:
+    """``left op right`` if the result is still ``dim + k``, else None."""
+    (ldim, lk), (rdim, rk) = left, right
+    if isinstance(op, ast.Mult):
+        return (None, lk * rk) if ldim is None and rdim is None else None
+    if isinstance(op, ast.Sub):
+        return (ldim, lk - rk) if rdim is None else None
+    if ldim is not None and rdim is not None:
+        return None
+    return (ldim or rdim, lk + rk)
+
+
+def fold_offsets(node: ast.Subscript, dims: tuple[str, ...], fail: Fail,
+                 text: Callable[[ast.AST], str] = ast.unparse) -> tuple[int, ...]:
+    """The offset tuple of ``node``: positional (any length) or named (``len(dims)``)."""
+    index = node.slice
+    elements = index.elts if isinstance(index, ast.Tuple) else [index]
+    if not elements:
+        fail(node, f"'{text(node)}' has no offsets", "write u[0, 0] or just u")
+    for element in elements:
+        if isinstance(element, ast.Starred):
+            fail(element, f"'{text(element)}' cannot be used as an offset",
+                 "write the integer offsets out, e.g. u[1, 0]")
+    terms = [offset_term(e, dims, fail, text) for e in elements]
+    named = [dim for dim, _ in terms if dim is not None]
+    if not named:
+        return tuple(k for _, k in terms)
+    if len(named) != len(terms):
+        fail(node, f"'{text(node)}' mixes named and positional offsets",
+             f"name every axis (u[{dims[0]} - 1, ...]) or none (u[-1, ...])")
+    offsets = dict.fromkeys(dims, 0)
+    seen: set[str] = set()
+    for element, (dim, k) in zip(elements, terms):
+        if dim in seen:
+            fail(element, f"dimension '{dim}' appears twice in '{text(node)}'",
+                 "give each dimension at most once; unnamed dimensions get offset 0")
+        seen.add(dim)
+        offsets[dim] = k
+    return tuple(offsets[d] for d in dims)

@@ -1,0 +1,133 @@
+"""Type inference over the IR with NumPy's own promotion rules.
+
+A type is either a ``numpy.dtype`` (a field: "strong") or one of the Python
+types ``bool``, ``int``, ``float`` (a literal or a scalar parameter: "weak",
+as Python numbers are under NumPy 2's NEP 50).  The result type of each
+operation is found by asking NumPy itself, once per combination.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from stencilpy.errors import StencilCallError, render_location
+from stencilpy.ir import nodes as N
+from stencilpy.ir.printer import format_expr
+
+_UFUNCS = {
+    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
+    "//": np.floor_divide, "%": np.remainder, "**": np.power,
+    "sqrt": np.sqrt, "exp": np.exp, "log": np.log, "log10": np.log10, "log2": np.log2,
+    "expm1": np.expm1, "log1p": np.log1p, "sin": np.sin, "cos": np.cos, "tan": np.tan,
+    "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan, "sinh": np.sinh,
+    "cosh": np.cosh, "tanh": np.tanh, "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc,
+    "abs": np.absolute, "sign": np.sign, "arctan2": np.arctan2, "hypot": np.hypot,
+    "power": np.power, "copysign": np.copysign, "fmod": np.fmod,
+    "min": np.minimum, "max": np.maximum,
+}
+_PREDICATES = ("isnan", "isinf", "isfinite")
+
+
+def _sample(t):
+    if isinstance(t, np.dtype):
+        return np.ones(1, dtype=t)
+    return t(1)
+
+
+def _dtype_of(result) -> "np.dtype | type":
+    return np.asarray(result).dtype
+
+
+@functools.lru_cache(maxsize=None)
+def result_type(op: str, *types) -> "np.dtype | type":
+    """The type NumPy gives ``op`` applied to operands of ``types``."""
+    if op in N.COMPARE_OPS or op in N.BOOL_OPS or op == "not" or op in _PREDICATES:
+        return np.dtype(bool) if any(isinstance(t, np.dtype) for t in types) else bool
+    if all(not isinstance(t, np.dtype) for t in types):
+        return _weak_result(op, *types)
+    with np.errstate(all="ignore"):
+        if op == "where":
+            return np.where(np.ones(1, bool), _sample(types[1]), _sample(types[2])).dtype
+        if op == "neg":
+            return np.negative(_sample(types[0])).dtype
+        return _UFUNCS[op](*[_sample(t) for t in types]).dtype
+
+
+def _weak_result(op, *types):
+    """Both operands are Python numbers: the result stays a Python number type."""
+    if op == "where":
+        types = types[1:]
+    if op in ("/", "sqrt", "exp", "log", "log10", "log2", "expm1", "log1p", "sin", "cos",
+              "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arctan2", "hypot",
+              "copysign"):
+        return float
+    if float in types:
+        return float
+    if op in ("floor", "ceil", "trunc"):
+        return float
+    if int in types or op in ("+", "-", "*", "//", "%", "**", "neg", "abs", "sign"):
+        return int
+    return bool
+
+
+def concrete(t) -> np.dtype:
+    """A weak type made concrete the way NumPy does for a lone Python number."""
+    if isinstance(t, np.dtype):
+        return t
+    return np.dtype({bool: np.bool_, int: np.int64, float: np.float64}[t])
+
+
+def infer(stencil: N.Stencil, env: dict) -> tuple[dict, tuple]:
+    """Types of every temporary and of each returned expression.
+
+    ``env`` maps parameter names to their types (dtype for arrays, Python type
+    for scalars).  Returns ``(temporary types, output dtypes)``."""
+    types = dict(env)
+    for stmt in stencil.body:
+        types[stmt.target] = expr_type(stmt.value, types)
+    outs = tuple(concrete(expr_type(r, types)) for r in stencil.returns)
+    return types, outs
+
+
+def expr_type(expr: N.Expr, types: dict):
+    """The type of one expression given the types of the names it reads."""
+    try:
+        t = _expr_type(expr, types)
+    except (TypeError, np.exceptions.DTypePromotionError, KeyError) as exc:
+        if isinstance(exc, KeyError) and not isinstance(expr, (N.FieldAccess, N.ScalarRef)):
+            raise
+        raise StencilCallError(
+            f"{render_location(expr.loc)}\nthe expression '{format_expr(expr)}' is not defined "
+            f"for these argument types ({exc}); cast the inputs (e.g. to float64)") from None
+    if isinstance(t, np.dtype) and t.kind not in "biuf" or t == np.float16:
+        raise StencilCallError(
+            f"{render_location(expr.loc)}\nthe expression '{format_expr(expr)}' has type {t}, "
+            "which stencilpy does not compile; use float32/float64 or integer inputs")
+    return t
+
+
+def _expr_type(expr: N.Expr, types: dict):
+    if isinstance(expr, N.Const):
+        return type(expr.value)
+    if isinstance(expr, N.FieldAccess) and expr.name not in types:
+        raise KeyError(expr.name)
+    if isinstance(expr, (N.FieldAccess, N.ScalarRef)):
+        return types[expr.name]
+    if isinstance(expr, N.BinOp):
+        return result_type(expr.op, expr_type(expr.left, types), expr_type(expr.right, types))
+    if isinstance(expr, N.Compare):
+        return result_type(expr.op, expr_type(expr.left, types), expr_type(expr.right, types))
+    if isinstance(expr, N.UnaryOp):
+        inner = expr_type(expr.operand, types)
+        return result_type("not" if expr.op == "not" else "neg" if expr.op == "-" else "+", inner) \
+            if expr.op != "+" else inner
+    if isinstance(expr, N.BoolOp):
+        return result_type("and", *[expr_type(v, types) for v in expr.values])
+    if isinstance(expr, N.Select):
+        return result_type("where", expr_type(expr.cond, types), expr_type(expr.if_true, types),
+                           expr_type(expr.if_false, types))
+    if isinstance(expr, N.Call):
+        return result_type(expr.func, *[expr_type(a, types) for a in expr.args])
+    raise TypeError(f"not an expression: {expr!r}")

@@ -1,0 +1,91 @@
+"""Call options and boundary modes, normalised into frozen dataclasses.
+
+The compile-relevant part (per-axis boundary modes, dtypes, layout) goes into
+the kernel fingerprint; the rest (fill value, threads) is passed at run time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from stencilpy.errors import StencilCallError
+
+#: accepted boundary names -> canonical mode
+MODE_ALIASES = {
+    "fill": "fill", "valid": "valid", "constant": "constant",
+    "wrap": "wrap", "periodic": "wrap", "edge": "edge", "nearest": "edge",
+    "reflect": "reflect", "symmetric": "symmetric",
+}
+PAD_MODES = ("constant", "wrap", "edge", "reflect", "symmetric")
+RESERVED = ("boundary", "fill_value", "out", "domain", "threads", "check")
+
+
+def _mode(value, where: str) -> str:
+    if not isinstance(value, str) or value not in MODE_ALIASES:
+        known = ", ".join(f"'{m}'" for m in MODE_ALIASES)
+        raise StencilCallError(f"unknown boundary mode {value!r} for {where}; use one of {known}")
+    return MODE_ALIASES[value]
+
+
+def normalize_boundary(boundary, dims: tuple[str, ...]) -> tuple[str, ...]:
+    """One canonical mode per stencil axis from a mode or ``{axis_or_dim: mode}``.
+
+    >>> normalize_boundary({"lon": "periodic"}, ("lat", "lon"))
+    ('fill', 'wrap')
+    """
+    if boundary is None:
+        return ("fill",) * len(dims)
+    if not isinstance(boundary, dict):
+        mode = _mode(boundary, "every axis")
+        return (mode,) * len(dims)
+    modes = ["fill"] * len(dims)
+    for key, value in boundary.items():
+        axis = _axis_of(key, dims)
+        modes[axis] = _mode(value, f"axis '{dims[axis]}'")
+    return tuple(modes)
+
+
+def _axis_of(key, dims: tuple[str, ...]) -> int:
+    if isinstance(key, str):
+        if key in dims:
+            return dims.index(key)
+        raise StencilCallError(
+            f"boundary names unknown dimension '{key}'; the stencil's dimensions are {dims}")
+    if isinstance(key, int) and not isinstance(key, bool) and -len(dims) <= key < len(dims):
+        return key % len(dims)
+    raise StencilCallError(
+        f"boundary key {key!r} is neither a dimension name {dims} nor an axis number "
+        f"in range({len(dims)})")
+
+
+def default_threads() -> int:
+    """``STENCILPY_NUM_THREADS``, else the cores available to this process."""
+    env = os.environ.get("STENCILPY_NUM_THREADS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise StencilCallError(f"STENCILPY_NUM_THREADS={env!r} is not a whole number") from None
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def check_threads(threads) -> int:
+    if threads is None:
+        return default_threads()
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise StencilCallError(f"threads={threads!r}: pass a whole number >= 1")
+    return threads
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """What a call asked for, after validation."""
+
+    modes: tuple[str, ...]
+    fill_value: object
+    threads: int
+    check: bool

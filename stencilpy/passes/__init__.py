@@ -1,0 +1,1 @@
+"""Pure `Stencil -> Stencil` passes, one per file; `pipeline.py` lists them."""

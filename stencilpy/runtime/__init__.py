@@ -1,0 +1,1 @@
+"""llvmlite.binding side: JIT, disk cache, calls, threads."""

@@ -1,0 +1,63 @@
+"""One compiled call end to end: outputs (snapshot semantics when ``out=`` overlaps
+an input), kernel lookup (fast path: a dict keyed by the call's static
+properties), the kernel run, and the "fill" strips."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from stencilpy.errors import StencilCallError
+from stencilpy.runtime.call import fill_strips, kernel_spec, run_compiled
+from stencilpy.runtime.kernel import compile_kernel
+from stencilpy.signature import BoundCall
+
+_COMPILE_LOCK = threading.Lock()
+
+
+def _static_key(call: BoundCall, outs) -> tuple:
+    fields = tuple((n, a.dtype.char, call.broadcast[n], a.strides[-1] == a.itemsize)
+                   for n, a in call.fields.items())
+    scalars = tuple((n, type(v)) for n, v in call.scalars.items())
+    outputs = tuple((o.dtype.char, o.strides[-1] == o.itemsize) for o in outs)
+    return (id(call.stencil), fields, scalars, outputs, call.options.modes)
+
+
+def get_kernel(kernels: dict, call: BoundCall, outs):
+    key = _static_key(call, outs)
+    kernel = kernels.get(key)
+    if kernel is None:
+        with _COMPILE_LOCK:
+            kernel = kernels.get(key)
+            if kernel is None:
+                kernel = kernels[key] = compile_kernel(kernel_spec(call, outs))
+    return kernel
+
+
+def _overlaps(outs, call: BoundCall) -> bool:
+    arrays = list(call.fields.values())
+    for k, o in enumerate(outs):
+        if any(np.may_share_memory(o, a) for a in arrays):
+            return True
+        if any(np.may_share_memory(o, p) for p in outs[k + 1:]):
+            raise StencilCallError("the arrays passed as out= overlap each other; pass separate arrays")
+    return False
+
+
+def execute(kernels: dict, call: BoundCall, outs) -> tuple[np.ndarray, ...]:
+    """Run ``call`` on its compiled kernel; returns the output arrays."""
+    if outs is not None and _overlaps(outs, call):
+        fresh = execute(kernels, call, None)
+        for o, r in zip(outs, fresh):
+            o[...] = r
+        return tuple(outs)
+    if outs is None:
+        outs = tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
+    if call.is_empty:
+        fill_strips(call, outs)
+        return tuple(outs)
+    kernel = get_kernel(kernels, call, outs)
+    run_compiled(call, kernel, outs)
+    fill_strips(call, outs)
+    return tuple(outs)

@@ -1,0 +1,219 @@
+"""Binding a call's arguments to a stencil: validation, shapes, dtypes, regions.
+
+Both backends (the compiled one in ``runtime/`` and the numpy reference in
+``reference/``) run a ``BoundCall``; nothing here depends on either of them.
+
+Shapes: the domain is the first field argument's shape (or ``domain=``/``out=``).
+Its last ``ndim`` axes are the stencil axes; the leading ones are batch axes,
+looped over.  A field may lack leading axes or have length 1 along an axis
+(broadcast, as in NumPy) and may be longer than the domain along a stencil
+axis (staggered data, e.g. N + 1 faces).
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from stencilpy.analysis import Plan
+from stencilpy.errors import StencilCallError
+from stencilpy.ir import nodes as N
+from stencilpy.ir.types import infer
+from stencilpy.options import PAD_MODES, CallOptions
+
+
+@dataclass(frozen=True)
+class BoundCall:
+    """Everything a backend needs to run one call."""
+
+    stencil: N.Stencil                # specialised IR (scalars bound)
+    plan: Plan
+    fields: dict                      # name -> ndarray (original array, validated)
+    broadcast: dict                   # name -> tuple[bool] per stencil axis
+    scalars: dict                     # name -> Python number
+    batch_shape: tuple[int, ...]
+    domain: tuple[int, ...]           # stencil-axis lengths of the domain
+    regions: tuple[tuple[int, int], ...]   # computed output region per stencil axis
+    options: CallOptions
+    out_dtypes: tuple[np.dtype, ...]
+    temp_types: dict
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        """Shape of each output: domain, trimmed along "valid" axes."""
+        axes = tuple(hi - lo if m == "valid" else n for (lo, hi), m, n
+                     in zip(self.regions, self.options.modes, self.domain))
+        return self.batch_shape + axes
+
+    @property
+    def is_empty(self) -> bool:
+        return 0 in self.out_shape or any(hi <= lo for lo, hi in self.regions)
+
+
+def is_scalar(value) -> bool:
+    return isinstance(value, (numbers.Number, np.bool_)) and not isinstance(value, complex) \
+        or (isinstance(value, np.ndarray) and value.ndim == 0)
+
+
+def as_scalar(name: str, value):
+    """A scalar argument as a weak Python number."""
+    item = value.item() if isinstance(value, (np.generic, np.ndarray)) else value
+    if isinstance(item, bool) or isinstance(item, int) or isinstance(item, float):
+        return item
+    raise StencilCallError(f"argument '{name}' is {type(value).__name__} {value!r}; "
+                           "pass a real number (int, float or bool)")
+
+
+def as_field(name: str, value, ndim: int) -> np.ndarray:
+    """Validate an array argument (dtype, rank)."""
+    if isinstance(value, (list, tuple)):
+        value = np.asarray(value)
+    elif not isinstance(value, np.ndarray):
+        if not hasattr(value, "__array__"):
+            raise StencilCallError(
+                f"argument '{name}' is a {type(value).__name__}; pass a numpy array "
+                "(or an xarray.DataArray / dask array) or, for a scalar, a number")
+        value = np.asarray(value)
+    if value.dtype.kind not in "biuf" or value.dtype == np.float16:
+        raise StencilCallError(
+            f"argument '{name}' has dtype {value.dtype}; stencilpy computes on bool, integer, "
+            "float32 and float64 arrays: convert it first (e.g. .astype(np.float64))")
+    if value.ndim == 0:
+        raise StencilCallError(f"argument '{name}' is a 0-d array; pass a number instead")
+    if value.dtype.byteorder not in "=|":
+        raise StencilCallError(f"argument '{name}' is not in native byte order; "
+                               "use arr.astype(arr.dtype.newbyteorder('='))")
+    return value
+
+
+def _domain_shape(fields: dict, domain, out, ndim: int) -> tuple[int, ...]:
+    if domain is not None:
+        shape = np.shape(domain) if hasattr(domain, "shape") else tuple(domain)
+        try:
+            shape = tuple(int(s) for s in shape)
+        except (TypeError, ValueError):
+            raise StencilCallError(f"domain={domain!r}: pass a shape tuple or an array") from None
+    elif fields:
+        shape = next(iter(fields.values())).shape
+    elif out is not None:
+        shape = (out[0] if isinstance(out, tuple) else out).shape
+    else:
+        raise StencilCallError("no field argument: pass at least one array, or domain=shape")
+    if len(shape) < ndim:
+        raise StencilCallError(
+            f"the domain has {len(shape)} dimensions but the stencil has {ndim}; "
+            "pass an array with at least as many dimensions")
+    return tuple(shape)
+
+
+def _broadcast_flags(name, arr, domain, dims) -> tuple[bool, ...]:
+    ndim = len(dims)
+    flags = []
+    for d in range(ndim):
+        k = arr.ndim - ndim + d
+        length = arr.shape[k] if k >= 0 else 1
+        n = domain[d]
+        if length == 1 and n != 1:
+            flags.append(True)
+            continue
+        if length < n:
+            raise StencilCallError(
+                f"argument '{name}' has {length} points along '{dims[d]}' but the domain has {n}; "
+                "fields must be as long as the domain (longer for staggered data) or of length 1")
+        flags.append(False)
+    return tuple(flags)
+
+
+def _batch_shape(fields: dict, full_domain, ndim) -> tuple[int, ...]:
+    batch = full_domain[:len(full_domain) - ndim]
+    for name, arr in fields.items():
+        lead = arr.shape[:max(0, arr.ndim - ndim)]
+        try:
+            if np.broadcast_shapes(lead, batch) != batch:
+                raise ValueError
+        except ValueError:
+            raise StencilCallError(
+                f"argument '{name}' has leading (batch) axes {lead} that do not broadcast to "
+                f"the domain's {batch}") from None
+    return tuple(batch)
+
+
+def _regions(plan: Plan, fields, broadcast, domain, modes, dims) -> tuple:
+    regions = []
+    for d, mode in enumerate(modes):
+        if mode in PAD_MODES:
+            if domain[d] == 0 and any(e[d] != (0, 0) for _, e in plan.field_extents):
+                raise StencilCallError(f"axis '{dims[d]}' has length 0: boundary mode '{mode}' "
+                                       "cannot extend an empty axis")
+            regions.append((0, domain[d]))
+            continue
+        lens = {n: a.shape[a.ndim - len(dims) + d] for n, a in fields.items()
+                if not broadcast[n][d]}
+        lo, hi = plan.output_region(d, domain[d], lens)
+        need = plan.halo[d][0] + plan.halo[d][1] + 1
+        if hi <= lo and domain[d] > 0:
+            raise StencilCallError(
+                f"the arrays are too small along '{dims[d]}' ({domain[d]} points) for the "
+                f"stencil's halo {plan.halo[d]} with boundary '{mode}': it needs at least {need}; "
+                "pass larger arrays or a padding mode such as boundary='edge'")
+        regions.append((lo, hi))
+    return tuple(regions)
+
+
+def _fill_value(options_fill, out_dtypes, modes, regions, domain):
+    needs_fill = any(m == "fill" and (lo, hi) != (0, n) for m, (lo, hi), n
+                     in zip(modes, regions, domain))
+    if options_fill is not None:
+        if not is_scalar(options_fill):
+            raise StencilCallError(f"fill_value={options_fill!r}: pass a number")
+        return as_scalar("fill_value", options_fill)
+    if any(dt.kind != "f" for dt in out_dtypes) and needs_fill:
+        raise StencilCallError(
+            "the stencil has an integer (or bool) output and boundary 'fill' leaves edge points "
+            "undefined: pass fill_value=<number>, or boundary='valid' or a padding mode")
+    return float("nan")
+
+
+def bind(stencil: N.Stencil, plan: Plan, fields: dict, scalars: dict, modes, fill_value,
+         threads: int, check: bool, domain=None, out=None, infer_types=infer) -> BoundCall:
+    """Validate a call and compute its shapes, regions and output dtypes."""
+    dims = stencil.dims
+    full = _domain_shape(fields, domain, out, len(dims))
+    dom = full[len(full) - len(dims):]
+    broadcast = {n: _broadcast_flags(n, a, dom, dims) for n, a in fields.items()}
+    batch = _batch_shape(fields, full, len(dims))
+    env = {n: a.dtype for n, a in fields.items()}
+    env.update({n: type(v) for n, v in scalars.items()})
+    temp_types, out_dtypes = infer_types(stencil, env)
+    regions = _regions(plan, fields, broadcast, dom, modes, dims)
+    fill = _fill_value(fill_value, out_dtypes, modes, regions, dom)
+    if "constant" in modes and fill_value is None and any(a.dtype.kind != "f" for a in fields.values()):
+        raise StencilCallError("boundary 'constant' with integer or bool fields needs an explicit "
+                               "fill_value=<number> (the default NaN is not an integer)")
+    opts = CallOptions(modes, fill, threads, check)
+    return BoundCall(stencil, plan, fields, broadcast, scalars, batch, dom, regions, opts,
+                     out_dtypes, temp_types)
+
+
+def check_out(out, call: BoundCall) -> tuple[np.ndarray, ...]:
+    """Validate ``out=`` against the call's output shape and dtypes."""
+    n = len(call.out_dtypes)
+    outs = out if isinstance(out, tuple) else (out,)
+    if len(outs) != n:
+        raise StencilCallError(f"out= has {len(outs)} arrays but the stencil returns {n}")
+    for k, (arr, dt) in enumerate(zip(outs, call.out_dtypes)):
+        what = "out" if n == 1 else f"out[{k}]"
+        if not isinstance(arr, np.ndarray):
+            raise StencilCallError(f"{what} is a {type(arr).__name__}; pass a numpy array")
+        if arr.shape != call.out_shape:
+            raise StencilCallError(f"{what} has shape {arr.shape}; this call's output has "
+                                   f"shape {call.out_shape}")
+        if not arr.flags.writeable:
+            raise StencilCallError(f"{what} is read-only; pass a writeable array")
+        if not np.can_cast(dt, arr.dtype, "same_kind") or arr.dtype == np.float16 \
+                or arr.dtype.kind not in "biuf":
+            raise StencilCallError(f"{what} has dtype {arr.dtype} but the result is {dt}; "
+                                   f"pass an array of dtype {dt}")
+    return outs

@@ -29,4 +29,4 @@ globals().update(LANGUAGE_CONSTANTS)
 
 __all__ = ["stencil", "function", "inspect", "Stencil", "StencilError", "StencilSyntaxError",
            "StencilCallError", "MismatchError", "InternalCompilerError", "__version__",
-           *LANGUAGE_NAMES, *LANGUAGE_CONSTANTS]
+           *(n for n in LANGUAGE_NAMES if n not in ("abs", "min", "max")), *LANGUAGE_CONSTANTS]

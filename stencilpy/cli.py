@@ -22,7 +22,8 @@ def _cmd_info(args) -> int:
     print(f"stencilpy   {stencilpy.__version__}")
     print(f"python      {platform.python_version()} ({platform.platform()})")
     print(f"numpy       {numpy.__version__}")
-    print(f"llvmlite    {llvmlite.__version__} (LLVM {'.'.join(map(str, jit.llvm.llvm_version_info))})")
+    import llvmlite.binding as llvm
+    print(f"llvmlite    {llvmlite.__version__} (LLVM {'.'.join(map(str, llvm.llvm_version_info))})")
     print(f"sympy       {sympy.__version__}")
     for name in ("xarray", "dask", "distributed", "netCDF4", "h5netcdf", "matplotlib", "numba"):
         print(f"{name:<11} {_version(name)}")

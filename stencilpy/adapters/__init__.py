@@ -13,8 +13,9 @@ def _kind(value) -> str | None:
 
 
 def dispatch(values, out=None):
-    """The adapter call function for these argument values, or None for plain numpy."""
-    kinds = {_kind(v) for v in values} - {None}
+    """The adapter call function for these argument values (and ``out=``), or None for numpy."""
+    outs = out if isinstance(out, tuple) else (out,)
+    kinds = {_kind(v) for v in (*values, *outs)} - {None}
     if not kinds:
         return None
     if "xarray" in kinds:

@@ -1,0 +1,72 @@
+"""Pickling ``Stencil`` objects (for dask.distributed and multiprocessing).
+
+A stencil is rebuilt from its Python function, never from compiled code: the
+receiving process re-runs the decorator and its kernels come from the shared disk
+cache (or are compiled there).
+
+* importable at module level (``module.name`` is the stencil): pickled by reference,
+  like a function; the receiver imports the module;
+* otherwise (``__main__``, a notebook, a function's local): the function is pickled
+  by value with cloudpickle together with the lines of its source file, which the
+  receiver puts into ``linecache`` when its own copy is missing or differs (so the
+  source is there for parsing).  One stencil is rebuilt once per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import linecache
+import pickle
+import sys
+import threading
+import weakref
+
+_REBUILT: dict = {}                               # payload digest -> stencil rebuilt here
+_SENT = weakref.WeakValueDictionary()             # payload digest -> stencil pickled here
+_PAYLOADS = weakref.WeakKeyDictionary()           # stencil -> its payload
+_LOCK = threading.Lock()
+
+
+def _lookup(module, qualname: str):
+    obj = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def reduce_stencil(stencil):
+    """``Stencil.__reduce__``."""
+    module_name = getattr(stencil, "__module__", None)
+    module = sys.modules.get(module_name or "")
+    qualname = getattr(stencil, "__qualname__", "")
+    if module is not None and module_name != "__main__" and "<" not in qualname \
+            and _lookup(module, qualname) is stencil:
+        return qualname
+    payload = _PAYLOADS.get(stencil)
+    if payload is None:
+        import cloudpickle
+        code = stencil.pyfunc.__code__
+        lines = tuple(linecache.getlines(code.co_filename))
+        payload = cloudpickle.dumps((stencil.pyfunc, stencil.dims_argument, stencil.backend,
+                                     code.co_filename, lines))
+        with _LOCK:
+            _PAYLOADS[stencil] = payload
+            _SENT[hashlib.sha256(payload).digest()] = stencil
+    return rebuild_stencil, (payload,)
+
+
+def rebuild_stencil(payload: bytes):
+    """The stencil pickled by ``reduce_stencil`` (cached per process)."""
+    key = hashlib.sha256(payload).digest()
+    with _LOCK:
+        found = _SENT.get(key) or _REBUILT.get(key)
+        if found is None:
+            pyfunc, dims, backend, filename, lines = pickle.loads(payload)
+            if pyfunc.__code__.co_filename != filename:    # cloudpickle may drop it
+                pyfunc.__code__ = pyfunc.__code__.replace(co_filename=filename)
+            if lines and tuple(linecache.getlines(filename)) != lines:
+                # mtime None: linecache keeps the entry (as for code from a loader)
+                linecache.cache[filename] = (sum(map(len, lines)), None, list(lines), filename)
+            from stencilpy.decorator import Stencil
+            found = _REBUILT[key] = Stencil(pyfunc, dims=dims, backend=backend)
+    return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -11,10 +12,9 @@ def _cmd_info(args) -> int:
 
     import llvmlite
     import numpy
-    import sympy
 
     import stencilpy
-    from stencilpy.runtime import cache, jit
+    from stencilpy.runtime import jit
 
     cpu, features = jit.host()
     enabled = [f[1:] for f in features.split(",") if f.startswith("+")]
@@ -22,22 +22,31 @@ def _cmd_info(args) -> int:
     print(f"stencilpy   {stencilpy.__version__}")
     print(f"python      {platform.python_version()} ({platform.platform()})")
     print(f"numpy       {numpy.__version__}")
-    import llvmlite.binding as llvm
-    print(f"llvmlite    {llvmlite.__version__} (LLVM {'.'.join(map(str, llvm.llvm_version_info))})")
-    print(f"sympy       {sympy.__version__}")
-    for name in ("xarray", "dask", "distributed", "netCDF4", "h5netcdf", "matplotlib", "numba"):
+    print(f"llvmlite    {llvmlite.__version__} (LLVM {jit.llvm_version()})")
+    for name in ("sympy", "xarray", "dask", "distributed", "netCDF4", "h5netcdf", "matplotlib",
+                 "numba"):
         print(f"{name:<11} {_version(name)}")
     print(f"cpu         {cpu} ({_cpu_model()})")
     print(f"simd        {' '.join(sorted(simd)) or '-'}")
     from stencilpy.options import default_threads
     print(f"threads     {default_threads()} (STENCILPY_NUM_THREADS overrides)")
-    if cache.cache_enabled():
-        c = cache.DiskCache()
-        print(f"cache       {c.path} ({c.entries()} kernels, {c.size_bytes() / 1e6:.1f} MB, "
-              f"limit {c.max_bytes / 1e6:.0f} MB)")
-    else:
-        print("cache       disabled (STENCILPY_CACHE=0)")
+    print(f"cache       {_cache_line()}")
     return 0
+
+
+def _cache_line() -> str:
+    from stencilpy.runtime import cache
+    c = cache.DiskCache()
+    where = f"{c.path} ({_cache_size(c)}, limit {c.max_bytes / 2**20:.0f} MiB)"
+    if not cache.cache_enabled():
+        return f"disabled by STENCILPY_CACHE=0 (would be {where})"
+    source = "STENCILPY_CACHE_DIR" if os.environ.get("STENCILPY_CACHE_DIR", "").strip() \
+        else "default; STENCILPY_CACHE_DIR overrides"
+    return f"{where} [{source}]"
+
+
+def _cache_size(c) -> str:
+    return f"{c.entries()} entries, {c.size_bytes() / 2**20:.1f} MiB"
 
 
 def _version(name: str) -> str:
@@ -64,9 +73,10 @@ def _cmd_cache(args) -> int:
     from stencilpy.runtime import cache
     c = cache.DiskCache()
     if args.action == "clear":
-        print(f"removed {c.clear()} cached kernels from {c.path}")
+        print(f"removed {c.clear()} cache entries (compiled kernels and analyses) from {c.path}")
     else:
-        print(f"{c.path}: {c.entries()} kernels, {c.size_bytes() / 1e6:.1f} MB")
+        state = "" if cache.cache_enabled() else " (disabled by STENCILPY_CACHE=0)"
+        print(f"{c.path}: {_cache_size(c)}{state}")
     return 0
 
 
@@ -97,10 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("bench_args", nargs=argparse.REMAINDER,
                        help="passed to 'python -m benchmarks.run' (e.g. --quick)")
     bench.set_defaults(fn=_cmd_bench)
-    info = sub.add_parser("info", help="versions, CPU features, threads, cache")
+    info = sub.add_parser("info", help="versions, CPU features, threads, cache location and size")
     info.set_defaults(fn=_cmd_info)
-    cache = sub.add_parser("cache", help="show or clear the compiled-kernel cache")
-    cache.add_argument("action", choices=("info", "clear"), nargs="?", default="info")
+    cache = sub.add_parser("cache", help="show ('stencilpy cache') or empty ('stencilpy cache "
+                                         "clear') the on-disk cache of compiled kernels")
+    cache.add_argument("action", choices=("info", "clear"), nargs="?", default="info",
+                       help="'info' (default): location and size; 'clear': delete every entry")
     cache.set_defaults(fn=_cmd_cache)
     return parser
 

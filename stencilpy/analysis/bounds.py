@@ -17,10 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sympy
-
 from stencilpy.analysis.extents import (
-    access_extent, add_extents, index_symbols, stage_accesses, union_extents)
+    access_extent, access_span, add_extents, index_symbols, stage_accesses, union_extents)
 from stencilpy.ir import nodes as N
 
 Extent = tuple  # tuple[tuple[int, int], ...]: (lo, hi) per axis
@@ -74,21 +72,23 @@ def analyse(stencil: N.Stencil) -> Plan:
     zero = ((0, 0),) * ndim
     params = set(stencil.param_names)
     raw = stage_accesses(stencil)
+    # regions and footprints grow by the *signed* spans of the reads (a temporary read only
+    # at f[1] does not reach below), then are clamped at 0 by the union with ``zero``
     regions = {None: zero}
     for stage in reversed(raw):
         region = regions.setdefault(stage.target, zero)
         for name, offsets in stage.reads.items():
             if name not in params:
-                grown = add_extents(region, access_extent(offsets, ndim))
+                grown = add_extents(region, access_span(offsets, ndim))
                 regions[name] = union_extents(regions.get(name, zero), grown)
     stages, footprint = [], {}
     for stage in raw:
         reads = tuple((name, access_extent(offs, ndim)) for name, offs in sorted(stage.reads.items()))
         region = regions[stage.target]
         stages.append(StagePlan(stage.target, stage.expr_names, region, reads))
-        for name, ext in reads:
+        for name, offsets in stage.reads.items():
             if name in params:
-                total = add_extents(region, ext)
+                total = add_extents(region, access_span(offsets, ndim))
                 footprint[name] = union_extents(footprint.get(name, zero), total)
     halo = zero
     for ext in footprint.values():
@@ -99,6 +99,8 @@ def analyse(stencil: N.Stencil) -> Plan:
 
 def describe(plan: Plan) -> str:
     """The analysis as text, with the sympy form of the loop bounds."""
+    import sympy
+
     idx = index_symbols(plan.ndim)
     lines = [f"halo: {plan.halo}"]
     for name, ext in plan.field_extents:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sympy
-
 from stencilpy.ir import nodes as N
+
+# sympy is imported inside the functions that use it: a warm start (plan loaded from the
+# disk cache) never pays for it.
 
 
 @dataclass(frozen=True)
@@ -70,24 +71,37 @@ def stage_accesses(stencil: N.Stencil) -> tuple[StageAccesses, ...]:
     return tuple(stages)
 
 
-def index_symbols(ndim: int) -> tuple[sympy.Symbol, ...]:
+def index_symbols(ndim: int) -> tuple[sympy.Symbol, ...]:  # noqa: F821
+    import sympy
     return sympy.symbols(f"i0:{ndim}", integer=True)
 
 
 def access_extent(offsets, ndim: int) -> tuple[tuple[int, int], ...]:
-    """``(lo, hi)`` per axis of a set of offsets, via the sympy index ``i_d + o_d``.
+    """``(lo, hi)`` per axis of a set of offsets, via the sympy index ``i_d + o_d``: how far
+    the reads reach below and above the current point (never less than 0).
 
     >>> access_extent({(1, 0), (-1, 2)}, 2)
     ((1, 1), (0, 2))
     """
+    return tuple((max(0, lo), max(0, hi)) for lo, hi in access_span(offsets, ndim))
+
+
+def access_span(offsets, ndim: int) -> tuple[tuple[int, int], ...]:
+    """``(-min offset, max offset)`` per axis: like ``access_extent`` but signed, so that
+    reads only above the point (``f[1]``) give a negative ``lo``.  A region grown by a span
+    is exactly the box the reads touch (``add_extents(region, span)``).
+
+    >>> access_span({(1, 0), (2, -1)}, 2)
+    ((-1, 2), (1, 0))
+    """
+    import sympy
+
     idx = index_symbols(ndim)
-    extent = []
+    span = []
     for d in range(ndim):
         rel = [sympy.expand(idx[d] + o[d]) - idx[d] for o in offsets]
-        lo = sympy.Max(0, -sympy.Min(*rel))
-        hi = sympy.Max(0, sympy.Max(*rel))
-        extent.append((int(lo), int(hi)))
-    return tuple(extent)
+        span.append((int(-sympy.Min(*rel)), int(sympy.Max(*rel))))
+    return tuple(span)
 
 
 def add_extents(a, b):

@@ -1,5 +1,12 @@
 """On-disk, content-addressed cache of compiled kernel object code.
 
+Three kinds of entries share the directory, each under its own fingerprint:
+kernel object code (``runtime/jit.py``), the frozen analysis of each stencil
+(``runtime/plans.py``) and the CPU name/features LLVM reports for this host
+(``jit.host``), so that a warm start needs neither sympy nor LLVM.  Every key
+includes ``code_version()``: stencilpy's version plus a hash of its compiler's
+source, so that an edited compiler never loads what an older one stored.
+
 Layout: ``<dir>/v1/<key[:2]>/<key>.o``. Each entry is a header followed by
 the payload::
 
@@ -20,16 +27,15 @@ takes a non-blocking ``flock`` and is skipped while another process holds it.
 
 An unwritable cache directory never breaks compilation: ``store`` does
 nothing (one warning per directory and process) and ``load`` misses.
-Standard library only.
+Standard library only (sha256 from the built-in ``_sha256``/``_sha2`` module when
+present: ``hashlib`` loads OpenSSL, several milliseconds of start-up).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
-import secrets
 import struct
 import sys
 import time
@@ -37,12 +43,21 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+try:  # the built-in sha256 loads in ~0.3 ms; hashlib loads OpenSSL (several ms at start-up)
+    from _sha2 import sha256 as _sha256  # Python >= 3.12
+except ImportError:  # pragma: no cover - depends on the Python version
+    try:
+        from _sha256 import sha256 as _sha256
+    except ImportError:
+        from hashlib import sha256 as _sha256
+
 try:  # POSIX only; without it eviction runs unlocked (deletions are idempotent)
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["DiskCache", "cache_dir", "cache_enabled", "default_cache", "fingerprint"]
+__all__ = ["DiskCache", "cache_dir", "cache_enabled", "code_version", "default_cache",
+           "fingerprint"]
 
 FORMAT_VERSION = 1
 _MAGIC = b"SPYKOBJ\x00"
@@ -56,6 +71,10 @@ _EVICT_TO = 0.9  # evict down to this fraction of max_bytes
 _STALE_TMP_SECONDS = 3600.0
 _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 _warned_dirs: set[str] = set()
+#: the parts of the package whose source decides what a cached plan or kernel contains
+_CODE_PARTS = ("analysis/", "codegen/", "ir/", "passes/", "options.py", "runtime/jit.py",
+               "runtime/kernel.py", "runtime/loader.py", "runtime/plans.py")
+_code_version: str | None = None
 
 
 def cache_enabled() -> bool:
@@ -85,7 +104,7 @@ def fingerprint(*parts: str | bytes) -> str:
     >>> fingerprint("ab", "c") != fingerprint("a", "bc")
     True
     """
-    h = hashlib.sha256(b"stencilpy-fingerprint-v1\x00")
+    h = _sha256(b"stencilpy-fingerprint-v1\x00")
     h.update(struct.pack("<Q", len(parts)))
     for part in parts:
         if isinstance(part, str):
@@ -97,6 +116,37 @@ def fingerprint(*parts: str | bytes) -> str:
         h.update(tag + struct.pack("<Q", len(data)))
         h.update(data)
     return h.hexdigest()
+
+
+def code_version() -> str:
+    """stencilpy's version plus a hash of the source that generates plans and kernels.
+
+    Part of every cache key, so an edited compiler (a development checkout, or a
+    reinstall without a version bump) never loads code built by the old one.
+    Computed once per process (about a millisecond).
+    """
+    global _code_version
+    if _code_version is None:
+        from stencilpy import __version__
+
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        h = _sha256()
+        for part in _CODE_PARTS:
+            try:
+                names = sorted(part + n for n in os.listdir(os.path.join(root, part))
+                               if n.endswith(".py")) if part.endswith("/") else [part]
+            except OSError:
+                names = [part]
+            for name in names:
+                try:
+                    with open(os.path.join(root, name), "rb") as f:
+                        data = f.read()
+                except OSError:  # not a plain file tree (e.g. zipped): the version must do
+                    data = b"?"
+                h.update(f"{name}\0{len(data)}\0".encode())
+                h.update(data)
+        _code_version = f"{__version__}+{h.hexdigest()[:16]}"
+    return _code_version
 
 
 def default_cache() -> DiskCache | None:
@@ -128,7 +178,7 @@ def _unlink_quietly(path: str | Path) -> bool:
 
 def _encode(key: str, data: bytes) -> bytes:
     kb = key.encode("ascii")
-    header = _HEADER.pack(_MAGIC, FORMAT_VERSION, len(kb), len(data), hashlib.sha256(data).digest())
+    header = _HEADER.pack(_MAGIC, FORMAT_VERSION, len(kb), len(data), _sha256(data).digest())
     return header + kb + data
 
 
@@ -145,7 +195,7 @@ def _read_valid(f, key: str) -> bytes | None:
     if f.read(klen) != key.encode("ascii"):
         return None
     payload = f.read(plen)
-    if len(payload) != plen or hashlib.sha256(payload).digest() != digest:
+    if len(payload) != plen or _sha256(payload).digest() != digest:
         return None
     return payload
 
@@ -230,7 +280,7 @@ class DiskCache:
     def _write_temp(self, path: Path, blob: bytes) -> str:
         """Write ``blob`` to a fresh, fsync'ed temp file next to ``path``; return its name."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = str(path.parent / f".{path.stem}.{os.getpid()}.{secrets.token_hex(8)}{_TMP_SUFFIX}")
+        tmp = str(path.parent / f".{path.stem}.{os.getpid()}.{os.urandom(8).hex()}{_TMP_SUFFIX}")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         fd = os.open(tmp, flags, 0o644)
         try:

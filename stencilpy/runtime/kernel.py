@@ -1,13 +1,19 @@
-"""A compiled kernel: spec + loaded machine code, built through the disk cache."""
+"""A compiled kernel: spec + loaded machine code, built through the disk cache.
+
+``codegen.kernel`` (the lowering) is imported only when a kernel has to be
+built: a warm start loads the object code and never needs it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stencilpy.codegen.kernel import ENTRY_NAME, lower
 from stencilpy.codegen.spec import ArgLayout, KernelSpec
 from stencilpy.ir.printer import format_stencil
 from stencilpy.runtime import jit
+
+#: the exported symbol of every kernel (``codegen.kernel.ENTRY_NAME``; checked when built)
+ENTRY_NAME = "stencil_kernel"
 
 
 @dataclass
@@ -22,6 +28,10 @@ class CompiledKernel:
 
 
 def llvm_ir(spec: KernelSpec) -> str:
+    from stencilpy.codegen.kernel import ENTRY_NAME as entry, lower
+
+    if entry != ENTRY_NAME:  # pragma: no cover - a renamed entry must be renamed here too
+        raise AssertionError(f"codegen exports '{entry}', runtime looks up '{ENTRY_NAME}'")
     return str(lower(spec))
 
 

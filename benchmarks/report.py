@@ -1,0 +1,132 @@
+"""Result output: machine info, the markdown table, results.json and the ratio-to-C plot."""
+import datetime
+import json
+import math
+import os
+import platform
+
+import numpy as np
+
+from . import kernels_c
+
+COLUMNS = ("case", "impl", "threads", "median", "best", "vs C", "vs numpy", "GB/s", "status")
+
+
+def _version(module):
+    try:
+        mod = __import__(module)
+        return getattr(mod, "__version__", "installed")
+    except Exception as exc:                      # noqa: BLE001
+        return f"unavailable ({type(exc).__name__})"
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def load_average():
+    """The 1/5/15-minute load averages: how busy the machine was (noise indicator)."""
+    try:
+        return " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def machine_info():
+    return {
+        "cpu_model": _cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "numba": _version("numba"),
+        "llvmlite": _version("llvmlite"),
+        "stencilpy": _version("stencilpy"),
+        "gcc": kernels_c.gcc_version(),
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "load_average_start": load_average(),
+    }
+
+
+def _fmt_time(s):
+    if s is None or not math.isfinite(s):
+        return "-"
+    return f"{s * 1e3:.3g} ms" if s < 1 else f"{s:.3g} s"
+
+
+def _fmt(x, spec):
+    return "-" if x is None or not math.isfinite(x) else format(x, spec)
+
+
+def table_rows(rows):
+    for r in rows:
+        status = r["status"] if r["status"] != "ok" else ""
+        if r["status"] == "FAILED":
+            status = "**FAILED** (output mismatch)"
+        yield (r["case"], r["impl"], str(r["threads"]), _fmt_time(r.get("time_s")),
+               _fmt_time(r.get("min_s")), _fmt(r.get("ratio_c"), ".2f"), _fmt(r.get("speedup_numpy"), ".1f"),
+               _fmt(r.get("gbps"), ".1f"), status)
+
+
+def markdown(rows, bandwidth, info, notes):
+    lines = [f"# stencilpy benchmarks — {info['date']}", "",
+             f"CPU: {info['cpu_model']}, {info['usable_cores']} usable cores; numpy "
+             f"{info['numpy']}, numba {info['numba']}, {info['gcc']}, stencilpy "
+             f"{info['stencilpy']}. Load average (1/5/15 min) at start "
+             f"{info['load_average_start']}, at end {info.get('load_average_end', '?')}.", "",
+             "Copy bandwidth (same run, read + write bytes): " + ", ".join(
+                 f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()) + ".", "",
+             "Times are medians (and minima) of interleaved repeats. *vs C*: time / C time at the same "
+             "thread count (numpy against C on 1 thread). *vs numpy*: numpy time / time. "
+             "*GB/s*: (inputs read once + output written once) / time.", "",
+             "| " + " | ".join(COLUMNS) + " |",
+             "|" + "|".join("---" for _ in COLUMNS) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in table_rows(rows)]
+    if notes:
+        lines += ["", "Notes:", ""] + [f"* {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def write_json(path, rows, bandwidth, info, notes, options):
+    doc = {"machine": info, "options": options, "copy_bandwidth_gbps": bandwidth,
+           "notes": notes, "results": rows}
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1, default=str)
+
+
+def plot(path, rows):
+    """Bar chart of time relative to C (log scale) per case and implementation/threads."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in rows if r["status"] == "ok" and r.get("ratio_c")]
+    cases = list(dict.fromkeys(r["case"] for r in ok))
+    series = list(dict.fromkeys(f"{r['impl']} {r['threads']}T" for r in ok))
+    if not cases:
+        return False
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(max(8, 1.3 * len(cases)), 5))
+    for k, name in enumerate(series):
+        ratio = {r["case"]: r["ratio_c"] for r in ok if f"{r['impl']} {r['threads']}T" == name}
+        xs = [i + (k - (len(series) - 1) / 2) * width for i, c in enumerate(cases) if c in ratio]
+        ax.bar(xs, [ratio[c] for c in cases if c in ratio], width, label=name)
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_ylabel("time / C time (same threads; lower is faster)")
+    ax.set_xticks(range(len(cases)))
+    ax.set_xticklabels(cases, rotation=30, ha="right", fontsize=8)
+    ax.legend(fontsize=8, ncol=2)
+    ax.grid(axis="y", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True

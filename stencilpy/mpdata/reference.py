@@ -1,0 +1,533 @@
+"""Pure-numpy reference implementation of MPDATA on periodic 1-D/2-D/3-D grids.
+
+This module is the *oracle* for stencilpy's compiled MPDATA: it follows
+``MPDATA.md`` (the project's algorithm note) formula by formula, written with
+whole-array numpy slicing (no Python loops over grid points).  Equation numbers
+in the comments refer to that note.
+
+Conventions (MPDATA.md Sec. 2):
+
+* ``psi`` is cell-centred, shape ``(N0,)``, ``(N0, N1)`` or ``(N0, N1, N2)``.
+* ``courant`` is a tuple with one array per axis.  Component ``d`` has ``N_d + 1``
+  entries along axis ``d`` and ``N_e`` along every other axis.  Entry ``m`` along
+  ``d`` is the face ``m - 1/2`` (the *left* face of cell ``m``); entries ``0`` and
+  ``N_d`` are the same physical face on the periodic domain and must be equal
+  (checked to ``FACE_TOLERANCE``; after the check entry ``N_d`` is overwritten
+  by entry ``0`` so the two boundary fluxes are bitwise identical and mass is
+  conserved to round-off).
+* ``G == 1`` (no density/Jacobian factor).
+
+How the periodic boundaries are done: every pass pads the current cell field
+with ``np.pad(mode="wrap")`` (1 halo cell, 2 with ``third_order_terms``) and
+evaluates every face quantity on all ``N_d + 1`` stored faces of each axis.
+Face ``-1/2`` and face ``N_d - 1/2`` therefore see the same (wrapped) input
+and get bitwise identical values, so no face halo is ever needed along the face
+axis.  Transverse averages (10) need the faces of cells ``-1`` and ``N_d`` along
+the *face* axis of another component; those are obtained by wrap-padding that
+component by one cell along the axis concerned.  The limiter coefficients
+(17) are computed on the interior cells and wrap-padded by one cell.
+
+Public API: :func:`mpdata_step`, :func:`mpdata_advance`,
+:func:`validate_courant`, :func:`max_outflow_courant`, :func:`halo_width`.
+All validation errors are ``ValueError`` with a message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "FACE_TOLERANCE",
+    "MPDATAOptions",
+    "halo_width",
+    "max_outflow_courant",
+    "mpdata_advance",
+    "mpdata_step",
+    "validate_courant",
+]
+
+#: Largest allowed ``|C[..., 0, ...] - C[..., N_d, ...]|`` of a periodic face field.
+FACE_TOLERANCE = 1e-12
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class MPDATAOptions:
+    """The validated options of one MPDATA step (see :func:`mpdata_step`)."""
+
+    n_iters: int = 2
+    nonoscillatory: bool = False
+    infinite_gauge: bool = False
+    third_order_terms: bool = False
+    epsilon: float = 1e-15
+    limited_velocity_feedback: bool = True
+
+    def __post_init__(self):
+        try:
+            n_iters = operator.index(self.n_iters)
+        except TypeError:
+            raise ValueError(
+                f"n_iters must be an integer >= 1 (number of donor-cell passes), "
+                f"got {self.n_iters!r}"
+            ) from None
+        if isinstance(self.n_iters, (bool, np.bool_)) or n_iters < 1:
+            raise ValueError(
+                f"n_iters must be an integer >= 1 (1 = upwind, 2 = standard MPDATA), "
+                f"got {self.n_iters!r}"
+            )
+        object.__setattr__(self, "n_iters", int(n_iters))
+        for name in ("nonoscillatory", "infinite_gauge", "third_order_terms",
+                     "limited_velocity_feedback"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
+            object.__setattr__(self, name, bool(value))
+        try:
+            epsilon = float(self.epsilon)
+        except (TypeError, ValueError):
+            raise ValueError(f"epsilon must be a small positive float, got {self.epsilon!r}") from None
+        if not (np.isfinite(epsilon) and epsilon > 0.0):
+            raise ValueError(
+                f"epsilon must be a small positive finite float (default 1e-15), got {self.epsilon!r}"
+            )
+        object.__setattr__(self, "epsilon", epsilon)
+        if self.infinite_gauge and self.n_iters > 2:
+            raise ValueError(
+                f"infinite_gauge=True requires n_iters <= 2 (got n_iters={self.n_iters}): in the "
+                "infinite-gauge limit the pseudo-velocity is already a flux, so feeding it into a "
+                "further corrective pass as if it were a Courant number is dimensionally "
+                "inconsistent (MPDATA.md Sec. 6)"
+            )
+
+
+def halo_width(*, third_order_terms: bool = False, **_ignored) -> int:
+    """Cell halo this implementation pads with: 2 with third-order terms, else 1.
+
+    (MPDATA.md asks for 2 halo cells with ``nonoscillatory`` too; here the limiter
+    coefficients are computed on the interior and wrap-padded separately, which
+    is equivalent on a periodic domain.)
+    """
+    return 2 if third_order_terms else 1
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _validate_psi(psi) -> np.ndarray:
+    arr = np.asarray(psi)
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.floating):
+        raise ValueError(
+            f"psi must be a real floating-point array (float64 preferred), got dtype {arr.dtype}"
+        )
+    if arr.ndim not in (1, 2, 3):
+        raise ValueError(f"psi must be 1-D, 2-D or 3-D, got {arr.ndim}-D array of shape {arr.shape}")
+    if min(arr.shape) < 1:
+        raise ValueError(f"psi must have at least one cell along every axis, got shape {arr.shape}")
+    arr = np.asarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("psi contains NaN or infinite values")
+    return arr
+
+
+def validate_courant(courant, shape, *, tolerance: float = FACE_TOLERANCE) -> tuple:
+    """Check a staggered periodic Courant field for a grid of ``shape`` cells.
+
+    Returns a tuple of new float64 arrays in which entry ``N_d`` along axis ``d`` of
+    component ``d`` is an exact copy of entry ``0`` (after checking that they agree
+    to ``tolerance``).  Raises ``ValueError`` with a clear message otherwise.
+    """
+    shape = tuple(int(n) for n in shape)
+    ndim = len(shape)
+    if isinstance(courant, np.ndarray) or not isinstance(courant, (tuple, list)):
+        raise ValueError(
+            f"courant must be a tuple of {ndim} arrays (one per axis, staggered), "
+            f"got {type(courant).__name__}"
+        )
+    if len(courant) != ndim:
+        raise ValueError(
+            f"courant must have one component per axis: psi is {ndim}-D but courant has "
+            f"{len(courant)} component(s)"
+        )
+    out = []
+    for d, comp in enumerate(courant):
+        arr = np.asarray(comp)
+        if arr.dtype == np.bool_ or not (
+            np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+        ):
+            raise ValueError(f"courant[{d}] must be a real numeric array, got dtype {arr.dtype}")
+        expected = tuple(n + 1 if ax == d else n for ax, n in enumerate(shape))
+        if arr.shape != expected:
+            raise ValueError(
+                f"courant[{d}] has shape {arr.shape} but the Arakawa-C layout for psi of shape "
+                f"{shape} needs {expected} (N_{d} + 1 = {shape[d] + 1} faces along axis {d}, "
+                f"entry m = left face of cell m)"
+            )
+        arr = np.array(arr, dtype=np.float64)  # always a private copy
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"courant[{d}] contains NaN or infinite values")
+        first = arr[_axis_slice(ndim, d, 0, 1)]
+        last = arr[_axis_slice(ndim, d, shape[d], shape[d] + 1)]
+        mismatch = float(np.max(np.abs(first - last)))
+        if mismatch > tolerance:
+            raise ValueError(
+                f"courant[{d}]: the first and last faces along axis {d} are the same periodic face "
+                f"and must hold equal values, but they differ by up to {mismatch:.3g} "
+                f"(tolerance {tolerance:g}); build the field with entry 0 == entry N_{d}"
+            )
+        arr[_axis_slice(ndim, d, shape[d], shape[d] + 1)] = first
+        out.append(arr)
+    return tuple(out)
+
+
+def max_outflow_courant(courant) -> float:
+    """Largest per-cell outflow Courant sum  sum_d([C_{i+1/2}]^+ - [C_{i-1/2}]^-).
+
+    Donor-cell (and hence MPDATA without infinite gauge) is sign-preserving when
+    this is <= 1 (MPDATA.md Sec. 3).
+    """
+    total = 0.0
+    for d, comp in enumerate(courant):
+        comp = np.asarray(comp, dtype=np.float64)
+        n = comp.shape[d] - 1
+        right = comp[_axis_slice(comp.ndim, d, 1, n + 1)]
+        left = comp[_axis_slice(comp.ndim, d, 0, n)]
+        total = total + np.maximum(right, 0.0) - np.minimum(left, 0.0)
+    return float(np.max(total))
+
+
+# --------------------------------------------------------------------------- slicing helpers
+
+
+def _axis_slice(ndim, axis, start, stop):
+    """Index tuple selecting ``start:stop`` along ``axis`` and everything elsewhere."""
+    idx = [slice(None)] * ndim
+    idx[axis] = slice(start, stop)
+    return tuple(idx)
+
+
+def _at_faces(padded, h, shape, d, o, e=None, q=0):
+    """View of a padded cell field seen from the faces along axis ``d``.
+
+    For the ``N_d + 1`` faces ``m - 1/2`` (``m = 0..N_d``) the cell to the left of the
+    face is ``i = m - 1``.  This returns, for every face, the cell ``i + o`` along ``d``
+    and ``j + q`` along ``e`` (all other axes: the interior cells).  ``padded`` has
+    ``h`` halo cells on every side of every axis.
+    """
+    idx = []
+    for ax, n in enumerate(shape):
+        if ax == d:
+            idx.append(slice(h - 1 + o, h + n + o))
+        elif ax == e:
+            idx.append(slice(h + q, h + n + q))
+        else:
+            idx.append(slice(h, h + n))
+    return padded[tuple(idx)]
+
+
+def _at_cells(padded, h, shape, d=None, o=0):
+    """View of a padded cell field: interior cells shifted by ``o`` along axis ``d``."""
+    idx = []
+    for ax, n in enumerate(shape):
+        s = o if ax == d else 0
+        idx.append(slice(h + s, h + n + s))
+    return padded[tuple(idx)]
+
+
+def _pad(cells, h):
+    return np.pad(cells, h, mode="wrap")
+
+
+def _divergence(fluxes):
+    """sum_d (F_{i+1/2} - F_{i-1/2}) for face fields with N_d + 1 faces along d."""
+    ndim = len(fluxes)
+    div = None
+    for d, f in enumerate(fluxes):
+        n = f.shape[d] - 1
+        term = f[_axis_slice(ndim, d, 1, n + 1)] - f[_axis_slice(ndim, d, 0, n)]
+        div = term if div is None else div + term
+    return div
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+def _donor_cell_fluxes(padded, h, shape, velocity):
+    """Upwind flux (3): F = [V]^+ psi_i + [V]^- psi_{i+1} on every face of every axis."""
+    fluxes = []
+    for d, v in enumerate(velocity):
+        left = _at_faces(padded, h, shape, d, 0)
+        right = _at_faces(padded, h, shape, d, 1)
+        fluxes.append(np.maximum(v, 0.0) * left + np.minimum(v, 0.0) * right)
+    return fluxes
+
+
+def _transverse_mean(v_e, d, e, n_d):
+    """(10): mean of the four e-faces touching cells i and i+1, on the d-faces.
+
+    ``v_e`` (component ``e`` of a face field) has ``N_e + 1`` entries along ``e`` and
+    ``N_d`` along ``d``.  It is wrap-padded by one cell along ``d`` so that the
+    cells ``i = -1`` and ``i + 1 = N_d`` of the boundary faces are available.
+    Result: ``N_d + 1`` entries along ``d`` and ``N_e`` along ``e``.
+    """
+    ndim = v_e.ndim
+    widths = [(1, 1) if ax == d else (0, 0) for ax in range(ndim)]
+    vp = np.pad(v_e, widths, mode="wrap")
+    n_e = v_e.shape[e] - 1
+
+    def pick(i_offset, j_upper):
+        idx = [slice(None)] * ndim
+        idx[d] = slice(i_offset, i_offset + n_d + 1)   # cell i (0) or i+1 (1)
+        idx[e] = slice(1, n_e + 1) if j_upper else slice(0, n_e)  # face j+1/2 or j-1/2
+        return vp[tuple(idx)]
+
+    return 0.25 * (pick(1, True) + pick(0, True) + pick(1, False) + pick(0, False))
+
+
+def _antidiffusive_velocity(padded, h, shape, velocity, opts):
+    """Pseudo-velocity (11), plus (12)/(13) with third-order terms, on all faces.
+
+    ``velocity`` is the face field used in the previous pass (V^(k-1)); ``padded``
+    the current iterate psi^(k) with ``h`` halo cells.
+    """
+    ndim = len(shape)
+    eps = opts.epsilon
+    iga = opts.infinite_gauge
+    result = []
+    for d in range(ndim):
+        c = velocity[d]
+        abs_c = np.abs(c)
+        p0 = _at_faces(padded, h, shape, d, 0)
+        p1 = _at_faces(padded, h, shape, d, 1)
+
+        # (8) relative gradient along d; infinite gauge: (psi_{i+1} - psi_i) / 2
+        a = p1 - p0
+        if iga:
+            a /= 2.0
+        else:
+            a /= p1 + p0 + eps
+        v = (abs_c - c * c) * a
+
+        transverse = []
+        for e in range(ndim):
+            if e == d:
+                continue
+            c_bar = _transverse_mean(velocity[e], d, e, shape[d])
+            q11 = _at_faces(padded, h, shape, d, 1, e, +1)
+            q01 = _at_faces(padded, h, shape, d, 0, e, +1)
+            q1m = _at_faces(padded, h, shape, d, 1, e, -1)
+            q0m = _at_faces(padded, h, shape, d, 0, e, -1)
+            # (9) relative gradient along e at the d-face
+            b = q11 + q01 - q1m - q0m
+            if iga:
+                b /= 4.0
+            else:
+                b /= q11 + q01 + q1m + q0m + eps
+            v -= 0.5 * c * c_bar * b
+            transverse.append((c_bar, q11, q01, q1m, q0m))
+
+        if opts.third_order_terms:
+            # (12): (3c|c| - 2c^3 - c)/6 * 2 (psi_{i+2} - psi_{i+1} - psi_i + psi_{i-1}) / (sum + eps)
+            pm = _at_faces(padded, h, shape, d, -1)
+            p2 = _at_faces(padded, h, shape, d, 2)
+            tot = (3.0 * c * abs_c - 2.0 * c ** 3 - c) / 6.0
+            tot *= 2.0 * (p2 - p1 - p0 + pm)
+            if iga:
+                tot /= 4.0
+            else:
+                tot /= p2 + p1 + p0 + pm + eps
+            v += tot
+            if ndim == 2:
+                # (13): C_bar/2 (|c| - 2c^2) * 2 (psi_{i+1,j+1} - psi_{i,j+1} - psi_{i+1,j-1}
+                #        + psi_{i,j-1}) / sum   -- no epsilon (as PyMPDATA), see mpdata_step
+                (c_bar, q11, q01, q1m, q0m), = transverse
+                mixed = c_bar / 2.0 * (abs_c - 2.0 * c * c)
+                mixed *= 2.0 * (q11 - q01 - q1m + q0m)
+                if iga:
+                    mixed /= 4.0
+                else:
+                    mixed /= q11 + q01 + q1m + q0m
+                v += mixed
+        result.append(v)
+    return result
+
+
+def _cross_extrema(padded, h, shape):
+    """(15)/(16): min and max over each cell and its 2*ndim face neighbours."""
+    centre = _at_cells(padded, h, shape)
+    lo = centre.copy()
+    hi = centre.copy()
+    for d in range(len(shape)):
+        for o in (-1, 1):
+            nb = _at_cells(padded, h, shape, d, o)
+            np.minimum(lo, nb, out=lo)
+            np.maximum(hi, nb, out=hi)
+    return lo, hi
+
+
+def _limit(psi_k, padded, h, shape, pseudo, fluxes, extrema_n, eps):
+    """Non-oscillatory limiting (16)-(18) of the pseudo-velocity ``pseudo``.
+
+    ``fluxes`` are the unlimited fluxes of this pass (donor-cell with ``pseudo``, or
+    ``pseudo`` itself in infinite gauge); ``extrema_n`` the (min, max) of the old field.
+    """
+    ndim = len(shape)
+    lo_k, hi_k = _cross_extrema(padded, h, shape)
+    psi_min = np.minimum(extrema_n[0], lo_k)
+    psi_max = np.maximum(extrema_n[1], hi_k)
+
+    incoming = None
+    outgoing = None
+    for d, f in enumerate(fluxes):
+        n = shape[d]
+        f_left = f[_axis_slice(ndim, d, 0, n)]       # F_{i-1/2}
+        f_right = f[_axis_slice(ndim, d, 1, n + 1)]  # F_{i+1/2}
+        inc = np.maximum(f_left, 0.0) - np.minimum(f_right, 0.0)
+        out = np.maximum(f_right, 0.0) - np.minimum(f_left, 0.0)
+        incoming = inc if incoming is None else incoming + inc
+        outgoing = out if outgoing is None else outgoing + out
+
+    # (17) with G = 1
+    beta_up = _pad((psi_max - psi_k) / (incoming + eps), 1)
+    beta_down = _pad((psi_k - psi_min) / (outgoing + eps), 1)
+
+    limited = []
+    for d, v in enumerate(pseudo):
+        # beta of cell i (left of the face) and i+1 (right of the face)
+        bu_l = _at_faces(beta_up, 1, shape, d, 0)
+        bu_r = _at_faces(beta_up, 1, shape, d, 1)
+        bd_l = _at_faces(beta_down, 1, shape, d, 0)
+        bd_r = _at_faces(beta_down, 1, shape, d, 1)
+        # (18)
+        positive = np.minimum(np.minimum(bd_l, bu_r), 1.0)
+        negative = np.minimum(np.minimum(bu_l, bd_r), 1.0)
+        limited.append(np.maximum(v, 0.0) * positive + np.minimum(v, 0.0) * negative)
+    return limited
+
+
+# --------------------------------------------------------------------------- the scheme
+
+
+def _step(psi, courant, opts):
+    """One MPDATA step on validated input (psi float64, courant canonical tuple)."""
+    shape = psi.shape
+    h = halo_width(third_order_terms=opts.third_order_terms)
+    eps = opts.epsilon
+
+    padded = _pad(psi, h)
+    extrema_n = _cross_extrema(padded, h, shape) if opts.nonoscillatory else None
+
+    # pass 0: donor cell with the physical Courant numbers, (5)
+    psi_k = psi - _divergence(_donor_cell_fluxes(padded, h, shape, courant))
+
+    velocity = courant  # V^(k-1): the velocity fed into the pseudo-velocity formula
+    for _ in range(1, opts.n_iters):
+        padded = _pad(psi_k, h)
+        pseudo = _antidiffusive_velocity(padded, h, shape, velocity, opts)  # (6)
+        if opts.nonoscillatory:  # (7) with the limiter of Sec. 7
+            unlimited_fluxes = (
+                pseudo if opts.infinite_gauge
+                else _donor_cell_fluxes(padded, h, shape, pseudo)
+            )
+            used = _limit(psi_k, padded, h, shape, pseudo, unlimited_fluxes, extrema_n, eps)
+        else:
+            used = pseudo
+        # infinite gauge: centred flux F = V in the corrective passes (Sec. 6)
+        fluxes = used if opts.infinite_gauge else _donor_cell_fluxes(padded, h, shape, used)
+        psi_k = psi_k - _divergence(fluxes)
+        velocity = used if opts.limited_velocity_feedback else pseudo
+    return psi_k
+
+
+_OPTION_NAMES = ("n_iters", "nonoscillatory", "infinite_gauge", "third_order_terms", "epsilon",
+                 "limited_velocity_feedback")
+
+
+def _prepare(psi, courant, options):
+    unknown = sorted(set(options) - set(_OPTION_NAMES))
+    if unknown:
+        raise TypeError(
+            f"unknown MPDATA option(s) {', '.join(unknown)}; valid options: {', '.join(_OPTION_NAMES)}"
+        )
+    opts = MPDATAOptions(**options)
+    psi = _validate_psi(psi)
+    courant = validate_courant(courant, psi.shape)
+    if opts.third_order_terms and psi.ndim == 3:
+        raise ValueError(
+            "third_order_terms is only specified for 1-D and 2-D (MPDATA.md Sec. 5.3: the 3-D "
+            "form is incomplete in PyMPDATA, 'TODO #96'); use third_order_terms=False in 3-D"
+        )
+    return psi, courant, opts
+
+
+def _check_tot_positive(psi, opts):
+    if (opts.third_order_terms and psi.ndim == 2 and not opts.infinite_gauge
+            and opts.n_iters > 1 and not np.all(psi > 0.0)):
+        raise ValueError(
+            "third_order_terms in 2-D (without infinite_gauge) needs a strictly positive psi: "
+            "the mixed-derivative term (13) divides by a 4-cell sum without epsilon "
+            f"(MPDATA.md Sec. 5.3), but min(psi) = {float(np.min(psi)):.3g}; add a positive "
+            "background or use infinite_gauge=True"
+        )
+
+
+def mpdata_step(psi, courant, *, n_iters=2, nonoscillatory=False, infinite_gauge=False,
+                third_order_terms=False, epsilon=1e-15, limited_velocity_feedback=True):
+    """One MPDATA time step on a periodic 1-D/2-D/3-D domain.
+
+    Parameters
+    ----------
+    psi : float array of shape (N0,[N1,[N2]])
+        Cell-centred advectee (psi >= 0 unless ``infinite_gauge``).
+    courant : tuple of ndim arrays
+        Face Courant numbers; component ``d`` has ``psi.shape`` with ``N_d + 1`` along
+        axis ``d`` (entry ``m`` = left face of cell ``m``; entry 0 == entry N_d).
+    n_iters : int
+        Total number of donor-cell passes (1 = upwind, 2 = standard MPDATA).
+    nonoscillatory : bool
+        FCT limiting of the pseudo-velocities (MPDATA.md Sec. 7, libmpdata++ ``fct``).
+    infinite_gauge : bool
+        Infinite-gauge variant (Sec. 6, ``iga``); requires ``n_iters <= 2``.
+    third_order_terms : bool
+        Third-order terms (12) (+ (13) in 2-D), ``tot``; not available in 3-D.  In 2-D
+        without infinite gauge psi must be strictly positive (term (13) has no epsilon).
+    epsilon : float
+        The epsilon of (8), (9), (12) and (17).
+    limited_velocity_feedback : bool
+        For ``n_iters >= 3`` with ``nonoscillatory``: feed the limited pseudo-velocity
+        into the next pass (True, PyMPDATA) or the unlimited one (False, libmpdata++).
+
+    Returns
+    -------
+    numpy.ndarray
+        New float64 array with psi after one step.
+    """
+    psi, courant, opts = _prepare(psi, courant, dict(
+        n_iters=n_iters, nonoscillatory=nonoscillatory, infinite_gauge=infinite_gauge,
+        third_order_terms=third_order_terms, epsilon=epsilon,
+        limited_velocity_feedback=limited_velocity_feedback))
+    _check_tot_positive(psi, opts)
+    return _step(psi, courant, opts)
+
+
+def mpdata_advance(psi, courant, n_steps, **options) -> np.ndarray:
+    """``n_steps`` MPDATA steps with a fixed Courant field (see :func:`mpdata_step`).
+
+    The input is validated once; returns a new float64 array (a copy if ``n_steps == 0``).
+    """
+    try:
+        n = operator.index(n_steps)
+    except TypeError:
+        raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}") from None
+    if n < 0:
+        raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}")
+    psi, courant, opts = _prepare(psi, courant, options)
+    psi = psi.copy()
+    for _ in range(n):
+        _check_tot_positive(psi, opts)
+        psi = _step(psi, courant, opts)
+    return psi

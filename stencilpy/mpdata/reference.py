@@ -334,7 +334,7 @@ def _antidiffusive_velocity(padded, h, shape, velocity, opts):
             # (12): (3c|c| - 2c^3 - c)/6 * 2 (psi_{i+2} - psi_{i+1} - psi_i + psi_{i-1}) / (sum + eps)
             pm = _at_faces(padded, h, shape, d, -1)
             p2 = _at_faces(padded, h, shape, d, 2)
-            tot = (3.0 * c * abs_c - 2.0 * c ** 3 - c) / 6.0
+            tot = (3.0 * c * abs_c - 2.0 * c * c * c - c) / 6.0
             tot *= 2.0 * (p2 - p1 - p0 + pm)
             if iga:
                 tot /= 4.0

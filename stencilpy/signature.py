@@ -13,6 +13,7 @@ axis (staggered data, e.g. N + 1 faces).
 from __future__ import annotations
 
 import numbers
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from stencilpy.analysis import Plan
 from stencilpy.errors import StencilCallError
 from stencilpy.ir import nodes as N
-from stencilpy.ir.types import infer
+from stencilpy.ir.types import check_int_ranges, infer
 from stencilpy.options import PAD_MODES, CallOptions
 
 
@@ -60,6 +61,9 @@ def is_scalar(value) -> bool:
 def as_scalar(name: str, value):
     """A scalar argument as a weak Python number."""
     item = value.item() if isinstance(value, (np.generic, np.ndarray)) else value
+    if isinstance(item, int) and not isinstance(item, bool) and not -2**63 <= item < 2**63:
+        raise StencilCallError(f"argument '{name}' = {item} does not fit in int64; "
+                               "pass it as a float or a smaller integer")
     if isinstance(item, bool) or isinstance(item, int) or isinstance(item, float):
         return item
     raise StencilCallError(f"argument '{name}' is {type(value).__name__} {value!r}; "
@@ -68,6 +72,10 @@ def as_scalar(name: str, value):
 
 def as_field(name: str, value, ndim: int) -> np.ndarray:
     """Validate an array argument (dtype, rank)."""
+    if "numpy.ma" in sys.modules and isinstance(value, np.ma.MaskedArray):  # np.ma costs ~6 ms
+        raise StencilCallError(
+            f"argument '{name}' is a masked array; stencilpy would ignore its mask: pass "
+            f"'{name}.filled(np.nan)' (or another fill value) instead")
     if isinstance(value, (list, tuple)):
         value = np.asarray(value)
     elif not isinstance(value, np.ndarray):
@@ -90,11 +98,15 @@ def as_field(name: str, value, ndim: int) -> np.ndarray:
 
 def _domain_shape(fields: dict, domain, out, ndim: int) -> tuple[int, ...]:
     if domain is not None:
-        shape = np.shape(domain) if hasattr(domain, "shape") else tuple(domain)
         try:
+            shape = np.shape(domain) if hasattr(domain, "shape") else tuple(domain)
+            if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0
+                       for s in shape):
+                raise TypeError
             shape = tuple(int(s) for s in shape)
-        except (TypeError, ValueError):
-            raise StencilCallError(f"domain={domain!r}: pass a shape tuple or an array") from None
+        except TypeError:
+            raise StencilCallError(f"domain={domain!r}: pass a shape (a tuple of whole numbers "
+                                   ">= 0) or an array") from None
     elif fields:
         shape = next(iter(fields.values())).shape
     elif out is not None:
@@ -126,10 +138,19 @@ def _broadcast_flags(name, arr, domain, dims) -> tuple[bool, ...]:
     return tuple(flags)
 
 
-def _batch_shape(fields: dict, full_domain, ndim) -> tuple[int, ...]:
-    batch = full_domain[:len(full_domain) - ndim]
-    for name, arr in fields.items():
-        lead = arr.shape[:max(0, arr.ndim - ndim)]
+def _batch_shape(fields: dict, full_domain, ndim, explicit: bool) -> tuple[int, ...]:
+    """The leading (batch) axes: the domain's when given by ``domain=``/``out=``, else the
+    broadcast of every field's leading axes (as NumPy broadcasts them)."""
+    batch = tuple(full_domain[:len(full_domain) - ndim])
+    leads = {name: arr.shape[:max(0, arr.ndim - ndim)] for name, arr in fields.items()}
+    if not explicit:
+        try:
+            batch = tuple(np.broadcast_shapes(batch, *leads.values()))
+        except ValueError:
+            shapes = ", ".join(f"'{n}' {lead}" for n, lead in leads.items())
+            raise StencilCallError(f"the fields' leading (batch) axes do not broadcast together: "
+                                   f"{shapes}; give them NumPy-compatible shapes") from None
+    for name, lead in leads.items():
         try:
             if np.broadcast_shapes(lead, batch) != batch:
                 raise ValueError
@@ -137,7 +158,7 @@ def _batch_shape(fields: dict, full_domain, ndim) -> tuple[int, ...]:
             raise StencilCallError(
                 f"argument '{name}' has leading (batch) axes {lead} that do not broadcast to "
                 f"the domain's {batch}") from None
-    return tuple(batch)
+    return batch
 
 
 def _regions(plan: Plan, fields, broadcast, domain, modes, dims) -> tuple:
@@ -168,12 +189,29 @@ def _fill_value(options_fill, out_dtypes, modes, regions, domain):
     if options_fill is not None:
         if not is_scalar(options_fill):
             raise StencilCallError(f"fill_value={options_fill!r}: pass a number")
-        return as_scalar("fill_value", options_fill)
+        value = as_scalar("fill_value", options_fill)
+        if needs_fill:
+            check_fill_fits(value, {f"output {k}": dt for k, dt in enumerate(out_dtypes)})
+        return value
     if any(dt.kind != "f" for dt in out_dtypes) and needs_fill:
         raise StencilCallError(
             "the stencil has an integer (or bool) output and boundary 'fill' leaves edge points "
             "undefined: pass fill_value=<number>, or boundary='valid' or a padding mode")
     return float("nan")
+
+
+def check_fill_fits(value, dtypes: dict) -> None:
+    """An integer array (``dtypes``: what -> dtype) can hold ``value`` exactly (NaN, inf,
+    1.5 or -1 for uint8 cannot be written into one)."""
+    for what, dt in dtypes.items():
+        if dt.kind not in "iu":
+            continue
+        info = np.iinfo(dt)
+        whole = isinstance(value, (bool, int)) or (np.isfinite(value) and float(value).is_integer())
+        if not whole or not info.min <= int(value) <= info.max:
+            raise StencilCallError(
+                f"fill_value={value!r} cannot be stored in {what} of dtype {dt}; pass a whole "
+                f"number in [{info.min}, {info.max}]")
 
 
 def bind(stencil: N.Stencil, plan: Plan, fields: dict, scalars: dict, modes, fill_value,
@@ -183,15 +221,20 @@ def bind(stencil: N.Stencil, plan: Plan, fields: dict, scalars: dict, modes, fil
     full = _domain_shape(fields, domain, out, len(dims))
     dom = full[len(full) - len(dims):]
     broadcast = {n: _broadcast_flags(n, a, dom, dims) for n, a in fields.items()}
-    batch = _batch_shape(fields, full, len(dims))
+    batch = _batch_shape(fields, full, len(dims), explicit=domain is not None or not fields)
     env = {n: a.dtype for n, a in fields.items()}
     env.update({n: type(v) for n, v in scalars.items()})
     temp_types, out_dtypes = infer_types(stencil, env)
+    if any(a.dtype.kind in "iu" for a in fields.values()):
+        check_int_ranges(stencil, temp_types, scalars)
     regions = _regions(plan, fields, broadcast, dom, modes, dims)
     fill = _fill_value(fill_value, out_dtypes, modes, regions, dom)
-    if "constant" in modes and fill_value is None and any(a.dtype.kind != "f" for a in fields.values()):
-        raise StencilCallError("boundary 'constant' with integer or bool fields needs an explicit "
-                               "fill_value=<number> (the default NaN is not an integer)")
+    if "constant" in modes:
+        if fill_value is None and any(a.dtype.kind != "f" for a in fields.values()):
+            raise StencilCallError("boundary 'constant' with integer or bool fields needs an "
+                                   "explicit fill_value=<number> (the default NaN is not an "
+                                   "integer)")
+        check_fill_fits(fill, {f"field '{n}'": a.dtype for n, a in fields.items()})
     opts = CallOptions(modes, fill, threads, check)
     return BoundCall(stencil, plan, fields, broadcast, scalars, batch, dom, regions, opts,
                      out_dtypes, temp_types)

@@ -7,11 +7,12 @@ NumPy's ufunc loops do, so the compiled kernel and the numpy reference agree.
 
 from __future__ import annotations
 
+import numpy as np
 from llvmlite import ir
 
 from stencilpy.codegen import math as M
-from stencilpy.codegen.types import cast, concrete, constant, is_float, llvm_type, to_bool
-from stencilpy.errors import StencilCallError, render_location
+from stencilpy.codegen.types import (cast, concrete, constant, is_float, is_unsigned,
+                                     llvm_type, to_bool)
 from stencilpy.ir import nodes as N
 from stencilpy.ir.types import expr_type, result_type
 
@@ -36,6 +37,8 @@ class ExprLowerer:
 
     def lower_as(self, expr: N.Expr, t) -> ir.Value:
         """``expr`` converted to type ``t``."""
+        if isinstance(expr, N.Const) and is_float(t):
+            return constant(t, expr.value)      # exact, even for ints beyond int64 (10**20)
         return cast(self.b, self.lower(expr), self.type_of(expr), t)
 
     def lower_Const(self, expr: N.Const) -> ir.Value:
@@ -67,9 +70,8 @@ class ExprLowerer:
                                                  self.lower_as(exponent, t)], t)
         if isinstance(exponent, N.Const) and int(exponent.value) >= 0:
             return M.int_power(self.b, self.lower_as(expr.left, t), int(exponent.value))
-        raise StencilCallError(
-            f"{render_location(expr.loc)}\ninteger '**' needs a constant non-negative exponent; "
-            "write the base as a float (e.g. 1.0 * x) to use a variable exponent")
+        return M.int_power_var(self.b, self.lower_as(expr.left, t), self.lower_as(exponent, t),
+                               is_unsigned(t))
 
     def lower_UnaryOp(self, expr: N.UnaryOp) -> ir.Value:
         inner_t = self.type_of(expr.operand)
@@ -83,9 +85,23 @@ class ExprLowerer:
         return self.b.fneg(value) if is_float(t) else self.b.neg(value)
 
     def lower_Compare(self, expr: N.Compare) -> ir.Value:
-        t = result_type("max", self.type_of(expr.left), self.type_of(expr.right))
+        left, right = self.type_of(expr.left), self.type_of(expr.right)
+        t = result_type("max", left, right)
+        if _integral(left) and _integral(right) and (int in (left, right) or not _integral(t)) \
+                and not _const_fits(expr.left, right) and not _const_fits(expr.right, left):
+            # NumPy compares integers exactly, even a Python int outside the other operand's
+            # dtype (int8 < 1000, uint64 > -1) and uint64 with int64 (no float64 rounding)
+            a, b = self._wide(expr.left, left), self._wide(expr.right, right)
+            return self.b.icmp_signed(expr.op, a, b)
         a, b = self.lower_as(expr.left, t), self.lower_as(expr.right, t)
         return M.compare(self.b, expr.op, a, b, t)
+
+    def _wide(self, expr: N.Expr, t) -> ir.Value:
+        """An integer or bool operand as an i128, which holds every int64 and uint64 exactly."""
+        if isinstance(expr, N.Const):
+            return ir.Constant(_I128, int(expr.value))
+        value = self.lower(expr)
+        return self.b.zext(value, _I128) if is_unsigned(t) else self.b.sext(value, _I128)
 
     def lower_BoolOp(self, expr: N.BoolOp) -> ir.Value:
         values = [to_bool(self.b, self.lower(v), self.type_of(v)) for v in expr.values]
@@ -110,6 +126,21 @@ class ExprLowerer:
         if not is_float(t):
             return M.int_function(self.b, expr.func, args, t)
         return M.call_math(self.b, expr.func, args, t)
+
+
+_I128 = ir.IntType(128)
+
+
+def _integral(t) -> bool:
+    return concrete(t).kind in "iub"
+
+
+def _const_fits(expr: N.Expr, t) -> bool:
+    """``expr`` is an integer literal that dtype ``t`` holds (comparing in ``t`` is exact)."""
+    if not isinstance(expr, N.Const) or not isinstance(t, np.dtype) or t.kind not in "iu":
+        return False
+    info = np.iinfo(t)
+    return info.min <= int(expr.value) <= info.max
 
 
 __all__ = ["ExprLowerer", "llvm_type"]

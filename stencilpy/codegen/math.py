@@ -103,6 +103,29 @@ def int_power(b: ir.IRBuilder, x, n: int) -> ir.Value:
     return result
 
 
+def int_power_var(b: ir.IRBuilder, x, y, unsigned: bool) -> ir.Value:
+    """``x ** y`` for integers with a run-time exponent: square-and-multiply over every bit
+    of ``y`` (straight-line, so it vectorises), wrapping like NumPy.  NumPy refuses negative
+    exponents; here (and in the reference) they give the true power truncated toward zero:
+    ``1`` for ``x == 1``, ``+-1`` for ``x == -1``, else ``0``."""
+    one, zero = ir.Constant(x.type, 1), ir.Constant(x.type, 0)
+    result, base = one, x
+    for bit in range(x.type.width):
+        mask = ir.Constant(y.type, 1 << bit)
+        take = b.icmp_unsigned("!=", b.and_(y, mask), ir.Constant(y.type, 0))
+        result = b.select(take, b.mul(result, base), result)
+        base = b.mul(base, base)
+    if unsigned:
+        return result
+    negative = b.icmp_signed("<", y, zero)
+    minus_one = ir.Constant(x.type, -1)
+    odd = b.icmp_unsigned("!=", b.and_(y, one), zero)
+    tiny = b.select(b.icmp_signed("==", x, one), one,
+                    b.select(b.icmp_signed("==", x, minus_one),
+                             b.select(odd, minus_one, one), zero))
+    return b.select(negative, tiny, result)
+
+
 def compare(b: ir.IRBuilder, op: str, x, y, t) -> ir.Value:
     dt = concrete(t)
     if dt.kind == "f":
@@ -144,16 +167,29 @@ def int_function(b: ir.IRBuilder, func: str, args, t) -> ir.Value:
         op = "<" if func == "min" else ">"
         cmp = b.icmp_unsigned(op, x, args[1]) if unsigned else b.icmp_signed(op, x, args[1])
         return b.select(cmp, x, args[1])
-    if func in ("fmod", "power"):
-        op = "%" if func == "fmod" else None
-        if op:
-            return _int_divmod(b, "%", x, args[1], unsigned)
+    if func == "fmod":
+        return _int_fmod(b, x, args[1], unsigned)
+    if func == "power":
+        return int_power_var(b, x, args[1], unsigned)
     raise NotImplementedError(f"integer {func}")
 
 
+def _int_fmod(b, x, y, unsigned: bool):
+    """C's ``fmod`` for integers (the sign of the dividend), as ``np.fmod``: ``x % 0`` is 0."""
+    zero, one = ir.Constant(x.type, 0), ir.Constant(x.type, 1)
+    is_zero = b.icmp_unsigned("==", y, zero)
+    if unsigned:
+        return b.select(is_zero, zero, b.urem(x, b.select(is_zero, one, y)))
+    minus_one = ir.Constant(x.type, -1)
+    bad = b.or_(is_zero, b.icmp_signed("==", y, minus_one))
+    return b.select(bad, zero, b.srem(x, b.select(bad, one, y)))
+
+
 def call_intrinsic(b: ir.IRBuilder, name: str, args) -> ir.Value:
-    module = b.module
-    fn = module.declare_intrinsic(name, [args[0].type])
+    """``name(args...)`` for an overloaded intrinsic whose arguments and result share one type
+    (the function type is explicit: llvmlite guesses one argument for e.g. ``llvm.copysign``)."""
+    ty = args[0].type
+    fn = b.module.declare_intrinsic(name, [ty], ir.FunctionType(ty, [ty] * len(args)))
     return b.call(fn, args)
 
 

@@ -116,7 +116,13 @@ def _expr_type(expr: N.Expr, types: dict):
     if isinstance(expr, (N.FieldAccess, N.ScalarRef)):
         return types[expr.name]
     if isinstance(expr, N.BinOp):
-        return result_type(expr.op, expr_type(expr.left, types), expr_type(expr.right, types))
+        t = result_type(expr.op, expr_type(expr.left, types), expr_type(expr.right, types))
+        if expr.op == "**" and _negative_int_const(expr.right) and concrete(t).kind in "iu":
+            raise StencilCallError(
+                f"{render_location(expr.loc)}\nintegers to negative integer powers are not "
+                f"allowed ('{format_expr(expr)}' has type {concrete(t)}); write the base as a "
+                "float (e.g. 1.0 * x)")
+        return t
     if isinstance(expr, N.Compare):
         return result_type(expr.op, expr_type(expr.left, types), expr_type(expr.right, types))
     if isinstance(expr, N.UnaryOp):
@@ -131,3 +137,39 @@ def _expr_type(expr: N.Expr, types: dict):
     if isinstance(expr, N.Call):
         return result_type(expr.func, *[expr_type(a, types) for a in expr.args])
     raise TypeError(f"not an expression: {expr!r}")
+
+
+def _negative_int_const(expr: N.Expr) -> bool:
+    return isinstance(expr, N.Const) and type(expr.value) is int and expr.value < 0
+
+
+def check_int_ranges(stencil: N.Stencil, types: dict, scalars: dict) -> None:
+    """Refuse a Python int (literal or scalar argument) that does not fit the integer dtype an
+    operation converts it to, as NumPy does (``int8_field + 1000`` is an error, not a wrap).
+    Comparisons compare exactly and ``where`` wraps, as in NumPy, so they are not checked."""
+    for expr in [s.value for s in stencil.body] + list(stencil.returns):
+        for node in N.walk(expr):
+            checked = (isinstance(node, N.BinOp) and node.op != "/") or \
+                (isinstance(node, N.Call) and node.func != "where")
+            t = expr_type(node, types) if checked else None
+            if isinstance(t, np.dtype) and t.kind in "iu":
+                for child in N.children(node):
+                    _check_fits(child, t, scalars)
+
+
+def _check_fits(expr: N.Expr, dtype: np.dtype, scalars: dict) -> None:
+    if isinstance(expr, N.Const):
+        value, what = expr.value, f"the number {expr.value!r}"
+    elif isinstance(expr, N.ScalarRef):
+        value = scalars.get(expr.name)
+        what = f"the argument '{expr.name}' = {value!r}"
+    else:
+        return
+    if type(value) is not int:
+        return
+    info = np.iinfo(dtype)
+    if not info.min <= value <= info.max:
+        raise StencilCallError(
+            f"{render_location(expr.loc)}\n{what} does not fit in {dtype}, the type this "
+            "operation computes in (NumPy refuses it too); cast the field first "
+            "(e.g. .astype(np.int64)) or use a smaller number")

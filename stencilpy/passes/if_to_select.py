@@ -10,7 +10,8 @@ point (like ``numpy.where``)::
     else:                      x@else1 = b
         x = b                  x = select(c@1, x@then1, x@else1)
 
-A name assigned in only one branch keeps its earlier value in the other.
+A name assigned in only one branch keeps its earlier value in the other; if it had
+none, no merged value is made (the frontend refuses to read such a name after the block).
 """
 
 from __future__ import annotations
@@ -29,29 +30,31 @@ def _rename_reads(expr: N.Expr, names: dict[str, str]) -> N.Expr:
     return N.map_expr(expr, fn)
 
 
-def _branch(stmts, ndim: int, tag: str, counter) -> tuple[list[N.Assign], dict[str, str]]:
+def _branch(stmts, ndim: int, tag: str, counter, defined: set[str]
+            ) -> tuple[list[N.Assign], dict[str, str]]:
     """Flatten one branch, renaming every target to a branch-local name.
 
     Returns the branch's statements and {original name: its final local name}."""
     local: dict[str, str] = {}
     out: list[N.Assign] = []
-    for stmt in _flatten(stmts, ndim, counter):
+    for stmt in _flatten(stmts, ndim, counter, set(defined)):
         new_name = f"{stmt.target}@{tag}{next(counter)}"
         out.append(N.Assign(new_name, _rename_reads(stmt.value, local), stmt.loc))
         local[stmt.target] = new_name
     return out, local
 
 
-def _convert_if(stmt: N.If, ndim: int, counter) -> list[N.Assign]:
+def _convert_if(stmt: N.If, ndim: int, counter, defined: set[str]) -> list[N.Assign]:
     zeros = (0,) * ndim
     cond_name = f"cond@{next(counter)}"
     out = [N.Assign(cond_name, stmt.cond, stmt.loc)]
-    then_stmts, then_names = _branch(stmt.body, ndim, "then", counter)
-    else_stmts, else_names = _branch(stmt.orelse, ndim, "else", counter)
+    then_stmts, then_names = _branch(stmt.body, ndim, "then", counter, defined)
+    else_stmts, else_names = _branch(stmt.orelse, ndim, "else", counter, defined)
     out += then_stmts + else_stmts
     for target in _assigned_in_order(stmt):
-        if target not in then_names and target not in else_names:
-            continue
+        sides = (target in then_names) + (target in else_names)
+        if sides == 0 or (sides == 1 and target not in defined):
+            continue          # assigned on one side only, no value before: not readable after
         loc = next(s.loc for s in then_stmts + else_stmts
                    if s.target in (then_names.get(target), else_names.get(target)))
         value = N.Select(N.FieldAccess(cond_name, zeros, stmt.loc),
@@ -76,14 +79,19 @@ def _assigned_in_order(stmt: N.If) -> list[str]:
     return list(order)
 
 
-def _flatten(stmts, ndim: int, counter) -> list[N.Assign]:
+def _flatten(stmts, ndim: int, counter, defined: set[str]) -> list[N.Assign]:
+    """Straight-line statements for ``stmts``; ``defined`` (updated) holds the names that
+    have a value at this point."""
     out: list[N.Assign] = []
     for stmt in stmts:
-        out.extend([stmt] if isinstance(stmt, N.Assign) else _convert_if(stmt, ndim, counter))
+        new = [stmt] if isinstance(stmt, N.Assign) else _convert_if(stmt, ndim, counter, defined)
+        defined.update(s.target for s in new)
+        out.extend(new)
     return out
 
 
 def if_to_select(stencil: N.Stencil) -> N.Stencil:
     """Remove every ``If`` statement (see module docstring)."""
     counter = itertools.count(1)
-    return dataclasses.replace(stencil, body=tuple(_flatten(stencil.body, stencil.ndim, counter)))
+    body = _flatten(stencil.body, stencil.ndim, counter, set(stencil.param_names))
+    return dataclasses.replace(stencil, body=tuple(body))

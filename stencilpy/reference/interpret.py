@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from stencilpy.ir import nodes as N
+from stencilpy.ir.types import result_type
 from stencilpy.signature import BoundCall
 
 _NP_PAD = {"constant": "constant", "edge": "edge", "reflect": "reflect",
@@ -83,43 +84,85 @@ class _Region:
         return tuple(out)
 
 
+_WEAK = (bool, int, float)
+
+
 def _evaluate(expr: N.Expr, env: dict, region: _Region, call: BoundCall):
-    """Evaluate ``expr`` over ``region``; ``env`` maps names to (array, origin)."""
-    ev = lambda e: _evaluate(e, env, region, call)  # noqa: E731
+    """Evaluate ``expr`` over ``region``; ``env`` maps names to (array, origin), or to
+    (Python number, None) for a temporary that holds one.
+
+    An operation on Python numbers only gives a Python number (NumPy functions would give
+    a NumPy scalar, which is *strong* in NumPy 2's promotion): literals, scalar arguments
+    and what is computed from them alone stay weak, as ``ir.types`` says."""
     if isinstance(expr, N.Const):
         return expr.value
     if isinstance(expr, N.ScalarRef):
         return call.scalars[expr.name]
     if isinstance(expr, N.FieldAccess):
         arr, origin = env[expr.name]
-        return arr[region.slices(arr, origin, expr.offset)]
-    if isinstance(expr, N.BinOp):
-        return _binop(expr.op, ev(expr.left), ev(expr.right))
-    if isinstance(expr, N.Compare):
-        return _COMPARE[expr.op](ev(expr.left), ev(expr.right))
+        return arr if origin is None else arr[region.slices(arr, origin, expr.offset)]
+    kids = [_evaluate(e, env, region, call) for e in N.children(expr)]
+    weak = all(type(k) in _WEAK for k in kids)
+    value = _apply(expr, _weak_operands(expr, kids) if weak else kids)
+    if weak and type(value) not in _WEAK:
+        value = value.item()
+    return value
+
+
+def _weak_operands(expr: N.Expr, kids: list) -> list:
+    """Operands that are all Python numbers, converted to the Python type of the result
+    (``True + True`` is 2 and ``-True`` is -1, as in Python, not NumPy's bool arithmetic)."""
+    if isinstance(expr, (N.Compare, N.BoolOp)) or \
+            (isinstance(expr, N.UnaryOp) and expr.op == "not") or \
+            (isinstance(expr, N.Call) and expr.func in ("isnan", "isinf", "isfinite")):
+        return kids
+    if isinstance(expr, N.Select) or (isinstance(expr, N.Call) and expr.func == "where"):
+        t = result_type("where", *(type(k) for k in kids))
+        return [kids[0]] + [t(k) for k in kids[1:]]
     if isinstance(expr, N.UnaryOp):
-        value = ev(expr.operand)
-        return np.logical_not(value) if expr.op == "not" else \
-            (np.negative(value) if expr.op == "-" else value)
+        t = result_type("neg", type(kids[0])) if expr.op == "-" else type(kids[0])
+        return [t(kids[0])]
+    t = result_type(expr.op if isinstance(expr, N.BinOp) else expr.func, *map(type, kids))
+    return [t(k) for k in kids]
+
+
+def _apply(expr: N.Expr, kids: list):
+    """The operation of ``expr`` on its evaluated operands."""
+    if isinstance(expr, N.BinOp):
+        return _binop(expr.op, *kids)
+    if isinstance(expr, N.Compare):
+        return _COMPARE[expr.op](*kids)
+    if isinstance(expr, N.UnaryOp):
+        return np.logical_not(kids[0]) if expr.op == "not" else \
+            (np.negative(kids[0]) if expr.op == "-" else kids[0])
     if isinstance(expr, N.BoolOp):
         fn = np.logical_and if expr.op == "and" else np.logical_or
-        values = [ev(v) for v in expr.values]
-        result = fn(values[0], values[1])
-        for v in values[2:]:
+        result = fn(kids[0], kids[1])
+        for v in kids[2:]:
             result = fn(result, v)
         return result
     if isinstance(expr, N.Select):
-        return np.where(ev(expr.cond), ev(expr.if_true), ev(expr.if_false))
+        return np.where(*kids)
     if isinstance(expr, N.Call):
-        return _FUNCTIONS[expr.func](*[ev(a) for a in expr.args])
+        return _FUNCTIONS[expr.func](*kids)
     raise TypeError(f"not an expression: {expr!r}")
 
 
 def _binop(op, a, b):
-    if op == "**" and isinstance(b, int) and not isinstance(b, bool) and b < 0 \
-            and np.asarray(a).dtype.kind in "iu":
-        raise ValueError("integers to negative integer powers are not allowed")
-    return _BINARY[op](a, b)
+    return _power(a, b) if op == "**" else _BINARY[op](a, b)
+
+
+def _power(a, b):
+    """``np.power``, except that an integer power with a negative (run-time) exponent, which
+    NumPy refuses, gives the true value truncated toward zero: 1 for a == 1, +-1 for
+    a == -1, else 0.  (A negative *literal* exponent is refused when the call is bound.)"""
+    if np.result_type(a, b).kind not in "iu" or not np.any(np.less(b, 0)):
+        return np.power(a, b)
+    negative = np.less(b, 0)
+    result = np.power(a, 0 if isinstance(b, int) else np.where(negative, np.zeros_like(b), b))
+    odd = np.not_equal(np.remainder(b, 2), 0)
+    tiny = np.where(np.equal(a, 1), 1, np.where(np.equal(a, -1), np.where(odd, -1, 1), 0))
+    return np.where(negative, tiny, result).astype(np.asarray(result).dtype, copy=False)
 
 
 _BINARY = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
@@ -132,7 +175,7 @@ _FUNCTIONS = {
     "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan, "sinh": np.sinh,
     "cosh": np.cosh, "tanh": np.tanh, "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc,
     "abs": np.absolute, "isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite,
-    "sign": np.sign, "arctan2": np.arctan2, "hypot": np.hypot, "power": np.power,
+    "sign": np.sign, "arctan2": np.arctan2, "hypot": np.hypot, "power": _power,
     "copysign": np.copysign, "fmod": np.fmod, "min": np.minimum, "max": np.maximum,
     "where": np.where,
 }
@@ -149,13 +192,20 @@ def _stage_values(call: BoundCall) -> list:
         origin = tuple(lo for lo, _ in region.bounds)
         local = dict(env)
         for name in stage.inline:
-            local[name] = (_broadcast(_evaluate(defs[name], local, region, call), region), origin)
+            local[name] = _stored(_evaluate(defs[name], local, region, call), region, origin)
         if stage.target is not None:
             value = _evaluate(defs[stage.target], local, region, call)
-            env[stage.target] = (_broadcast(value, region), origin)
+            env[stage.target] = _stored(value, region, origin)
         else:
             return [_evaluate(r, local, region, call) for r in call.stencil.returns]
     raise AssertionError("plan without an output stage")
+
+
+def _stored(value, region: _Region, origin) -> tuple:
+    """A temporary's value as kept in the environment (a Python number stays one)."""
+    if type(value) in _WEAK:
+        return value, None
+    return _broadcast(value, region), origin
 
 
 def _broadcast(value, region: _Region) -> np.ndarray:

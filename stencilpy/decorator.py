@@ -33,6 +33,7 @@ class Stencil:
             raise StencilCallError(f"unknown backend {backend!r}; use one of {BACKENDS}")
         self.pyfunc = pyfunc
         self.backend = backend
+        self.dims_argument = dims           # as given to @sp.stencil (None: not declared)
         self.ir = run_definition_passes(parse_stencil(pyfunc, tuple(dims) if dims else None))
         functools.update_wrapper(self, pyfunc)
         self._lock = threading.Lock()
@@ -40,6 +41,12 @@ class Stencil:
         self._specialised: dict = {}
         self._types: dict = {}
         self._kernels: dict = {}
+        self._fast = None                   # runtime.fastpath.FastPath, made on first call
+
+    def __reduce__(self):
+        # by reference when importable, else the function by value; rebuilt by the decorator
+        from stencilpy.adapters.pickling import reduce_stencil
+        return reduce_stencil(self)
 
     def __repr__(self) -> str:
         return f"<sp.stencil {self.ir.name}{self.signature} dims={self.dims} backend={self.backend!r}>"
@@ -58,10 +65,10 @@ class Stencil:
 
     @property
     def plan(self):
-        """The frozen analysis (computed with sympy on first use)."""
+        """The frozen analysis (on first use: from the disk cache, else computed with sympy)."""
         if self._plan is None:
-            from stencilpy.analysis import analyse
-            self._plan = analyse(self.ir)
+            from stencilpy.runtime.plans import analyse_cached
+            self._plan = analyse_cached(self.ir)
         return self._plan
 
     @property
@@ -76,6 +83,11 @@ class Stencil:
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, boundary=None, fill_value=None, out=None, domain=None,
                  threads=None, check=False, **kwargs):
+        if self.backend == "llvm" and domain is None and not check:   # cached call plan
+            result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
+                                                       out, threads)
+            if result is not self._fast.MISS:
+                return result
         values = self._bind_arguments(args, kwargs)
         from stencilpy.adapters import dispatch
         adapter = dispatch(values.values(), out)
@@ -84,6 +96,11 @@ class Stencil:
                            domain=domain, threads=threads, check=check)
         return self.call_arrays(values, boundary=boundary, fill_value=fill_value, out=out,
                                 domain=domain, threads=threads, check=check)
+
+    def _fast_path(self):
+        from stencilpy.runtime.fastpath import FastPath
+        self._fast = FastPath(self)
+        return self._fast
 
     def _bind_arguments(self, args, kwargs) -> dict:
         names = self.ir.param_names
@@ -103,7 +120,7 @@ class Stencil:
         if missing:
             raise StencilCallError(f"'{self.ir.name}' is missing argument(s) "
                                    f"{', '.join(repr(m) for m in missing)}")
-        return values
+        return {n: values[n] for n in names}    # parameter order: the domain is the first field
 
     def _split(self, values: dict) -> tuple[dict, dict]:
         fields, scalars = {}, {}
@@ -201,7 +218,7 @@ def stencil(pyfunc=None, *, dims=None, backend: str = "llvm"):
     ... def diff(u):
     ...     return u[1] - u[-1]
     >>> diff(np.arange(5.0) ** 2, boundary="valid")
-    array([4., 8., 12.])
+    array([ 4.,  8., 12.])
     """
     if pyfunc is None:
         return lambda f: Stencil(f, dims=dims, backend=backend)

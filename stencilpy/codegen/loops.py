@@ -49,3 +49,32 @@ def smax(b: ir.IRBuilder, x, y):
 
 def const(value: int) -> ir.Constant:
     return ir.Constant(I64, value)
+
+
+@contextmanager
+def claim_loop(b: ir.IRBuilder, counter, total, name: str = "chunk"):
+    """``while ((c = atomic_fetch_add(counter, 1)) < total)``; yields the claimed c.
+
+    Emits::
+
+        pre:   br head
+        head:  c = atomicrmw add counter, 1 monotonic; br (c < total), body, exit
+        body:  ...  (the with-block); br head
+        exit:
+    """
+    head = b.append_basic_block(f"{name}.head")
+    body = b.append_basic_block(f"{name}.body")
+    exit_ = b.append_basic_block(f"{name}.exit")
+    b.branch(head)
+    b.position_at_end(head)
+    c = b.atomic_rmw("add", counter, ir.Constant(I64, 1), "monotonic", name=name)
+    b.cbranch(b.icmp_signed("<", c, total), body, exit_)
+    b.position_at_end(body)
+    yield c
+    b.branch(head)
+    b.position_at_end(exit_)
+
+
+def ceil_div(b: ir.IRBuilder, x, y):
+    """``(x + y - 1) / y`` for x >= 0, y > 0."""
+    return b.sdiv(b.add(x, b.sub(y, ir.Constant(I64, 1))), y)

@@ -3,15 +3,23 @@
 The kernel's only argument is a pointer to an ``int64`` block (built by
 ``runtime/call.py``)::
 
-    header:   batch_lo, batch_hi, tile,  per axis d: N_d, region_lo_d, region_hi_d
+    header:   batch_lo, batch_hi, tile, counter, chunk_batch, chunk_rows, block_1,
+              per axis d: N_d, region_lo_d, region_hi_d
     fields:   per field:  ptr, batch_stride, stride[ndim], length[ndim]
     outputs:  per output: ptr, batch_stride, stride[ndim], origin[ndim]
     scratch:  per materialised temporary: ptr
     scalars:  per scalar: the value's bits (float64 or int64)
     fill:     the fill value as float64 bits
+    out fill: per output: the fill value as that output stores it (raw bits, zero-extended);
+              the kernel writes the "fill" strips of the innermost axis (ndim >= 2)
 
 Strides are in elements.  ``region`` is the part of the output this call
-computes (along axis 0 only this thread's share).
+computes.  The work is cut into chunks of ``chunk_batch`` batch elements x
+``chunk_rows`` rows of axis 0; every thread runs the kernel on its own block (its
+own temporary buffers) and the kernels claim chunks from the shared int64 at
+``counter`` (an atomic add), so a thread that is descheduled does not hold up the
+others.  Kernels of 3 or more axes without temporaries sweep axis 0 in blocks of
+``block_1`` rows of axis 1, so the planes a point reads stay in the L2 cache.
 """
 
 from __future__ import annotations
@@ -23,6 +31,15 @@ import numpy as np
 from stencilpy.analysis import Plan
 from stencilpy.ir import nodes as N
 from stencilpy.ir.printer import format_stencil
+
+
+#: bytes of a cache line: temporary-buffer rows start on one
+LINE = 64
+
+
+def row_align(itemsize: int) -> int:
+    """Elements per cache line: a temporary buffer's rows are padded to a multiple of it."""
+    return max(1, LINE // itemsize)
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,38 @@ class KernelSpec:
     def materialised(self) -> tuple[str, ...]:
         return tuple(s.target for s in self.plan.stages if s.target is not None)
 
+    @property
+    def rolling(self) -> bool:
+        """Temporaries roll through buffers of a few rows of axis 0 (else: 1-D tiles)."""
+        return self.ndim >= 2
+
+    def stage_of(self, name: str):
+        return next(s for s in self.plan.stages if s.target == name)
+
+    def rows_kept(self, name: str) -> int:
+        """Rows of axis 0 the rolling buffer of temporary ``name`` holds.
+
+        Stage ``s`` computes row ``r + H_s`` at step ``r`` (``(L_s, H_s)``: its region along
+        axis 0); a reader ``q`` reading ``s`` within ``(e_lo, e_hi)`` needs rows down to
+        ``r + H_q - e_lo``, so ``H_s - H_q + e_lo + 1`` rows must stay."""
+        h_s = self.stage_of(name).region[0][1]
+        keep = 1
+        for q in self.plan.stages:
+            ext = q.read_extent(name)
+            if ext is not None:
+                keep = max(keep, h_s - q.region[0][1] + ext[0][0] + 1)
+        return keep
+
+    @property
+    def blocked(self) -> bool:
+        """Axis 0 is swept in blocks of axis-1 rows (3-D and more, no temporaries)."""
+        return self.ndim >= 3 and not self.materialised
+
+    @property
+    def fills_inner(self) -> bool:
+        """The kernel writes ``fill_value`` into the innermost axis' "fill" strips."""
+        return self.ndim >= 2 and self.modes[-1] == "fill"
+
     def types(self) -> dict:
         env = {f.name: f.dtype for f in self.fields}
         env.update(dict(self.scalars))
@@ -68,7 +117,8 @@ class KernelSpec:
 
     def fingerprint_text(self) -> str:
         """Canonical text of everything the generated code depends on."""
-        parts = [format_stencil(self.stencil), f"modes={self.modes}", f"streaming={self.streaming}"]
+        parts = [format_stencil(self.stencil), f"modes={self.modes}", f"streaming={self.streaming}",
+                 "abi=4"]
         parts += [f"field {f.name} {f.dtype.str} bcast={f.broadcast} unit={f.unit_inner}"
                   for f in self.fields]
         parts += [f"scalar {n} {t.__name__}" for n, t in self.scalars]
@@ -83,7 +133,8 @@ class ArgLayout:
         n = spec.ndim
         self.ndim = n
         self.batch_lo, self.batch_hi, self.tile = 0, 1, 2
-        pos = 3
+        self.counter, self.chunk_batch, self.chunk_rows, self.block_1 = 3, 4, 5, 6
+        pos = 7
         self.axis = [(pos + 3 * d, pos + 3 * d + 1, pos + 3 * d + 2) for d in range(n)]
         pos += 3 * n
         self.field = {}
@@ -103,4 +154,6 @@ class ArgLayout:
             self.scalar[name] = pos
             pos += 1
         self.fill = pos
-        self.size = pos + 1
+        pos += 1
+        self.out_fill = [pos + k for k in range(len(spec.outputs))]
+        self.size = pos + len(spec.outputs)

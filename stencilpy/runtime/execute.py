@@ -1,6 +1,7 @@
 """One compiled call end to end: outputs (snapshot semantics when ``out=`` overlaps
-an input), kernel lookup (fast path: a dict keyed by the call's static
-properties), the kernel run, and the "fill" strips."""
+an input), kernel lookup (a dict keyed by the call's static properties), the
+kernel run, and the "fill" strips.  ``runtime/fastpath.py`` caches all of this
+per call signature; this module is the full, validating path."""
 
 from __future__ import annotations
 
@@ -9,45 +10,45 @@ import threading
 import numpy as np
 
 from stencilpy.errors import StencilCallError
-from stencilpy.runtime.call import fill_strips, kernel_spec, run_compiled
+from stencilpy.runtime.call import fill_strips, kernel_spec, run_compiled, wants_streaming
 from stencilpy.runtime.kernel import compile_kernel
 from stencilpy.signature import BoundCall
 
 _COMPILE_LOCK = threading.Lock()
 
 
-def _static_key(call: BoundCall, outs) -> tuple:
+def _static_key(call: BoundCall, outs, streaming: bool) -> tuple:
     fields = tuple((n, a.dtype.char, call.broadcast[n], a.strides[-1] == a.itemsize)
                    for n, a in call.fields.items())
     scalars = tuple((n, type(v)) for n, v in call.scalars.items())
     outputs = tuple((o.dtype.char, o.strides[-1] == o.itemsize) for o in outs)
-    return (id(call.stencil), fields, scalars, outputs, call.options.modes)
+    return (id(call.stencil), fields, scalars, outputs, call.options.modes, streaming)
 
 
 def get_kernel(kernels: dict, call: BoundCall, outs):
-    key = _static_key(call, outs)
+    streaming = wants_streaming(outs, call.fields.values())
+    key = _static_key(call, outs, streaming)
     kernel = kernels.get(key)
     if kernel is None:
         with _COMPILE_LOCK:
             kernel = kernels.get(key)
             if kernel is None:
-                kernel = kernels[key] = compile_kernel(kernel_spec(call, outs))
+                kernel = kernels[key] = compile_kernel(kernel_spec(call, outs, streaming))
     return kernel
 
 
-def _overlaps(outs, call: BoundCall) -> bool:
+def overlaps(outs, call: BoundCall) -> bool:
+    """Whether an output shares memory with an input (raises if outputs share memory)."""
     arrays = list(call.fields.values())
     for k, o in enumerate(outs):
-        if any(np.may_share_memory(o, a) for a in arrays):
-            return True
         if any(np.may_share_memory(o, p) for p in outs[k + 1:]):
             raise StencilCallError("the arrays passed as out= overlap each other; pass separate arrays")
-    return False
+    return any(np.may_share_memory(o, a) for o in outs for a in arrays)
 
 
 def execute(kernels: dict, call: BoundCall, outs) -> tuple[np.ndarray, ...]:
     """Run ``call`` on its compiled kernel; returns the output arrays."""
-    if outs is not None and _overlaps(outs, call):
+    if outs is not None and overlaps(outs, call):
         fresh = execute(kernels, call, None)
         for o, r in zip(outs, fresh):
             o[...] = r
@@ -59,5 +60,5 @@ def execute(kernels: dict, call: BoundCall, outs) -> tuple[np.ndarray, ...]:
         return tuple(outs)
     kernel = get_kernel(kernels, call, outs)
     run_compiled(call, kernel, outs)
-    fill_strips(call, outs)
+    fill_strips(call, outs, kernel.spec)
     return tuple(outs)

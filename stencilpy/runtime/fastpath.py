@@ -1,0 +1,296 @@
+"""The per-call fast path: a cache of *call plans* keyed by the static facts of a call.
+
+    key  = per argument: (dtype, shape, strides) of an ndarray, or the type of a number;
+           boundary, fill_value, threads, and (dtype, shape, strides, writeable) of out=
+    plan = kernel, output shape/dtypes, argument blocks with every slot filled but the
+           data pointers and scalar values, thread split, tile buffers, fill-strip indices
+
+A call whose key is known does: build the key, look the plan up, read the data
+addresses, check that ``out=`` does not overlap an input, patch the blocks, run
+the kernel, write the fill strips.  Everything else (validation, type inference,
+regions, kernel lookup) ran once, when the plan was built by the full path
+(``Stencil.bind`` -> ``check_out`` -> ...), whose checks depend only on the key.
+The few checks that depend on values (scalar ranges, overlap) run every call; a
+call the fast path cannot take (other argument types, ``domain=``, ``check=True``,
+overlap, empty outputs, a plan in use by another thread) returns ``MISS`` and the
+caller takes the full path.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+
+import numpy as np
+
+from stencilpy.options import default_threads
+from stencilpy.runtime.call import (
+    call_views, plan_jobs, scalar_bits, strip_indices, thread_count, run_jobs)
+from stencilpy.runtime.execute import get_kernel
+from stencilpy.signature import check_out
+
+MISS = object()
+OVERLAP = object()
+_UNPLANNABLE = object()
+#: plans kept per stencil (the cache is emptied when it grows beyond this)
+MAX_PLANS = 128
+
+_NUMBER_TYPES = frozenset({float, int, bool, np.float64, np.float32, np.float16, np.int64,
+                           np.int32, np.int16, np.int8, np.uint64, np.uint32, np.uint16,
+                           np.uint8, np.bool_})
+
+
+def _probe_data_offset() -> int | None:
+    """Byte offset of the data pointer inside a numpy array object (``PyArrayObject.data``,
+    right after the object header), if reading it there gives ``arr.ctypes.data``."""
+    probes = [np.arange(7.0)[2:], np.zeros((3, 4), np.float32)[1:, ::2], np.empty(0, np.int8)]
+    for offset in (16,):
+        try:
+            if all(ctypes.c_void_p.from_address(id(a) + offset).value == a.ctypes.data
+                   for a in probes):
+                return offset
+        except (ValueError, OSError):  # pragma: no cover - exotic interpreter
+            pass
+    return None  # pragma: no cover
+
+
+_DATA_OFFSET = _probe_data_offset()
+
+
+def _address_fast(arr: np.ndarray) -> int:
+    return ctypes.c_void_p.from_address(id(arr) + _DATA_OFFSET).value or 0
+
+
+def _address_slow(arr: np.ndarray) -> int:  # pragma: no cover - exotic interpreter
+    return arr.ctypes.data
+
+
+address = _address_fast if _DATA_OFFSET is not None else _address_slow
+
+
+def _hashable(value):
+    try:
+        hash(value)
+    except TypeError:
+        return None
+    return value
+
+
+def call_key(args, boundary, fill_value, out, threads):
+    """The static facts of a call, or None when the fast path does not apply."""
+    parts = []
+    for a in args:
+        t = type(a)
+        if t is np.ndarray:
+            parts.append((a.dtype, a.shape, a.strides))
+        elif t in _NUMBER_TYPES:
+            parts.append(t)
+        else:
+            return None
+    if out is None:
+        okey = None
+    elif type(out) is np.ndarray:
+        okey = (out.dtype, out.shape, out.strides, out.flags.writeable)
+    elif type(out) is tuple and all(type(o) is np.ndarray for o in out):
+        okey = tuple((o.dtype, o.shape, o.strides, o.flags.writeable) for o in out)
+    else:
+        return None
+    if type(boundary) is dict:
+        boundary = _hashable(tuple(boundary.items()))
+        if boundary is None:
+            return None
+    elif boundary is not None and type(boundary) is not str:
+        return None
+    if fill_value is not None:
+        if type(fill_value) not in _NUMBER_TYPES:
+            return None
+        fill_value = (type(fill_value), fill_value if fill_value == fill_value else "nan")
+    return (tuple(parts), boundary, fill_value, okey, (type(threads), threads))
+
+
+def _byte_span(shape, strides, itemsize) -> tuple[int, int]:
+    """[lo, hi) of the bytes an array touches, relative to its data pointer."""
+    lo = hi = 0
+    for n, s in zip(shape, strides):
+        if n == 0:
+            return 0, 0
+        if s < 0:
+            lo += (n - 1) * s
+        else:
+            hi += (n - 1) * s
+    return lo, hi + itemsize
+
+
+class CallPlan:
+    """Everything a call with a given key needs, precomputed."""
+
+    def __init__(self, stencil, call, outs, kernel, field_args: list, scalar_args: list):
+        self.cfunc = kernel.cfunc
+        self.kernel = kernel
+        self.out_shape = call.out_shape
+        self.out_dtypes = call.out_dtypes
+        self.single = len(call.out_dtypes) == 1
+        self.field_args = field_args                  # argument positions, spec order
+        self.scalar_args = scalar_args                # (position, name, python type)
+        self.fill_value = call.options.fill_value
+        self.strips = strip_indices(call, kernel.spec)
+        self.requested = call.options.threads
+        self.sensitive = thread_count(call, 1 << 30) > 1
+        spans = {}
+        for pos in field_args:
+            a = call.fields[stencil.ir.param_names[pos]]
+            spans[pos] = _byte_span(a.shape, a.strides, a.itemsize)
+        self.field_spans = [spans[p] for p in field_args]
+        self.out_spans = [_byte_span(o.shape, o.strides, o.itemsize) for o in outs]
+        views = call_views(call, kernel.spec, outs)
+        self.plannable = not any(v.copied for v in views)
+        self.jobs = jobs = plan_jobs(call, kernel, views, thread_count(call, call.options.threads))
+        self.pointers = jobs.pointers
+        self.scalar_patches = [(b, s, k) for b in jobs.blocks for k, s in enumerate(jobs.scalar_slots)]
+        self.one_block = jobs.addresses[0][0] if len(jobs.blocks) == 1 else None
+        self.counter = jobs.counter
+        self.int_check = None
+        if any(t is int for _, _, t in scalar_args) and \
+                any(a.dtype.kind in "iu" for a in call.fields.values()):
+            self.int_check = (call.stencil, call.temp_types)
+        self.lock = threading.Lock()
+
+    def stale(self, threads) -> bool:
+        """The default thread count changed since this plan was made (and it matters)."""
+        return self.sensitive and threads is None and default_threads() != self.requested
+
+    def run(self, args, out, threads):
+        """The call's result; ``MISS`` for the full path, ``OVERLAP`` when ``out=`` shares
+        memory with an input (the caller computes into fresh arrays and copies)."""
+        fields = [address(args[p]) for p in self.field_args]
+        if out is None:
+            results = tuple([np.empty(self.out_shape, dt) for dt in self.out_dtypes])
+            fields += [address(o) for o in results]
+        else:
+            results = (out,) if self.single else out
+            target = [address(o) for o in results]
+            clash = self._overlap(fields, target)
+            if clash is not False:
+                return MISS if clash is None else OVERLAP
+            fields += target
+        scalars = self._scalars(args) if self.scalar_args else ()
+        if scalars is MISS or not self.lock.acquire(blocking=False):
+            return MISS
+        try:
+            for block, slot, a, offset in self.pointers:
+                block[slot] = fields[a] + offset
+            for block, slot, k in self.scalar_patches:
+                block[slot] = scalars[k]
+            if self.one_block is not None:
+                self.counter[0] = 0
+                self.cfunc(self.one_block)
+            else:
+                run_jobs(self.kernel, self.jobs)
+        finally:
+            self.lock.release()
+        fv = self.fill_value
+        for index in self.strips:
+            for o in results:
+                o[index] = fv
+        if out is not None:
+            return out
+        return results[0] if self.single else results
+
+    def _scalars(self, args):
+        values = []
+        for pos, _, t in self.scalar_args:
+            v = args[pos]
+            if type(v) is not t:
+                v = v.item()
+            values.append(v)
+        if self.int_check is not None:
+            from stencilpy.ir.types import check_int_ranges
+            try:
+                check_int_ranges(*self.int_check, {n: v for (_, n, _), v
+                                                   in zip(self.scalar_args, values)})
+            except Exception:                       # the full path raises the error
+                return MISS
+        try:
+            return [scalar_bits(v) for v in values]
+        except (OverflowError, ValueError, TypeError):
+            return MISS
+
+    def _overlap(self, fields, outs):
+        """Whether an output overlaps an input (bounds, as ``np.may_share_memory``);
+        None if two outputs overlap."""
+        spans = [(p + lo, p + hi) for p, (lo, hi) in zip(outs, self.out_spans)]
+        if len(spans) > 1:
+            for k, (a, b) in enumerate(spans):
+                for c, d in spans[k + 1:]:
+                    if a < d and c < b:
+                        return None
+        for p, (lo, hi) in zip(fields, self.field_spans):
+            c, d = p + lo, p + hi
+            for a, b in spans:
+                if a < d and c < b:
+                    return True
+        return False
+
+
+class FastPath:
+    """Per-stencil cache of call plans; ``__call__`` returns the result or ``MISS``."""
+
+    MISS = MISS
+
+    def __init__(self, stencil):
+        self.stencil = stencil
+        self.names = stencil.ir.param_names
+        self.plans: dict = {}
+
+    def __call__(self, args, kwargs, boundary, fill_value, out, threads):
+        if kwargs:
+            args = self._positional(args, kwargs)
+            if args is None:
+                return MISS
+        elif len(args) != len(self.names):
+            return MISS
+        key = call_key(args, boundary, fill_value, out, threads)
+        if key is None:
+            return MISS
+        plan = self.plans.get(key)
+        if plan is None or (plan is not _UNPLANNABLE and plan.stale(threads)):
+            plan = self._build(args, boundary, fill_value, out, threads)
+            if len(self.plans) >= MAX_PLANS:
+                self.plans.clear()
+            self.plans[key] = plan
+        if plan is _UNPLANNABLE:
+            return MISS
+        result = plan.run(args, out, threads)
+        if result is OVERLAP:                 # snapshot semantics: as if out were fresh
+            fresh = self(args, {}, boundary, fill_value, None, threads)
+            if fresh is MISS:
+                return MISS
+            for o, r in zip((out,) if plan.single else out, (fresh,) if plan.single else fresh):
+                o[...] = r
+            return out
+        return result
+
+    def _positional(self, args, kwargs):
+        names = self.names
+        if len(args) + len(kwargs) != len(names) or len(args) > len(names):
+            return None
+        rest = names[len(args):]
+        if any(n not in kwargs for n in rest):
+            return None
+        return tuple(args) + tuple(kwargs[n] for n in rest)
+
+    def _build(self, args, boundary, fill_value, out, threads):
+        """Validate with the full path (its errors propagate) and make the plan."""
+        st = self.stencil
+        call = st.bind(dict(zip(self.names, args)), boundary, fill_value, None, threads, False, out)
+        if out is not None:
+            outs = check_out(out, call)
+        else:
+            outs = tuple(np.empty(call.out_shape, dt) for dt in call.out_dtypes)
+        if call.is_empty:
+            return _UNPLANNABLE
+        kernel = get_kernel(st._kernels, call, outs)
+        field_args = [self.names.index(f.name) for f in kernel.spec.fields]
+        scalar_args = [(self.names.index(n), n, type(v)) for n, v in call.scalars.items()]
+        plan = CallPlan(st, call, outs, kernel, field_args, scalar_args)
+        return plan if plan.plannable else _UNPLANNABLE

@@ -1,0 +1,123 @@
+"""Structure of the generated code that the speed depends on (never timings).
+
+* inner loops use 512-bit vectors (``prefer-vector-width=512``);
+* outputs larger than the cache are written with aligned non-temporal vector stores
+  (``vmovntpd``/``vmovntps``) followed by ``sfence``; smaller ones with ordinary stores;
+* cheap temporaries are recomputed, the rest live in per-thread rolling row buffers whose
+  size does not grow with the number of rows (no full-size temporaries);
+* "fill" kernels have no remapped (boundary) loops; the innermost axis' fill strips are
+  written by the kernel;
+* a repeated call takes the cached call plan.
+"""
+
+import dataclasses
+import platform
+
+import numpy as np
+import pytest
+
+import stencilpy as sp
+from stencilpy.runtime import call as C
+from stencilpy.runtime import jit
+from stencilpy.runtime.kernel import llvm_ir
+
+X86 = platform.machine().lower() in ("x86_64", "amd64")
+
+
+def lap(u):
+    return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u[0, 0]
+
+
+def hdiff(u, coeff):
+    lap = 4.0 * u - (u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1])
+    flx = lap[1, 0] - lap
+    flx = 0.0 if flx * (u[1, 0] - u) > 0.0 else flx
+    fly = lap[0, 1] - lap
+    fly = 0.0 if fly * (u[0, 1] - u) > 0.0 else fly
+    return u - coeff * (flx - flx[-1, 0] + fly - fly[0, -1])
+
+
+def two_stage(u):
+    t = sp.exp(u) * sp.sqrt(u * u + 1.0)
+    return t[1, 0] - t[-1, 0] + t[0, 1] - t[0, -1]
+
+
+def plan_of(k, *args, **kw):
+    k(*args, **kw)
+    (plan,) = k._fast.plans.values()
+    return plan
+
+
+def asm(spec, streaming):
+    return jit.assembly(llvm_ir(dataclasses.replace(spec, streaming=streaming)))
+
+
+@pytest.mark.skipif(not X86, reason="x86 vector instructions")
+@pytest.mark.parametrize("dtype, nt", [(np.float64, "vmovntpd"), (np.float32, "vmovntps")])
+def test_streaming_stores_are_aligned_vector_nontemporal(dtype, nt):
+    spec = plan_of(sp.stencil(lap), np.zeros((64, 64), dtype)).kernel.spec
+    text = asm(spec, True)
+    assert f"{nt}\t%zmm" in text and "sfence" in text
+    plain = asm(spec, False)
+    assert "vmovnt" not in plain and "sfence" not in plain
+
+
+@pytest.mark.skipif(not X86 or "+avx512f" not in jit.host()[1], reason="needs AVX-512")
+def test_inner_loops_use_512_bit_vectors():
+    spec = plan_of(sp.stencil(lap), np.zeros((64, 64))).kernel.spec
+    assert "zmm" in asm(spec, False)
+
+
+def test_streaming_is_chosen_for_outputs_beyond_the_cache():
+    big = [np.empty(1 << 24)]                  # 128 MiB
+    small = [np.empty(1 << 14)]                # 128 KiB
+    assert C.wants_streaming(big) == X86
+    assert not C.wants_streaming(small, small)
+
+
+def test_hdiff_buffers_only_the_laplacian_in_a_few_rows():
+    u = np.zeros((2, 400, 300))
+    plan = plan_of(sp.stencil(hdiff), u, 0.025, threads=1)
+    assert plan.kernel.spec.materialised == ("lap",)
+    assert plan.kernel.spec.rows_kept("lap") == 3
+    (buf,) = plan.jobs.scratch[0]
+    assert buf.nbytes < 3 * 304 * 8 + 64              # three padded rows, not 400
+
+
+def test_rolling_buffers_do_not_grow_with_the_rows():
+    k = sp.stencil(two_stage)
+    small = plan_of(k, np.ones((50, 128)), threads=1).jobs.scratch[0][0].nbytes
+    k._fast.plans.clear()
+    tall = plan_of(k, np.ones((5000, 128)), threads=1).jobs.scratch[0][0].nbytes
+    assert small == tall
+
+
+def test_fill_kernels_have_no_remapped_loops_and_write_the_inner_strips():
+    spec = plan_of(sp.stencil(lap), np.zeros((8, 8))).kernel.spec
+    text = llvm_ir(spec)
+    assert "jhead" not in text and "jtail" not in text
+    assert spec.fills_inner and "jfill" in text
+    padded = llvm_ir(plan_of(sp.stencil(lap), np.zeros((8, 8)), boundary="periodic").kernel.spec)
+    assert "jhead" in padded
+
+
+def test_multi_threaded_calls_claim_chunks():
+    plan = plan_of(sp.stencil(lap), np.zeros((512, 512)), threads=2)
+    (blocks,) = plan.jobs.rounds
+    layout = plan.kernel.layout
+    assert len(blocks) == 2
+    rows = blocks[0][layout.chunk_rows]
+    assert 0 < rows < 510 and all(b[layout.counter] == blocks[0][layout.counter] for b in blocks)
+
+
+def test_repeated_calls_take_the_plan():
+    k = sp.stencil(lap)
+    u, out = np.ones((16, 16)), np.empty((16, 16))
+    k(u, out=out)
+    plan = next(iter(k._fast.plans.values()))
+    calls = []
+    original = plan.run
+    plan.run = lambda *a: calls.append(1) or original(*a)
+    k(u, out=out)
+    k(np.zeros((16, 16)), out=out)
+    assert len(calls) == 2 and len(k._fast.plans) == 1

@@ -106,7 +106,9 @@ CASES = (_case("lap2d", "float64", (1024, 1024), (16384, 16384))
          + _case("lap2d", "float32", (1024, 1024), (16384, 16384))
          + _case("lap3d", "float64", (128, 128, 128), (640, 640, 640))
          + _case("hdiff", "float64", (80, 256, 256), (80, 1024, 1024))
-         + _case("mpdata", "float64", (2048, 2048), (8192, 8192)))
+         + _case("mpdata", "float64", (2048, 2048), (8192, 8192))
+         # the core issue's size: run with --sizes medium (or 8192x8192)
+         + [Case(KERNELS["lap2d"], dt, (8192, 8192), "medium") for dt in ("float64", "float32")])
 
 
 def bytes_moved(args, out):

@@ -10,7 +10,7 @@ from stencilpy.codegen.types import I64
 
 
 @contextmanager
-def for_range(b: ir.IRBuilder, lo, hi, name: str = "i", step=None):
+def for_range(b: ir.IRBuilder, lo, hi, name: str = "i", step=None, masked: bool = False):
     """``for (i = lo; i < hi; i += step)``; yields the index (an i64 phi).
 
     Emits::
@@ -18,8 +18,11 @@ def for_range(b: ir.IRBuilder, lo, hi, name: str = "i", step=None):
         pre:   br cond
         cond:  i = phi [lo, pre], [i.next, body.end]; br (i < hi), body, exit
         body:  ...  (the with-block)
-        body.end: i.next = i + step; br cond
+        body.end: i.next = i + step; br cond        (masked: !llvm.loop, see below)
         exit:
+
+    ``masked``: a short loop (a peel or remainder of fewer points than a vector) that LLVM
+    should vectorise with masked loads/stores instead of running it scalar.
     """
     step = step if step is not None else ir.Constant(I64, 1)
     pre = b.block
@@ -35,8 +38,18 @@ def for_range(b: ir.IRBuilder, lo, hi, name: str = "i", step=None):
     yield idx
     nxt = b.add(idx, step, name=f"{name}.next")
     idx.add_incoming(nxt, b.block)
-    b.branch(cond)
+    latch = b.branch(cond)
+    if masked:
+        latch.set_metadata("llvm.loop", _loop_id(b.module, "llvm.loop.vectorize.predicate.enable"))
     b.position_at_end(exit_)
+
+
+def _loop_id(module: ir.Module, hint: str):
+    """``!N = !{!N, !{!"hint", i1 true}}``: a loop ID (self-referential) with one hint."""
+    flag = module.add_metadata([ir.MetaDataString(module, hint), ir.Constant(ir.IntType(1), 1)])
+    loop = ir.values.MDValue(module, [], name=str(len(module.metadata)))
+    loop.operands = (loop, flag)
+    return loop
 
 
 def smin(b: ir.IRBuilder, x, y):

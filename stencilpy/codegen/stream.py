@@ -80,7 +80,7 @@ def streamed_segment(b: ir.IRBuilder, lo, hi, rows: list, bufs: list, size: int,
     width = LINE // size
     p = aligned_start(b, rows, lo, hi, size)
     q = b.add(p, b.and_(b.sub(hi, p), const(-width)))
-    with for_range(b, lo, p, "jpeel") as j:
+    with for_range(b, lo, p, "jpeel", masked=True) as j:
         for k, v in enumerate(compute(j)):
             store(k, v, b.gep(rows[k], [j]))
     with for_range(b, p, q, "jchunk", step=const(CHUNK)) as c0:
@@ -95,7 +95,7 @@ def streamed_segment(b: ir.IRBuilder, lo, hi, rows: list, bufs: list, size: int,
             for k, v in enumerate(compute(j)):
                 store(k, v, b.gep(bufs[k], [m]))
         _copy_out(b, c0, c1, rows, bufs, width)
-    with for_range(b, q, hi, "jrest") as j:
+    with for_range(b, q, hi, "jrest", masked=True) as j:
         for k, v in enumerate(compute(j)):
             store(k, v, b.gep(rows[k], [j]))
 

@@ -1,10 +1,12 @@
 """Running a bound call on a compiled kernel: strides, argument blocks, threads.
 
-    BoundCall -> KernelSpec (dtypes, broadcasting, layout, modes, streaming) -> cached kernel
+    BoundCall -> kernel IR (cheap temporaries recomputed: passes/inline_temporaries.py)
+              -> KernelSpec (dtypes, broadcasting, layout, modes, streaming) -> cached kernel
               -> Jobs: int64 argument blocks (one per thread and Python-looped batch index)
-                 with every slot filled except the array data pointers
+                 with every slot filled except the array data pointers; the threads share
+                 a chunk counter (dynamic schedule) and own their rolling row buffers
               -> set_pointers(jobs, data addresses) -> run_jobs (ctypes call drops the GIL)
-              -> "fill" strips written here
+              -> "fill" strips the kernel did not write (all but the innermost axis')
 
 ``Jobs`` depends only on the static facts of a call (shapes, strides, dtypes, options), so
 ``runtime/fastpath.py`` keeps it in a call plan and patches only pointers and scalars.
@@ -27,16 +29,21 @@ from stencilpy.signature import BoundCall
 #: below this many output points per thread a call uses fewer threads
 MIN_POINTS_PER_THREAD = 32768
 #: chunks per thread (the threads claim them dynamically: load balance under contention)
-CHUNKS_PER_THREAD = 8
+CHUNKS_PER_THREAD = 16
 #: fewest output points per chunk
 MIN_POINTS_PER_CHUNK = 16384
 #: target size of one thread's tile buffers (bytes): about half the per-core L2
 TILE_BYTES = 256 * 1024
 #: streaming (non-temporal) stores when a call touches more than this many per-core L2
 #: caches (inputs + outputs): the outputs would not stay in the cache anyway, and streaming
-#: skips reading every output line before writing it.  Measured on lap2d (1 and 2 threads):
-#: 2x L2 about even, 4x L2 7% faster, 8x L2 1.7x faster.
+#: skips reading every output line before writing it.  Measured (1 thread, lap2d and hdiff):
+#: 2x L2 10% faster, 8x L2 18%, 32x L2 43%.
 STREAM_L2_FACTOR = 3
+#: ... but rows shorter than SHORT_ROW points (lap3d 128^3) pay more for the streamed
+#: segment's set-up than they save while the data still fits the last-level cache: they
+#: stream beyond SHORT_ROW_L2_FACTOR L2 caches (lap3d: 16x L2 6% slower, 31x 37% faster)
+SHORT_ROW = 256
+SHORT_ROW_L2_FACTOR = 24
 
 
 def _element_strides(arr: np.ndarray) -> tuple[int, ...] | None:
@@ -103,12 +110,14 @@ def l2_bytes() -> int:
     return 2 << 20
 
 
-def wants_streaming(outs, fields=()) -> bool:
-    """Streaming stores pay off when the arrays a call touches do not fit in the L2 cache."""
+def wants_streaming(outs, fields=(), row: int = SHORT_ROW) -> bool:
+    """Streaming stores pay off when the arrays a call touches do not fit in the cache
+    (``row``: points per row of the innermost axis)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return False
     touched = sum(o.nbytes for o in outs) + sum({id(a): a.nbytes for a in fields}.values())
-    return touched > STREAM_L2_FACTOR * l2_bytes()
+    factor = STREAM_L2_FACTOR if row >= SHORT_ROW else SHORT_ROW_L2_FACTOR
+    return touched > factor * l2_bytes()
 
 
 def _kernel_ir(call: BoundCall):

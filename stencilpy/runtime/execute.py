@@ -26,7 +26,8 @@ def _static_key(call: BoundCall, outs, streaming: bool) -> tuple:
 
 
 def get_kernel(kernels: dict, call: BoundCall, outs):
-    streaming = wants_streaming(outs, call.fields.values())
+    lo, hi = call.regions[-1]
+    streaming = wants_streaming(outs, call.fields.values(), hi - lo)
     key = _static_key(call, outs, streaming)
     kernel = kernels.get(key)
     if kernel is None:

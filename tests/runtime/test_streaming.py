@@ -1,7 +1,7 @@
 """Kernels with streaming (non-temporal) stores give the reference's results.
 
 Streaming is chosen for calls that touch more than a few L2 caches; here every call
-streams (``STREAM_L2_FACTOR = 0``), so the alignment peel, the L1 chunks, the vector
+streams (both thresholds 0), so the alignment peel, the L1 chunks, the vector
 non-temporal copy and the remainder run on small arrays of every awkward shape."""
 
 import numpy as np
@@ -14,6 +14,7 @@ from stencilpy.runtime import call as C
 @pytest.fixture(autouse=True)
 def always_stream(monkeypatch):
     monkeypatch.setattr(C, "STREAM_L2_FACTOR", 0)
+    monkeypatch.setattr(C, "SHORT_ROW_L2_FACTOR", 0)
 
 
 def lap(u):

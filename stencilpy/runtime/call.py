@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from stencilpy.codegen.spec import ArgLayout, FieldSpec, KernelSpec, OutputSpec, row_align
-from stencilpy.codegen.types import concrete
+from stencilpy.ir.types import concrete
 from stencilpy.runtime import threads as pool
 from stencilpy.signature import BoundCall
 

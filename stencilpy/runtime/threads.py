@@ -19,7 +19,6 @@ import functools
 import os
 import platform
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -49,6 +48,7 @@ def _pool() -> ThreadPoolExecutor:
     global _POOL
     with _LOCK:
         if _POOL is None:
+            from concurrent.futures import ThreadPoolExecutor   # lazily: keeps warm starts fast
             _POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="stencilpy")
         return _POOL
 

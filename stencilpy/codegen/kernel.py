@@ -37,7 +37,9 @@ from stencilpy.ir import nodes as N
 from stencilpy.options import PAD_MODES
 
 ENTRY_NAME = "stencil_kernel"
-#: peel each row's fast part up to a 64-byte-aligned store address
+#: peel each row's fast part up to a 64-byte-aligned output store address (outputs only:
+#: a temporary's row buffer is in L1, where the peel's masked loop cost more than the
+#: split stores it saves - hdiff 11% faster without it - and a quarter of the compile time)
 ALIGN_STORES = True
 #: vector width (bits) LLVM may use: 512 (zmm) for most kernels; 256 when the kernel
 #: divides or takes square roots (the divider shares port 0 with the other vector ops, and
@@ -124,8 +126,10 @@ class KernelBuilder:
         self.out_ptr = list(fn.args[nf:nf + no])
         self.scratch_ptr = dict(zip(self.spec.materialised, fn.args[nf + no:-1]))
         if self.stream:
-            self.stream_bufs = stream_buffers(b, [memory_type(o.dtype) for o in self.spec.outputs])
-        self._load_args(fn.args[-1])
+            size = concrete(self.spec.outputs[0].dtype).itemsize
+            self.stream_bufs = stream_buffers(b, [memory_type(o.dtype) for o in self.spec.outputs], size)
+        self.args, self._safe_fns = fn.args[-1], {}
+        self._load_args(self.args)
         self._prepare_stages()
         with self._chunks() as (b0, b1):
             with for_range(b, b0, b1, "batch") as batch:
@@ -336,11 +340,57 @@ class KernelBuilder:
             c = smax(b, smin(b, interior[1], hi), a)
         a = b.select(row_ok, a, hi)
         c = b.select(row_ok, c, hi)
-        with for_range(b, lo, a, "jhead") as j:
-            self._store(stage, rows, j, self._values(stage, rows, idx, j, safe=True))
+        self._safe_segment(stage, rows, idx, lo, a)
         self._fast_segment(stage, a, c, rows)
-        with for_range(b, c, hi, "jtail") as j:
-            self._store(stage, rows, j, self._values(stage, rows, idx, j, safe=True))
+        self._safe_segment(stage, rows, idx, c, hi)
+
+    # -- the remapped ("safe") points: one scalar function per stage ---------------------
+    def _safe_segment(self, stage, rows, idx, lo, hi) -> None:
+        """[lo, hi) of a row with remapped reads: a call of the stage's safe function.
+
+        The head, the tail and the rows outside the interior share it, so the stage's
+        scalar remapped body is compiled once (not vectorised, not inlined) instead of
+        being duplicated into the hot loop nest: a third of the IR of a periodic kernel."""
+        keys = _safe_row_keys(rows, self.tgeom)
+        fn = self._safe_fns.get(id(stage))
+        if fn is None:
+            fn = self._safe_fns[id(stage)] = self._emit_safe_function(stage, rows, keys, len(idx))
+        ptrs = [p for k in keys for p in (rows[k] if k == "out" else [rows[k]])]
+        self.b.call(fn, [self.args, *self.fbase.values(), *idx, lo, hi, *ptrs])
+
+    def _emit_safe_function(self, stage, rows, keys, n_idx) -> ir.Function:
+        """``void safe_k(i64* args, field bases.., i64 idx.., i64 lo, i64 hi, rows..)``:
+        stores the stage's values at points [lo, hi) of one row, every read remapped."""
+        ptr_types = [p.type for k in keys for p in (rows[k] if k == "out" else [rows[k]])]
+        base_types = [p.type for p in self.fbase.values()]
+        fnty = ir.FunctionType(ir.VoidType(), [I64.as_pointer()] + base_types
+                               + [I64] * (n_idx + 2) + ptr_types)
+        fn = ir.Function(self.module, fnty, f"stencil_safe_{len(self._safe_fns)}")
+        fn.linkage = "internal"
+        fn.attributes.add("noinline")
+        fn.attributes.add("nounwind")
+        fn.attributes.add("optsize")
+        saved = dict(self.__dict__)
+        try:
+            self.b = b = ir.IRBuilder(fn.append_basic_block("entry"))
+            args, rest = fn.args[0], fn.args[1:]
+            nf = len(self.fbase)
+            self.fbase = dict(zip(self.fbase, rest[:nf]))
+            rest = rest[nf:]
+            idx, (lo, hi), ptrs = rest[:n_idx], rest[n_idx:n_idx + 2], list(rest[n_idx + 2:])
+            self._load_args(args)
+            local = {}
+            for k in keys:
+                n = len(rows[k]) if k == "out" else 1
+                local[k] = ptrs[:n] if k == "out" else ptrs[0]
+                del ptrs[:n]
+            with for_range(b, lo, hi, "jsafe", scalar=True) as j:
+                self._store(stage, local, j, self._values(stage, local, list(idx), j, safe=True))
+            b.ret_void()
+        finally:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+        return fn
 
     def _fill_strips(self, out_rows, lo, hi) -> None:
         """out[.., j] = fill for j in [0, lo) and [hi, N): the innermost axis' "fill" strips
@@ -353,9 +403,9 @@ class KernelBuilder:
                     b.store(self.out_fill[k], ptr)
 
     def _fast_segment(self, stage, lo, hi, rows) -> None:
-        """[lo, hi) of a row, every read in bounds: a scalar peel up to the first point whose
-        store is 64-byte aligned (no cache-line-split vector stores), then the loop LLVM
-        vectorises (or the streamed segment)."""
+        """[lo, hi) of a row, every read in bounds: for outputs, a masked peel up to the first
+        point whose store is 64-byte aligned (no cache-line-split vector stores), then the
+        loop LLVM vectorises (or the streamed segment)."""
         b = self.b
         if stage.target is None and self.stream:
             size = concrete(self.spec.outputs[0].dtype).itemsize
@@ -387,9 +437,10 @@ class KernelBuilder:
                 if self.fields[k[0]].unit_inner]
 
     def _store_rows(self, stage):
-        """Rows the stage stores to with unit stride (a function of the row pointers), or None."""
+        """The output rows the stage stores to with unit stride (a function of the row
+        pointers), or None (a temporary's stage, or outputs of mixed itemsize or stride)."""
         if stage.target is not None:
-            return lambda rows: [rows["target"]]
+            return None
         outs = self.spec.outputs
         sizes = {concrete(o.dtype).itemsize for o in outs}
         if len(sizes) != 1 or not all(o.unit_inner for o in outs):
@@ -397,8 +448,7 @@ class KernelBuilder:
         return lambda rows: rows["out"]
 
     def _store_size(self, stage) -> int:
-        t = self.types[stage.target] if stage.target is not None else self.spec.outputs[0].dtype
-        return memory_type_size(t)
+        return memory_type_size(self.spec.outputs[0].dtype)
 
     def _store(self, stage, rows, j, values) -> None:
         b = self.b
@@ -478,30 +528,43 @@ class KernelBuilder:
             ptr = b.gep(rows[key], [j])
             value = load(b, ptr, self.types[node.name])
         elif safe:
-            value = self._load_remapped(node, idx + [j])
+            value = self._load_remapped(node, idx + [j], cache)
         else:
             s = self.fstride[node.name][-1]
             value = load(b, b.gep(rows[key], [_mul(b, j, s)]), self.fields[node.name].dtype)
         cache[key] = value
         return value
 
-    def _load_remapped(self, node: N.FieldAccess, idx) -> ir.Value:
+    def _load_remapped(self, node: N.FieldAccess, idx, cache: dict) -> ir.Value:
         b = self.b
         f = self.fields[node.name]
-        total, inside = const(0), None
+        total, inside = None, None
         for d, (i, o) in enumerate(zip(idx, node.offset)):
-            j = b.add(i, const(o)) if o else i
-            if self.pad_axes[d] and not f.broadcast[d]:
-                if self.spec.modes[d] == "constant":
-                    ok = in_bounds(b, j, self.flen[f.name][d])
-                    inside = ok if inside is None else b.and_(inside, ok)
-                j = remap(b, self.spec.modes[d], j, self.flen[f.name][d], self.h["N"][d])
-            total = b.add(total, _mul(b, j, self.fstride[f.name][d]))
+            term, ok = self._remapped_term(f, d, i, o, cache)
+            total = term if total is None else b.add(total, term)
+            if ok is not None:
+                inside = ok if inside is None else b.and_(inside, ok)
         value = load(b, b.gep(self.fbase[f.name], [total]), f.dtype)
         if inside is None:
             return value
         fill = cast(b, self.fill_bits, float, f.dtype)
         return b.select(inside, value, fill)
+
+    def _remapped_term(self, f, d, i, o, cache: dict):
+        """(remapped index of ``i + o`` along axis d x field f's stride, in-bounds flag or
+        None), once per point for every (field, axis, offset): less IR to optimise."""
+        key = ("remap", f.name, d, o)
+        if key in cache:
+            return cache[key]
+        b = self.b
+        j = b.add(i, const(o)) if o else i
+        ok = None
+        if self.pad_axes[d] and not f.broadcast[d]:
+            if self.spec.modes[d] == "constant":
+                ok = in_bounds(b, j, self.flen[f.name][d])
+            j = remap(b, self.spec.modes[d], j, self.flen[f.name][d], self.h["N"][d])
+        cache[key] = _mul(b, j, self.fstride[f.name][d]), ok
+        return cache[key]
 
 
 def _stage_reads(exprs, defs: dict, materialised) -> list:
@@ -524,6 +587,12 @@ def _stage_reads(exprs, defs: dict, materialised) -> list:
     for expr in exprs:
         visit(expr)
     return out
+
+
+def _safe_row_keys(rows: dict, temporaries) -> list:
+    """The row pointers a remapped point uses: materialised temporaries' rows (buffers are
+    never remapped) and the stored rows ("target" or "out"); fields are read via bases."""
+    return [k for k in rows if k in ("target", "out") or k[0] in temporaries]
 
 
 def memory_type_size(t) -> int:

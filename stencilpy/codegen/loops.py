@@ -10,7 +10,8 @@ from stencilpy.codegen.types import I64
 
 
 @contextmanager
-def for_range(b: ir.IRBuilder, lo, hi, name: str = "i", step=None, masked: bool = False):
+def for_range(b: ir.IRBuilder, lo, hi, name: str = "i", step=None, masked: bool = False,
+              scalar: bool = False):
     """``for (i = lo; i < hi; i += step)``; yields the index (an i64 phi).
 
     Emits::
@@ -23,6 +24,7 @@ def for_range(b: ir.IRBuilder, lo, hi, name: str = "i", step=None, masked: bool 
 
     ``masked``: a short loop (a peel or remainder of fewer points than a vector) that LLVM
     should vectorise with masked loads/stores instead of running it scalar.
+    ``scalar``: a loop LLVM should neither vectorise nor unroll (cold code: less to compile).
     """
     step = step if step is not None else ir.Constant(I64, 1)
     pre = b.block
@@ -40,15 +42,20 @@ def for_range(b: ir.IRBuilder, lo, hi, name: str = "i", step=None, masked: bool 
     idx.add_incoming(nxt, b.block)
     latch = b.branch(cond)
     if masked:
-        latch.set_metadata("llvm.loop", _loop_id(b.module, "llvm.loop.vectorize.predicate.enable"))
+        latch.set_metadata("llvm.loop", _loop_id(b.module, ("llvm.loop.vectorize.predicate.enable", 1)))
+    elif scalar:
+        latch.set_metadata("llvm.loop", _loop_id(b.module, ("llvm.loop.vectorize.enable", 0),
+                                                 ("llvm.loop.unroll.disable",)))
     b.position_at_end(exit_)
 
 
-def _loop_id(module: ir.Module, hint: str):
-    """``!N = !{!N, !{!"hint", i1 true}}``: a loop ID (self-referential) with one hint."""
-    flag = module.add_metadata([ir.MetaDataString(module, hint), ir.Constant(ir.IntType(1), 1)])
+def _loop_id(module: ir.Module, *hints: tuple):
+    """``!N = !{!N, !{!"hint", i1 value}, !{!"hint"}, ...}``: a loop ID (self-referential)
+    with hints, each ``(name,)`` or ``(name, 0 or 1)``."""
+    nodes = [module.add_metadata([ir.MetaDataString(module, h[0])]
+                                 + [ir.Constant(ir.IntType(1), v) for v in h[1:]]) for h in hints]
     loop = ir.values.MDValue(module, [], name=str(len(module.metadata)))
-    loop.operands = (loop, flag)
+    loop.operands = (loop, *nodes)
     return loop
 
 

@@ -69,12 +69,23 @@ def test_llvm_loop_blocks():
     plain = _labels(sp.inspect(laplacian, "llvm"))
     assert plain[0] == "entry" and "batch.cond" in plain and "batch.exit" in plain
     assert {"j.cond", "j.body", "j.exit"} <= set(plain)
-    assert not any(label.startswith(("jhead", "jtail")) for label in plain)
-    padded = _labels(sp.inspect(laplacian, "llvm", boundary="wrap"))
-    # padding modes split the inner axis: remapped head | fast middle | remapped tail
-    for part in ("jhead", "j", "jtail"):
-        assert {f"{part}.cond", f"{part}.body", f"{part}.exit"} <= set(padded), part
-    assert padded.index("jhead.cond") < padded.index("j.cond") < padded.index("jtail.cond")
+    assert not any(label.startswith("jsafe") for label in plain)
+    assert "stencil_safe" not in sp.inspect(laplacian, "llvm")
+    text = sp.inspect(laplacian, "llvm", boundary="wrap")
+    # padding modes split the inner axis: remapped head | fast middle | remapped tail, where
+    # head and tail call one scalar function per stage (compiled once, never inlined)
+    body, safe = _function(text, "stencil_body"), _function(text, "stencil_safe_0")
+    assert {"j.cond", "j.body", "j.exit"} <= set(_labels(body))
+    assert {"jsafe.cond", "jsafe.body", "jsafe.exit"} <= set(_labels(safe))
+    calls = [m.start() for m in re.finditer(r'call void @"stencil_safe_0"\(', body)]
+    assert len(calls) == 2 and calls[0] < body.index("\nj.cond:") < calls[1]
+    assert re.search(r'define internal void @"stencil_safe_0"\(.*\) noinline', text)
+    assert "llvm.loop.vectorize.enable" in text          # the remapped loop stays scalar
+
+
+def _function(text: str, name: str) -> str:
+    start = text.index(f'define internal void @"{name}"(')
+    return text[start:text.index("\n}", start)]
 
 
 def test_llvm_array_arguments_for_fields_and_outputs():

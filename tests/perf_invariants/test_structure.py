@@ -108,10 +108,10 @@ def test_rolling_buffers_do_not_grow_with_the_rows():
 def test_fill_kernels_have_no_remapped_loops_and_write_the_inner_strips():
     spec = plan_of(sp.stencil(lap), np.zeros((8, 8))).kernel.spec
     text = llvm_ir(spec)
-    assert "jhead" not in text and "jtail" not in text
+    assert "stencil_safe" not in text and "jsafe" not in text
     assert spec.fills_inner and "jfill" in text
     padded = llvm_ir(plan_of(sp.stencil(lap), np.zeros((8, 8)), boundary="periodic").kernel.spec)
-    assert "jhead" in padded
+    assert "jsafe" in padded and "call void @\"stencil_safe_0\"" in padded
 
 
 def test_multi_threaded_calls_claim_chunks():

@@ -7,6 +7,8 @@ import platform
 
 import numpy as np
 
+from stencilpy.cli import cpu_model
+
 from . import kernels_c
 
 COLUMNS = ("case", "impl", "threads", "median", "best", "vs C", "vs numpy", "GB/s", "status")
@@ -20,17 +22,6 @@ def _version(module):
         return f"unavailable ({type(exc).__name__})"
 
 
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def load_average():
     """The 1/5/15-minute load averages: how busy the machine was (noise indicator)."""
     try:
@@ -41,7 +32,7 @@ def load_average():
 
 def machine_info():
     return {
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "logical_cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "python": platform.python_version(),

@@ -26,7 +26,7 @@ def _cmd_info(args) -> int:
     for name in ("sympy", "xarray", "dask", "distributed", "netCDF4", "h5netcdf", "matplotlib",
                  "numba"):
         print(f"{name:<11} {_version(name)}")
-    print(f"cpu         {cpu} ({_cpu_model()})")
+    print(f"cpu         {cpu} ({cpu_model()})")
     print(f"simd        {' '.join(sorted(simd)) or '-'}")
     from stencilpy.options import default_threads
     print(f"threads     {default_threads()} (STENCILPY_NUM_THREADS overrides)")
@@ -57,7 +57,13 @@ def _version(name: str) -> str:
         return "not installed"
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``, else ``platform.processor()``, else
+    "unknown"); ``stencilpy info`` and the benchmark reports print it.
+
+    >>> cpu_model() != ""
+    True
+    """
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:

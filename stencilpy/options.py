@@ -59,18 +59,41 @@ def _axis_of(key, dims: tuple[str, ...]) -> int:
         f"in range({len(dims)})")
 
 
-def default_threads() -> int:
-    """``STENCILPY_NUM_THREADS``, else the cores available to this process."""
+#: STENCILPY_NUM_THREADS, raw string -> parsed value (only valid ones are kept)
+_ENV_THREADS: dict[str, int] = {}
+
+
+def env_threads() -> int | None:
+    """``STENCILPY_NUM_THREADS`` as a number (None if unset or empty); a value that is not a
+    whole number >= 1 is a ``StencilCallError``.  Cheap enough for every call: parsed once
+    per distinct string."""
     env = os.environ.get("STENCILPY_NUM_THREADS")
-    if env:
+    if not env:
+        return None
+    n = _ENV_THREADS.get(env)
+    if n is None:
         try:
-            return max(1, int(env))
+            n = int(env)
         except ValueError:
-            raise StencilCallError(f"STENCILPY_NUM_THREADS={env!r} is not a whole number") from None
+            n = 0
+        if n < 1:
+            raise StencilCallError(f"STENCILPY_NUM_THREADS={env!r} is not a whole number >= 1; "
+                                   "set it to the number of threads to use, or unset it")
+        _ENV_THREADS[env] = n
+    return n
+
+
+def available_cores() -> int:
+    """The cores available to this process."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
         return max(1, os.cpu_count() or 1)
+
+
+def default_threads() -> int:
+    """``STENCILPY_NUM_THREADS``, else the cores available to this process."""
+    return env_threads() or available_cores()
 
 
 def check_threads(threads) -> int:

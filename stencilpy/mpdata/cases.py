@@ -106,7 +106,7 @@ def _random_periodic(shape, rng, n_modes=3):
 
 
 def _scale_to(courant, max_courant):
-    from .reference import max_outflow_courant
+    from .courant import max_outflow_courant
 
     scale = max_courant / max_outflow_courant(courant)
     return tuple(c * scale for c in courant)

@@ -39,6 +39,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# input checks only (shared with the solver); the numerics below are this module's own
+from stencilpy.mpdata.courant import FACE_TOLERANCE, max_outflow_courant, validate_courant
+
 __all__ = [
     "FACE_TOLERANCE",
     "MPDATAOptions",
@@ -48,10 +51,6 @@ __all__ = [
     "mpdata_step",
     "validate_courant",
 ]
-
-#: Largest allowed ``|C[..., 0, ...] - C[..., N_d, ...]|`` of a periodic face field.
-FACE_TOLERANCE = 1e-12
-
 
 # --------------------------------------------------------------------------- options
 
@@ -132,72 +131,6 @@ def _validate_psi(psi) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError("psi contains NaN or infinite values")
     return arr
-
-
-def validate_courant(courant, shape, *, tolerance: float = FACE_TOLERANCE) -> tuple:
-    """Check a staggered periodic Courant field for a grid of ``shape`` cells.
-
-    Returns a tuple of new float64 arrays in which entry ``N_d`` along axis ``d`` of
-    component ``d`` is an exact copy of entry ``0`` (after checking that they agree
-    to ``tolerance``).  Raises ``ValueError`` with a clear message otherwise.
-    """
-    shape = tuple(int(n) for n in shape)
-    ndim = len(shape)
-    if isinstance(courant, np.ndarray) or not isinstance(courant, (tuple, list)):
-        raise ValueError(
-            f"courant must be a tuple of {ndim} arrays (one per axis, staggered), "
-            f"got {type(courant).__name__}"
-        )
-    if len(courant) != ndim:
-        raise ValueError(
-            f"courant must have one component per axis: psi is {ndim}-D but courant has "
-            f"{len(courant)} component(s)"
-        )
-    out = []
-    for d, comp in enumerate(courant):
-        arr = np.asarray(comp)
-        if arr.dtype == np.bool_ or not (
-            np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-        ):
-            raise ValueError(f"courant[{d}] must be a real numeric array, got dtype {arr.dtype}")
-        expected = tuple(n + 1 if ax == d else n for ax, n in enumerate(shape))
-        if arr.shape != expected:
-            raise ValueError(
-                f"courant[{d}] has shape {arr.shape} but the Arakawa-C layout for psi of shape "
-                f"{shape} needs {expected} (N_{d} + 1 = {shape[d] + 1} faces along axis {d}, "
-                f"entry m = left face of cell m)"
-            )
-        arr = np.array(arr, dtype=np.float64)  # always a private copy
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"courant[{d}] contains NaN or infinite values")
-        first = arr[_axis_slice(ndim, d, 0, 1)]
-        last = arr[_axis_slice(ndim, d, shape[d], shape[d] + 1)]
-        mismatch = float(np.max(np.abs(first - last)))
-        if mismatch > tolerance:
-            raise ValueError(
-                f"courant[{d}]: the first and last faces along axis {d} are the same periodic face "
-                f"and must hold equal values, but they differ by up to {mismatch:.3g} "
-                f"(tolerance {tolerance:g}); build the field with entry 0 == entry N_{d}"
-            )
-        arr[_axis_slice(ndim, d, shape[d], shape[d] + 1)] = first
-        out.append(arr)
-    return tuple(out)
-
-
-def max_outflow_courant(courant) -> float:
-    """Largest per-cell outflow Courant sum  sum_d([C_{i+1/2}]^+ - [C_{i-1/2}]^-).
-
-    Donor-cell (and hence MPDATA without infinite gauge) is sign-preserving when
-    this is <= 1 (MPDATA.md Sec. 3).
-    """
-    total = 0.0
-    for d, comp in enumerate(courant):
-        comp = np.asarray(comp, dtype=np.float64)
-        n = comp.shape[d] - 1
-        right = comp[_axis_slice(comp.ndim, d, 1, n + 1)]
-        left = comp[_axis_slice(comp.ndim, d, 0, n)]
-        total = total + np.maximum(right, 0.0) - np.minimum(left, 0.0)
-    return float(np.max(total))
 
 
 # --------------------------------------------------------------------------- slicing helpers

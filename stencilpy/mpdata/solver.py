@@ -19,13 +19,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from stencilpy.mpdata.courant import FACE_TOLERANCE, max_outflow_courant, validate_courant
 from stencilpy.mpdata.kernels import Kernels, kernels
 
 __all__ = ["Options", "Solver", "advect", "FACE_TOLERANCE"]
-
-#: largest allowed difference between the two stored copies of a periodic boundary face
-FACE_TOLERANCE = 1e-12
-
 
 @dataclass(frozen=True)
 class Options:
@@ -116,57 +113,16 @@ def _field(psi) -> tuple[np.ndarray, object]:
 
 
 def _courant(courant, shape) -> tuple[np.ndarray, ...]:
-    """The staggered Courant components as private C-contiguous float64 arrays, with the
-    periodic boundary face copied (entry ``N_d`` := entry ``0``) after a check."""
-    ndim = len(shape)
-    if ndim == 1 and not isinstance(courant, (tuple, list)):
+    """The checked Courant components (see ``courant.validate_courant``), read-only; a lone
+    array is accepted for a 1-D field, DataArrays for arrays."""
+    if len(shape) == 1 and not isinstance(courant, (tuple, list)):
         courant = (courant,)
-    if not isinstance(courant, (tuple, list)):
-        raise ValueError(f"courant must be a tuple of {ndim} arrays, one per axis (staggered "
-                         f"face Courant numbers), got {type(courant).__name__}")
-    if len(courant) != ndim:
-        raise ValueError(f"courant must have one component per axis: psi is {ndim}-D but "
-                         f"courant has {len(courant)} component(s)")
-    out = []
-    for d, comp in enumerate(courant):
-        arr = np.asarray(_unwrap(comp)[0])
-        if arr.dtype == np.bool_ or arr.dtype.kind not in "fiu":
-            raise ValueError(f"courant[{d}] must be an array of real numbers, got dtype "
-                             f"{arr.dtype}")
-        want = tuple(n + 1 if ax == d else n for ax, n in enumerate(shape))
-        if arr.shape != want:
-            raise ValueError(
-                f"courant[{d}] has shape {arr.shape}, but psi of shape {shape} needs {want}: "
-                f"N_{d} + 1 = {shape[d] + 1} faces along axis {d} (entry m is the face on the "
-                f"low side of cell m; entries 0 and N_{d} are the same periodic face)")
-        arr = np.array(arr, dtype=np.float64, order="C")
-        if not np.isfinite(arr).all():
-            raise ValueError(f"courant[{d}] contains NaN or infinite values")
-        first, last = np.take(arr, [0], axis=d), np.take(arr, [shape[d]], axis=d)
-        gap = float(np.max(np.abs(first - last)))
-        if gap > FACE_TOLERANCE:
-            raise ValueError(
-                f"courant[{d}]: entries 0 and {shape[d]} along axis {d} are the same periodic "
-                f"face and must be equal, but differ by up to {gap:.3g}; build the field with "
-                f"entry {shape[d]} a copy of entry 0")
-        index = [slice(None)] * ndim
-        index[d] = slice(shape[d], shape[d] + 1)
-        arr[tuple(index)] = first
+    if isinstance(courant, (tuple, list)):
+        courant = [_unwrap(comp)[0] for comp in courant]
+    out = validate_courant(courant, shape)
+    for arr in out:
         arr.flags.writeable = False
-        out.append(arr)
-    return tuple(out)
-
-
-def outflow_courant(courant) -> float:
-    """The largest per-cell outflow Courant sum ``sum_d([C_{i+1/2}]^+ - [C_{i-1/2}]^-)``;
-    donor-cell passes are stable and sign-preserving when it is <= 1."""
-    total = 0.0
-    for d, comp in enumerate(courant):
-        n = comp.shape[d] - 1
-        right = np.take(comp, range(1, n + 1), axis=d)
-        left = np.take(comp, range(0, n), axis=d)
-        total = total + np.maximum(right, 0.0) - np.minimum(left, 0.0)
-    return float(np.max(total))
+    return out
 
 
 # --------------------------------------------------------------------------- the solver
@@ -195,7 +151,7 @@ class Solver:
         self.shape, self.ndim = field.shape, field.ndim
         self.courant = _courant(courant, self.shape)
         self._check_options(field)
-        sum_out = outflow_courant(self.courant)
+        sum_out = max_outflow_courant(self.courant)
         if sum_out > 1.0 + 1e-12:
             warnings.warn(f"the largest outflow Courant sum is {sum_out:.4g} > 1: donor-cell "
                           "passes are unstable; use a smaller time step", RuntimeWarning,

@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from stencilpy.options import default_threads
+from stencilpy.options import available_cores, env_threads
 from stencilpy.runtime.call import (
     call_views, plan_jobs, scalar_bits, strip_indices, thread_count, run_jobs)
 from stencilpy.runtime.execute import get_kernel
@@ -156,8 +156,12 @@ class CallPlan:
         self.lock = threading.Lock()
 
     def stale(self, threads) -> bool:
-        """The default thread count changed since this plan was made (and it matters)."""
-        return self.sensitive and threads is None and default_threads() != self.requested
+        """The default thread count changed since this plan was made (and it matters).
+        Validates ``STENCILPY_NUM_THREADS`` on every call that uses it, as the full path does."""
+        if threads is not None:
+            return False
+        env = env_threads()
+        return self.sensitive and (env or available_cores()) != self.requested
 
     def run(self, args, out, threads):
         """The call's result; ``MISS`` for the full path, ``OVERLAP`` when ``out=`` shares

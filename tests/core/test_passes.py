@@ -16,7 +16,7 @@ from stencilpy.passes.if_to_select import if_to_select
 from stencilpy.passes.pipeline import DEFINITION_PASSES, run_definition_passes, specialize
 from stencilpy.passes.ssa_rename import ssa_rename
 
-from ._util import assert_outputs, pair
+from ._util import assert_outputs, pair, shift
 
 
 def text(stencil) -> str:
@@ -214,6 +214,8 @@ def test_fold_constants_exact_ir():
     (N.UnaryOp("-", N.Const(3.5)), N.Const(-3.5)),
     (N.UnaryOp("not", N.Const(0.0)), N.Const(True)),
     (N.UnaryOp("+", N.Const(2)), N.Const(2)),
+    (N.BoolOp("and", (N.Const(True), N.Const(1), N.Const(0.0))), N.Const(False)),
+    (N.BoolOp("or", (N.Const(False), N.Const(2.5))), N.Const(True)),
 ])
 def test_fold_constants_folds(expr, expected):
     folded = fold_constants(_wrap(expr)).returns[0]
@@ -262,8 +264,8 @@ def test_eliminate_dead_exact_ir():
 def test_eliminate_dead_removes_unused_branch_temporaries():
     s = run_definition_passes(parse_stencil(branches), verify)
     assert [st.target for st in s.body] == [
-        "x", "cond@1", "x@then2", "y@then3", "cond@4@else8", "x@then5@else9", "y@then6@else10",
-        "y@else7@else11", "x@else12", "y@else13", "x'1", "y", "z"]     # nothing dead here
+        "x", "cond@1", "x@then2", "y@then3", "cond@4@else8", "x@then5@else9",
+        "y@else7@else11", "x@else12", "y@else13", "x'1", "y", "z"]   # y@then6@else10 = 3.0 folded
     s = run_definition_passes(parse_stencil(dead), verify)
     assert all(st.target not in ("unused", "t") for st in s.body)
     used = {n.name for st in s.body for n in N.walk(st.value) if isinstance(n, N.FieldAccess)}
@@ -273,6 +275,139 @@ def test_eliminate_dead_removes_unused_branch_temporaries():
 
 def test_dead_parameter_reads_do_not_count_in_the_halo():
     assert sp.stencil(dead).halo == ((0, 1),)          # v[2] was dead
+
+
+# -- constant conditions ----------------------------------------------------------------------
+
+UPWIND = False           # module-level flags, read by the stencils below as constants
+ORDER2 = True
+
+
+def flagged_expression(u):
+    return u[2] if UPWIND else u[0]
+
+
+def flagged_expression_taken(u):
+    return u[2] if ORDER2 else u[-3]
+
+
+def literal_condition(u):
+    return u[-1] - u[1] if 1 > 0 else u[3]
+
+
+def flagged_block(u):
+    if UPWIND and not ORDER2:
+        t = u[3]                  # read only in the dropped branch: dead after folding
+        x = t[1] + 1.0
+    else:
+        x = u + 1.0
+    return x
+
+
+def flagged_block_taken(u):
+    if ORDER2 or UPWIND:
+        x = u[1] - u
+    else:
+        t = u[-4]
+        x = t[-1]
+    return x
+
+
+def flagged_mixed_types(i):
+    return i[2] if UPWIND else 0.5      # np.where(False, i, 0.5): float64 for integer i
+
+
+def test_fold_constants_folds_constant_condition_select_exact_ir():
+    assert body(run_definition_passes(parse_stencil(flagged_expression), verify)) == [
+        "return u[0]"]
+    assert body(run_definition_passes(parse_stencil(flagged_block), verify)) == [
+        "x@else4 = (u[0] + 1.0)", "x = x@else4[0]", "return x[0]"]   # cond, t, x@then: dead
+    # the branches' types may differ (bool - bool is an error, bool + 1.0 is not): the
+    # unchosen one stays as a witness of its type, temporaries inlined, offsets 0
+    assert body(run_definition_passes(parse_stencil(literal_condition), verify)) == [
+        "return select(True, (u[-1] - u[1]), u[0])"]
+    assert body(run_definition_passes(parse_stencil(flagged_block_taken), verify)) == [
+        "x@then2 = (u[1] - u[0])", "x = select(True, x@then2[0], u[0])", "return x[0]"]
+
+
+def test_fold_constants_constant_temporaries_are_substituted():
+    s = run(parse_stencil(flagged_block), if_to_select, ssa_rename, fold_constants)
+    assert body(s)[0] == "cond@1 = False"
+    assert body(s)[-2] == "x = x@else4[0]"
+
+
+@pytest.mark.parametrize("f, halo", [
+    (flagged_expression, ((0, 0),)),
+    (flagged_expression_taken, ((0, 2),)),
+    (literal_condition, ((1, 1),)),
+    (flagged_block, ((0, 0),)),
+    (flagged_block_taken, ((0, 1),)),
+    (flagged_mixed_types, ((0, 0),)),
+])
+def test_unchosen_branch_does_not_count_in_the_halo(f, halo):
+    for k in (sp.stencil(f), sp.stencil(f, backend="numpy")):
+        assert k.halo == halo
+        assert dict(k.plan.field_extents)[k.ir.params[0].name] == halo
+        assert len(k.plan.stages) == 1                 # no stage for a dead temporary
+    assert f"halo: {halo}" in sp.inspect(sp.stencil(f), "analysis")
+
+
+@pytest.mark.parametrize("boundary", [None, "periodic", "valid"])
+def test_folded_selects_compute_the_chosen_branch(boundary, rng=np.random.default_rng(3)):
+    u = rng.uniform(-2, 2, 13)
+    wrap = {"boundary": "periodic"}
+    cases = [                           # stencil, periodic result, its halo
+        (flagged_expression, u, (0, 0)),
+        (flagged_expression_taken, shift(u, 2), (0, 2)),
+        (literal_condition, shift(u, -1) - shift(u, 1), (1, 1)),
+        (flagged_block, u + 1.0, (0, 0)),
+        (flagged_block_taken, shift(u, 1) - u, (0, 1)),
+    ]
+    for f, periodic, (lo, hi) in cases:
+        jit, ref = pair(f)
+        call = {} if boundary is None else {"boundary": boundary}
+        if boundary == "valid":
+            want = periodic[lo:len(u) - hi]
+        elif boundary is None:                       # 'fill' with NaN where u[i + o] is outside
+            want = periodic.copy()
+            want[:lo], want[len(u) - hi:] = np.nan, np.nan
+        else:
+            want = periodic
+        assert_outputs(jit(u, **call), want, what=f.__name__)
+        assert_outputs(ref(u, **call), want, what=f.__name__)
+        assert_outputs(jit(u, **wrap), ref(u, **wrap), what=f.__name__)
+
+
+def test_folded_select_keeps_the_where_result_type():
+    """``i[2] if False else 0.5`` is ``np.where(False, i, 0.5)``: the unchosen branch still
+    decides the dtype (float64 for integers, float32 stays float32); only its reads go."""
+    jit, ref = pair(flagged_mixed_types)
+    assert body(jit.ir) == ["return select(False, i[0], 0.5)"]
+    for data in (np.arange(7, dtype=np.int32), np.arange(7, dtype=np.float32), np.arange(7)):
+        want = np.where(False, data, 0.5)
+        assert_outputs(jit(data), want)
+        assert_outputs(ref(data), want)
+
+
+def test_fold_constants_select_drops_a_branch_of_the_same_type_only():
+    u0, u2, um = (N.FieldAccess("u", (o,)) for o in (0, 2, -1))
+    assert fold_constants(_wrap(N.Select(N.Const(0), u2, u0))).returns[0] == u0
+    assert fold_constants(_wrap(N.Select(N.Const(True), u2, um))).returns[0] == u2
+    other = N.Select(N.Const(True), u2, N.BinOp("*", N.Const(2.0), u0))   # types may differ
+    assert fold_constants(_wrap(other)).returns[0] == other
+    mixed = N.Select(N.Const(False), N.Const(1), N.Const(True))       # where(False, 1, True)
+    assert fold_constants(_wrap(mixed)).returns[0] == mixed
+    assert type(fold_constants(_wrap(mixed)).returns[0].if_true.value) is int
+
+
+def test_fold_constants_leaves_a_big_unchosen_branch(monkeypatch):
+    from stencilpy.passes import fold_constants as module
+    expr = N.Select(N.Const(True), N.FieldAccess("u", (0,)), N.Const(0.5))
+    assert fold_constants(_wrap(expr)).returns[0] == expr          # the witness: 0.5 itself
+    expr = N.Select(N.Const(True), N.Const(0.5), N.FieldAccess("u", (3,)))
+    assert fold_constants(_wrap(expr)).returns[0].if_false == N.FieldAccess("u", (0,))
+    monkeypatch.setattr(module, "_WITNESS_NODES", 0)
+    assert fold_constants(_wrap(expr)).returns[0] == expr
 
 
 # -- bind_scalars and the pipeline -------------------------------------------------------------

@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 
 from stencilpy.mpdata.reference import mpdata_step
 
+from ._util import ALL_OPTIONS, option_id
+
 EPS = 1e-15
 
 
@@ -210,25 +212,6 @@ def random_courant(shape, rng, scale):
                  for d in range(len(shape)))
 
 
-OPTION_SETS = [
-    dict(n_iters=n, nonoscillatory=fct, infinite_gauge=iga, third_order_terms=tot,
-         limited_velocity_feedback=fb)
-    for n in (1, 2, 3)
-    for fct in (False, True)
-    for iga in (False, True)
-    for tot in (False, True)
-    for fb in (True, False)
-    if not (iga and n > 2) and (fb or (fct and n >= 3))
-]
-
-
-def _id(opts):
-    flags = [k for k in ("nonoscillatory", "infinite_gauge", "third_order_terms") if opts[k]]
-    if not opts["limited_velocity_feedback"]:
-        flags.append("unlimited_feedback")
-    return f"it{opts['n_iters']}-" + ("+".join(flags) or "basic")
-
-
 def assert_close(actual, expected, tol=1e-14):
     scale = max(1.0, float(np.max(np.abs(expected))))
     err = float(np.max(np.abs(actual - expected)))
@@ -238,7 +221,7 @@ def assert_close(actual, expected, tol=1e-14):
 # --------------------------------------------------------------------------- tests
 
 
-@pytest.mark.parametrize("opts", OPTION_SETS, ids=_id)
+@pytest.mark.parametrize("opts", ALL_OPTIONS, ids=option_id)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_1d_matches_loops(opts, seed):
     rng = np.random.default_rng(seed)
@@ -258,7 +241,7 @@ def test_1d_matches_loops(opts, seed):
         assert_close(vec, ref)
 
 
-@pytest.mark.parametrize("opts", OPTION_SETS, ids=_id)
+@pytest.mark.parametrize("opts", ALL_OPTIONS, ids=option_id)
 @pytest.mark.parametrize("shape", [(5, 4), (3, 7)])
 def test_2d_matches_loops(opts, shape):
     rng = np.random.default_rng(hash(shape) % 2**32)
@@ -280,9 +263,9 @@ def test_2d_matches_loops(opts, shape):
 @pytest.mark.parametrize(
     "opts",
     # 2-D third-order terms without infinite gauge need psi > 0 (term (13) has no epsilon)
-    [o for o in OPTION_SETS if o["n_iters"] >= 2
+    [o for o in ALL_OPTIONS if o["n_iters"] >= 2
      and not (o["third_order_terms"] and not o["infinite_gauge"])],
-    ids=_id)
+    ids=option_id)
 def test_2d_matches_loops_with_zero_regions(opts):
     """A field with exact zeros (epsilon matters in (8), (9), (17))."""
     rng = np.random.default_rng(7)
@@ -299,7 +282,7 @@ def test_2d_matches_loops_with_zero_regions(opts):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n0=st.integers(1, 5), n1=st.integers(1, 5), seed=st.integers(0, 2**31),
-    opts=st.sampled_from(OPTION_SETS), scale=st.floats(0.0, 0.25),
+    opts=st.sampled_from(ALL_OPTIONS), scale=st.floats(0.0, 0.25),
 )
 def test_2d_matches_loops_hypothesis(n0, n1, seed, opts, scale):
     rng = np.random.default_rng(seed)

@@ -14,46 +14,12 @@ from stencilpy.mpdata.reference import (
     validate_courant,
 )
 
-# every valid combination of options (infinite gauge only with n_iters <= 2; the
-# feedback variant only matters with nonoscillatory and n_iters >= 3)
-ALL_OPTIONS = [
-    dict(n_iters=n, nonoscillatory=fct, infinite_gauge=iga, third_order_terms=tot,
-         limited_velocity_feedback=fb)
-    for n in (1, 2, 3)
-    for fct in (False, True)
-    for iga in (False, True)
-    for tot in (False, True)
-    for fb in (True, False)
-    if not (iga and n > 2) and (fb or (fct and n >= 3))
-]
-NO_TOT = [o for o in ALL_OPTIONS if not o["third_order_terms"]]
-
-
-def _id(opts):
-    flags = [k for k in ("nonoscillatory", "infinite_gauge", "third_order_terms") if opts[k]]
-    if not opts["limited_velocity_feedback"]:
-        flags.append("unlimited_feedback")
-    return f"it{opts['n_iters']}-" + ("+".join(flags) or "basic")
-
-
-def options_for(ndim):
-    return NO_TOT if ndim == 3 else ALL_OPTIONS
+from ._util import (ALL_OPTIONS, SHAPES, field_with_zeros, nondivergent, option_id, options_for,
+                    tot2d_needs_positive)
 
 
 def params(ndim):
-    return [pytest.param(o, id=_id(o)) for o in options_for(ndim)]
-
-
-SHAPES = {1: (24,), 2: (14, 9), 3: (6, 5, 4)}
-
-
-def field_with_zeros(shape, seed=0):
-    """Non-negative field with compact support (exact zeros) and sharp edges."""
-    rng = np.random.default_rng(seed)
-    psi = np.zeros(shape)
-    core = tuple(slice(n // 4, max(n // 4 + 1, 3 * n // 4)) for n in shape)
-    psi[core] = rng.uniform(0.5, 3.0, psi[core].shape)
-    return psi
+    return [pytest.param(o, id=option_id(o)) for o in options_for(ndim)]
 
 
 def test_option_list_is_complete():
@@ -71,11 +37,12 @@ def test_zero_courant_is_identity(ndim):
     zero = cases.constant_courant(shape, 0.0)
     for opts in options_for(ndim):
         out = mpdata_step(psi, zero, **opts)
-        np.testing.assert_array_equal(out, psi, err_msg=_id(opts))
+        np.testing.assert_array_equal(out, psi, err_msg=option_id(opts))
         # also a field with zeros, where the epsilons keep the divisions finite
-        if not (opts["third_order_terms"] and ndim == 2 and not opts["infinite_gauge"]):
+        if not tot2d_needs_positive(ndim, opts):
             psi0 = field_with_zeros(shape)
-            np.testing.assert_array_equal(mpdata_step(psi0, zero, **opts), psi0, err_msg=_id(opts))
+            np.testing.assert_array_equal(mpdata_step(psi0, zero, **opts), psi0,
+                                          err_msg=option_id(opts))
 
 
 @pytest.mark.parametrize("sign", [+1, -1])
@@ -105,33 +72,26 @@ def test_unit_courant_shifts_one_cell_along_each_axis(ndim):
             for opts in options_for(ndim):
                 out = mpdata_step(psi, courant, **opts)
                 np.testing.assert_allclose(out, np.roll(psi, sign, axis=axis), rtol=0, atol=1e-14,
-                                           err_msg=f"axis {axis}, sign {sign}, {_id(opts)}")
+                                           err_msg=f"axis {axis}, sign {sign}, {option_id(opts)}")
 
 
 # --------------------------------------------------------------------------- conservation
 
 
-def _nondivergent(shape, max_courant=0.8, seed=0):
-    if len(shape) == 1:
-        return cases.constant_courant(shape, 0.37 * max_courant / 0.8)
-    return cases.random_nondivergent_courant(shape, max_courant=max_courant, seed=seed)
-
-
 @pytest.mark.parametrize("ndim", [1, 2, 3])
 def test_mass_conservation_nondivergent(ndim):
     shape = SHAPES[ndim]
-    courant = _nondivergent(shape)
+    courant = nondivergent(shape)
     n_steps = 40
     for opts in options_for(ndim):
         for psi in (cases.smooth_field(shape, seed=1), field_with_zeros(shape, seed=2)):
-            if opts["third_order_terms"] and ndim == 2 and not opts["infinite_gauge"] \
-                    and psi.min() <= 0:
+            if tot2d_needs_positive(ndim, opts) and psi.min() <= 0:
                 psi = psi + 0.1
             if opts["infinite_gauge"]:
                 psi = psi - 1.0  # mixed signs; mass is still conserved
             out = mpdata_advance(psi, courant, n_steps, **opts)
             rel = abs(out.sum() - psi.sum()) / np.abs(psi).sum()
-            assert rel <= 1e-15 * n_steps, f"{_id(opts)}: relative mass change {rel:.3g}"
+            assert rel <= 1e-15 * n_steps, f"{option_id(opts)}: relative mass change {rel:.3g}"
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3])
@@ -149,17 +109,17 @@ def test_mass_conservation_divergent(ndim):
     for opts in options_for(ndim):
         out = mpdata_advance(psi, courant, n_steps, **opts)
         rel = abs(out.sum() - psi.sum()) / psi.sum()
-        assert rel <= 1e-15 * n_steps, f"{_id(opts)}: relative mass change {rel:.3g}"
+        assert rel <= 1e-15 * n_steps, f"{option_id(opts)}: relative mass change {rel:.3g}"
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3])
 def test_constancy_nondivergent(ndim):
     shape = SHAPES[ndim]
-    courant = _nondivergent(shape, seed=11)
+    courant = nondivergent(shape, seed=11)
     psi = np.full(shape, 2.75)
     for opts in options_for(ndim):
         out = mpdata_advance(psi, courant, 25, **opts)
-        np.testing.assert_allclose(out, psi, rtol=1e-13, atol=0, err_msg=_id(opts))
+        np.testing.assert_allclose(out, psi, rtol=1e-13, atol=0, err_msg=option_id(opts))
 
 
 # --------------------------------------------------------------------------- sign and bounds
@@ -168,23 +128,23 @@ def test_constancy_nondivergent(ndim):
 @pytest.mark.parametrize("ndim", [1, 2, 3])
 def test_positivity_without_infinite_gauge(ndim):
     shape = SHAPES[ndim]
-    courant = _nondivergent(shape, max_courant=0.95, seed=21)
+    courant = nondivergent(shape, max_courant=0.95, seed=21)
     for opts in options_for(ndim):
         if opts["infinite_gauge"]:
             continue
         psi = field_with_zeros(shape, seed=3)
-        if opts["third_order_terms"] and ndim == 2:
+        if tot2d_needs_positive(ndim, opts):
             psi = psi + 1e-3  # (13) needs psi > 0; it must stay > 0
         out = psi
         for _ in range(30):
             out = mpdata_step(out, courant, **opts)
-            assert out.min() >= -1e-15 * psi.max(), f"{_id(opts)}: min {out.min():.3g}"
+            assert out.min() >= -1e-15 * psi.max(), f"{option_id(opts)}: min {out.min():.3g}"
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3])
 def test_nonoscillatory_keeps_global_bounds(ndim):
     shape = SHAPES[ndim]
-    courant = _nondivergent(shape, max_courant=0.9, seed=31)
+    courant = nondivergent(shape, max_courant=0.9, seed=31)
     for opts in options_for(ndim):
         if not opts["nonoscillatory"] or opts["n_iters"] == 1:
             continue
@@ -196,7 +156,7 @@ def test_nonoscillatory_keeps_global_bounds(ndim):
         out = psi
         for _ in range(30):
             out = mpdata_step(out, courant, **opts)
-            assert out.min() >= lo - 1e-12 and out.max() <= hi + 1e-12, _id(opts)
+            assert out.min() >= lo - 1e-12 and out.max() <= hi + 1e-12, option_id(opts)
 
 
 def test_infinite_gauge_without_limiter_oscillates():
@@ -236,7 +196,7 @@ def test_reflection_symmetry(ndim):
             m_psi, m_courant = _mirror(psi, courant, axis)
             m_out = mpdata_advance(m_psi, m_courant, 3, **opts)
             np.testing.assert_allclose(np.flip(m_out, axis), out, rtol=0, atol=1e-13,
-                                       err_msg=f"axis {axis}: {_id(opts)}")
+                                       err_msg=f"axis {axis}: {option_id(opts)}")
 
 
 @pytest.mark.parametrize("ndim", [2, 3])
@@ -261,7 +221,7 @@ def test_axis_permutation_symmetry(ndim):
             p_courant = tuple(np.transpose(courant[a], perm) for a in perm)
             p_out = mpdata_advance(p_psi, p_courant, 3, **opts)
             np.testing.assert_allclose(p_out, np.transpose(out, perm), rtol=0, atol=1e-13,
-                                       err_msg=f"perm {perm}: {_id(opts)}")
+                                       err_msg=f"perm {perm}: {option_id(opts)}")
 
 
 @pytest.mark.parametrize("ndim", [2, 3])
@@ -283,7 +243,8 @@ def test_one_dimensional_flow_embedded(ndim):
             expect = mpdata_advance(line, c1, 4, **opts)
             out = mpdata_advance(psi, courant, 4, **opts)
             np.testing.assert_allclose(out, np.broadcast_to(expect.reshape(bshape), shape),
-                                       rtol=0, atol=1e-14, err_msg=f"axis {axis}: {_id(opts)}")
+                                       rtol=0, atol=1e-14,
+                                       err_msg=f"axis {axis}: {option_id(opts)}")
 
 
 # --------------------------------------------------------------------------- option semantics

@@ -16,60 +16,18 @@ from stencilpy.mpdata import Options, Solver, advect, cases
 from stencilpy.mpdata.progress import ProgressBar
 from stencilpy.mpdata.reference import mpdata_advance
 
-SHAPES = {1: (24,), 2: (14, 9), 3: (6, 5, 4)}
+from ._util import (SHAPES, field_with_zeros, option_id, options_for, random_courant,
+                    tot2d_needs_positive)
 
-# every valid combination (infinite gauge only with n_iters <= 2; the feedback variant
-# only matters with nonoscillatory and n_iters >= 3)
-ALL_OPTIONS = [
-    dict(n_iters=n, nonoscillatory=fct, infinite_gauge=iga, third_order_terms=tot,
-         limited_velocity_feedback=fb)
-    for n in (1, 2, 3)
-    for fct in (False, True)
-    for iga in (False, True)
-    for tot in (False, True)
-    for fb in (True, False)
-    if not (iga and n > 2) and (fb or (fct and n >= 3))
-]
-
-
-def _id(opts):
-    flags = [k for k in ("nonoscillatory", "infinite_gauge", "third_order_terms") if opts[k]]
-    if not opts["limited_velocity_feedback"]:
-        flags.append("unlimited_feedback")
-    return f"it{opts['n_iters']}-" + ("+".join(flags) or "basic")
-
-
-def options_for(ndim):
-    return [o for o in ALL_OPTIONS if ndim < 3 or not o["third_order_terms"]]
-
-
-CASES = [pytest.param(ndim, o, id=f"{ndim}d-{_id(o)}") for ndim in (1, 2, 3)
+CASES = [pytest.param(ndim, o, id=f"{ndim}d-{option_id(o)}") for ndim in (1, 2, 3)
          for o in options_for(ndim)]
-
-
-def random_courant(shape, max_sum=0.8, seed=0):
-    """A divergent random periodic face field (entry N_d == entry 0) with outflow sum <= max_sum."""
-    rng = np.random.default_rng(seed)
-    ndim = len(shape)
-    half = max_sum / (2 * ndim)
-    return tuple(np.concatenate([v, np.take(v, [0], axis=d)], axis=d)
-                 for d, v in enumerate(rng.uniform(-half, half, (ndim,) + shape)))
-
-
-def field_with_zeros(shape, seed=0):
-    """Non-negative with compact support (exact zeros) and sharp edges."""
-    rng = np.random.default_rng(seed)
-    psi = np.zeros(shape)
-    core = tuple(slice(n // 4, max(n // 4 + 1, 3 * n // 4)) for n in shape)
-    psi[core] = rng.uniform(0.5, 3.0, psi[core].shape)
-    return psi
 
 
 def fields_for(ndim, opts):
     shape = SHAPES[ndim]
     smooth = cases.smooth_field(shape, seed=ndim) + np.random.default_rng(1).uniform(0, 0.3, shape)
     out = [smooth]
-    if not (opts["third_order_terms"] and ndim == 2 and not opts["infinite_gauge"]):
+    if not tot2d_needs_positive(ndim, opts):
         out.append(field_with_zeros(shape, seed=ndim))
     if opts["infinite_gauge"]:
         out.append(smooth - 2.0)           # both signs

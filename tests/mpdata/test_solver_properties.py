@@ -11,18 +11,8 @@ import pytest
 from stencilpy.mpdata import Solver, cases
 from stencilpy.mpdata.reference import mpdata_advance
 
-from .test_solver import SHAPES, _id, field_with_zeros, options_for, random_courant
-
-
-def _tot2d_needs_positive(ndim, opts):
-    return opts["third_order_terms"] and ndim == 2 and not opts["infinite_gauge"]
-
-
-def _nondivergent(shape, max_courant=0.8, seed=0):
-    if len(shape) == 1:
-        return cases.constant_courant(shape, 0.37 * max_courant / 0.8)
-    return cases.random_nondivergent_courant(shape, max_courant=max_courant, seed=seed)
-
+from ._util import (SHAPES, field_with_zeros, nondivergent, option_id, options_for,
+                    random_courant, tot2d_needs_positive)
 
 # --------------------------------------------------------------------------- trivial flows
 
@@ -33,11 +23,11 @@ def test_zero_courant_is_identity(ndim):
     zero = cases.constant_courant(shape, 0.0)
     for opts in options_for(ndim):
         fields = [cases.smooth_field(shape, seed=ndim)]
-        if not _tot2d_needs_positive(ndim, opts):
+        if not tot2d_needs_positive(ndim, opts):
             fields.append(field_with_zeros(shape))
         for psi in fields:
             np.testing.assert_array_equal(Solver(psi, zero, **opts).advance(3), psi,
-                                          err_msg=_id(opts))
+                                          err_msg=option_id(opts))
 
 
 @pytest.mark.parametrize("sign", [+1, -1])
@@ -51,9 +41,9 @@ def test_unit_courant_shifts_one_cell_per_step_1d(sign):
         for step in (1, 2, 5):
             out = solver.advance(1) if step == 1 else solver.advance(step - solver.step_count)
             np.testing.assert_allclose(out, np.roll(psi, sign * step), rtol=0, atol=1e-14,
-                                       err_msg=_id(opts))
+                                       err_msg=option_id(opts))
         out = solver.advance(n - solver.step_count)          # all the way round
-        np.testing.assert_allclose(out, psi, rtol=0, atol=1e-13, err_msg=_id(opts))
+        np.testing.assert_allclose(out, psi, rtol=0, atol=1e-13, err_msg=option_id(opts))
 
 
 @pytest.mark.parametrize("ndim", [2, 3])
@@ -68,7 +58,7 @@ def test_unit_courant_shifts_along_each_axis(ndim):
             for opts in options_for(ndim):
                 out = Solver(psi, courant, **opts).advance(2)
                 np.testing.assert_allclose(out, np.roll(psi, 2 * sign, axis=axis), rtol=0,
-                                           atol=1e-14, err_msg=f"axis {axis} {_id(opts)}")
+                                           atol=1e-14, err_msg=f"axis {axis} {option_id(opts)}")
 
 
 # --------------------------------------------------------------------------- conservation
@@ -78,7 +68,7 @@ def test_unit_courant_shifts_along_each_axis(ndim):
 def test_mass_is_conserved_to_round_off_over_many_steps(ndim):
     shape = SHAPES[ndim]
     n_steps = 300
-    flows = (_nondivergent(shape, seed=1), random_courant(shape, 0.8, seed=2))
+    flows = (nondivergent(shape, seed=1), random_courant(shape, 0.8, seed=2))
     for opts in options_for(ndim):
         psi = cases.smooth_field(shape, seed=1)
         if opts["infinite_gauge"]:
@@ -89,17 +79,17 @@ def test_mass_is_conserved_to_round_off_over_many_steps(ndim):
             # limiter the infinite gauge grows there, so scale by the larger |psi| sum)
             scale = max(np.abs(psi).sum(), np.abs(out).sum())
             rel = abs(out.sum() - psi.sum()) / scale
-            assert rel <= 1e-15 * n_steps, f"{_id(opts)}: relative mass change {rel:.3g}"
+            assert rel <= 1e-15 * n_steps, f"{option_id(opts)}: relative mass change {rel:.3g}"
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3])
 def test_constant_field_stays_constant_in_nondivergent_flow(ndim):
     shape = SHAPES[ndim]
-    courant = _nondivergent(shape, seed=11)
+    courant = nondivergent(shape, seed=11)
     psi = np.full(shape, 2.75)
     for opts in options_for(ndim):
         out = Solver(psi, courant, **opts).advance(50)
-        np.testing.assert_allclose(out, psi, rtol=1e-13, atol=0, err_msg=_id(opts))
+        np.testing.assert_allclose(out, psi, rtol=1e-13, atol=0, err_msg=option_id(opts))
 
 
 # --------------------------------------------------------------------------- sign and bounds
@@ -108,23 +98,23 @@ def test_constant_field_stays_constant_in_nondivergent_flow(ndim):
 @pytest.mark.parametrize("ndim", [1, 2, 3])
 def test_positivity_without_infinite_gauge(ndim):
     shape = SHAPES[ndim]
-    courant = _nondivergent(shape, max_courant=0.95, seed=21)
+    courant = nondivergent(shape, max_courant=0.95, seed=21)
     for opts in options_for(ndim):
         if opts["infinite_gauge"]:
             continue
         psi = field_with_zeros(shape, seed=3)
-        if _tot2d_needs_positive(ndim, opts):
+        if tot2d_needs_positive(ndim, opts):
             psi = psi + 1e-3
         solver = Solver(psi, courant, **opts)
         for _ in range(10):
             out = solver.advance(5)
-            assert out.min() >= -1e-15 * psi.max(), f"{_id(opts)}: min {out.min():.3g}"
+            assert out.min() >= -1e-15 * psi.max(), f"{option_id(opts)}: min {out.min():.3g}"
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3])
 def test_nonoscillatory_keeps_global_bounds(ndim):
     shape = SHAPES[ndim]
-    courant = _nondivergent(shape, max_courant=0.9, seed=31)
+    courant = nondivergent(shape, max_courant=0.9, seed=31)
     rng = np.random.default_rng(9)
     rough = np.where(rng.random(shape) < 0.3, 3.0, 1.0)           # step-like field
     for opts in options_for(ndim):
@@ -135,7 +125,7 @@ def test_nonoscillatory_keeps_global_bounds(ndim):
         solver = Solver(psi, courant, **opts)
         for _ in range(10):
             out = solver.advance(5)
-            assert out.min() >= lo - 1e-12 and out.max() <= hi + 1e-12, _id(opts)
+            assert out.min() >= lo - 1e-12 and out.max() <= hi + 1e-12, option_id(opts)
 
 
 def test_without_limiter_the_infinite_gauge_oscillates():
@@ -169,7 +159,7 @@ def test_reflection_symmetry(ndim):
         for axis in range(ndim):
             m_out = Solver(*_mirror(psi, courant, axis), **opts).advance(4)
             np.testing.assert_allclose(np.flip(m_out, axis), out, rtol=0, atol=1e-13,
-                                       err_msg=f"axis {axis}: {_id(opts)}")
+                                       err_msg=f"axis {axis}: {option_id(opts)}")
 
 
 @pytest.mark.parametrize("ndim", [2, 3])
@@ -184,7 +174,7 @@ def test_transposing_the_grid_commutes_with_the_solver(ndim):
             p_courant = tuple(np.transpose(courant[a], perm) for a in perm)
             p_out = Solver(np.transpose(psi, perm), p_courant, **opts).advance(3)
             np.testing.assert_allclose(p_out, np.transpose(out, perm), rtol=0, atol=1e-13,
-                                       err_msg=f"perm {perm}: {_id(opts)}")
+                                       err_msg=f"perm {perm}: {option_id(opts)}")
 
 
 # --------------------------------------------------------------------------- convergence
@@ -249,7 +239,7 @@ def _label(opts):
     full = dict(nonoscillatory=False, infinite_gauge=False, third_order_terms=False,
                 limited_velocity_feedback=True)
     full.update(opts)
-    return _id(full)
+    return option_id(full)
 
 
 def test_rotating_cone_one_revolution():

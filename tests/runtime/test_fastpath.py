@@ -2,6 +2,7 @@
 like the full validating path — same results, same errors, snapshot semantics for ``out=``,
 values that change between calls (scalars, fill values, pointers) honoured every call."""
 
+import re
 import threading
 
 import numpy as np
@@ -160,6 +161,30 @@ def test_default_thread_count_change_rebuilds_the_plan(monkeypatch):
     same(k(u), want)
     plan = next(iter(k._fast.plans.values()))
     assert plan.requested == 3
+
+
+@pytest.mark.parametrize("bad", ["abc", "0", "-2", "2.5"])
+@pytest.mark.parametrize("shape", [(16, 16), (300, 400)])      # one thread / several
+def test_bad_stencilpy_num_threads_is_refused_with_a_cached_plan(monkeypatch, bad, shape):
+    k = sp.stencil(lap)
+    u = field(shape)
+    want = LAP_REF(u)
+    monkeypatch.setenv("STENCILPY_NUM_THREADS", "2")
+    same(k(u), want)
+    same(k(u), want)                            # the plan is cached
+    assert len(k._fast.plans) == 1
+    monkeypatch.setenv("STENCILPY_NUM_THREADS", bad)
+    message = f"STENCILPY_NUM_THREADS={bad!r} is not a whole number >= 1"
+    for _ in range(2):
+        with pytest.raises(sp.StencilCallError, match=re.escape(message)):
+            k(u)
+    with pytest.raises(sp.StencilCallError, match=re.escape(message)):
+        LAP_REF(u)                              # the full path says the same
+    same(k(u, threads=1), want)                 # threads= does not read the variable
+    monkeypatch.setenv("STENCILPY_NUM_THREADS", "2")
+    same(k(u), want)
+    monkeypatch.delenv("STENCILPY_NUM_THREADS")
+    same(k(u), want)
 
 
 def test_concurrent_calls_share_a_stencil():

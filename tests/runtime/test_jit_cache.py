@@ -356,6 +356,21 @@ def test_info_shows_cache_location_and_size(warm, tmp_path, monkeypatch, capsys)
     assert "disabled by STENCILPY_CACHE=0" in capsys.readouterr().out
 
 
+def test_info_and_the_benchmark_reports_share_the_cpu_model(capsys):
+    """One reader of the CPU model, in the package; the benchmarks import it."""
+    report = pytest.importorskip("benchmarks.report")
+    assert report.cpu_model is cli.cpu_model
+    model = cli.cpu_model()
+    if Path("/proc/cpuinfo").exists():
+        names = [line.split(":", 1)[1].strip() for line in
+                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
+        assert model == (names[0] if names else model)
+    assert model
+    assert cli.main(["info"]) == 0
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("cpu ")][0]
+    assert line.endswith(f"({model})")
+
+
 def test_cache_command_shows_and_clears(warm, tmp_path, monkeypatch, capsys):
     cache_dir, mod = _copy_warm(warm, tmp_path)
     monkeypatch.setenv("STENCILPY_CACHE_DIR", str(cache_dir))

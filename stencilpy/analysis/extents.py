@@ -14,6 +14,7 @@ Extents of stages compose backwards from the output (extent 0):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from stencilpy.ir import nodes as N
@@ -94,6 +95,12 @@ def access_span(offsets, ndim: int) -> tuple[tuple[int, int], ...]:
     >>> access_span({(1, 0), (2, -1)}, 2)
     ((-1, 2), (1, 0))
     """
+    return _span(tuple(sorted(offsets)), ndim)
+
+
+@functools.lru_cache(maxsize=4096)
+def _span(offsets: tuple, ndim: int) -> tuple[tuple[int, int], ...]:
+    """``access_span`` of a sorted tuple of offsets (stages often read the same sets)."""
     import sympy
 
     idx = index_symbols(ndim)

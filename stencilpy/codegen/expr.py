@@ -23,14 +23,16 @@ class ExprLowerer:
     ``access(node)`` returns the LLVM value of a ``FieldAccess`` (a load, or an
     inlined temporary); ``scalars`` maps scalar names to LLVM values."""
 
-    def __init__(self, builder: ir.IRBuilder, types: dict, access, scalars: dict):
+    def __init__(self, builder: ir.IRBuilder, types: dict, access, scalars: dict,
+                 type_memo: dict | None = None):
         self.b = builder
         self.types = types
         self.access = access
         self.scalars = scalars
+        self.type_memo = {} if type_memo is None else type_memo
 
     def type_of(self, expr: N.Expr):
-        return expr_type(expr, self.types)
+        return expr_type(expr, self.types, self.type_memo)
 
     def lower(self, expr: N.Expr) -> ir.Value:
         return getattr(self, f"lower_{type(expr).__name__}")(expr)

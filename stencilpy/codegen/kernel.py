@@ -74,6 +74,7 @@ class KernelBuilder:
         self.defs = {s.target: s.value for s in spec.stencil.body}
         self.pad_axes = [m in PAD_MODES for m in spec.modes]
         self.fields = {f.name: f for f in spec.fields}
+        self.type_memo: dict = {}           # id(IR node) -> type (the spec keeps nodes alive)
         sizes = {concrete(o.dtype).itemsize for o in spec.outputs}
         self.stream = spec.streaming and len(sizes) == 1 and all(o.unit_inner for o in spec.outputs)
 
@@ -511,7 +512,7 @@ class KernelBuilder:
         cache: dict = {}
         lower = ExprLowerer(self.b, self.types,
                             lambda node: self._access(node, rows, idx, j, safe, cache, lower),
-                            self.scalars)
+                            self.scalars, self.type_memo)
         if stage.target is not None:
             return [lower.lower_as(self.defs[stage.target], self.types[stage.target])]
         return [lower.lower_as(expr, out.dtype)

@@ -91,10 +91,15 @@ def infer(stencil: N.Stencil, env: dict) -> tuple[dict, tuple]:
     return types, outs
 
 
-def expr_type(expr: N.Expr, types: dict):
-    """The type of one expression given the types of the names it reads."""
+def expr_type(expr: N.Expr, types: dict, memo: dict | None = None):
+    """The type of one expression given the types of the names it reads.  ``memo``
+    (``id(node) -> type``, for nodes that stay alive) saves re-typing shared subtrees."""
+    if memo is not None:
+        found = memo.get(id(expr))
+        if found is not None:
+            return found
     try:
-        t = _expr_type(expr, types)
+        t = _expr_type(expr, types, memo)
     except (TypeError, np.exceptions.DTypePromotionError, KeyError) as exc:
         if isinstance(exc, KeyError) and not isinstance(expr, (N.FieldAccess, N.ScalarRef)):
             raise
@@ -105,10 +110,12 @@ def expr_type(expr: N.Expr, types: dict):
         raise StencilCallError(
             f"{render_location(expr.loc)}\nthe expression '{format_expr(expr)}' has type {t}, "
             "which stencilpy does not compile; use float32/float64 or integer inputs")
+    if memo is not None:
+        memo[id(expr)] = t
     return t
 
 
-def _expr_type(expr: N.Expr, types: dict):
+def _expr_type(expr: N.Expr, types: dict, memo):
     if isinstance(expr, N.Const):
         return type(expr.value)
     if isinstance(expr, N.FieldAccess) and expr.name not in types:
@@ -116,7 +123,8 @@ def _expr_type(expr: N.Expr, types: dict):
     if isinstance(expr, (N.FieldAccess, N.ScalarRef)):
         return types[expr.name]
     if isinstance(expr, N.BinOp):
-        t = result_type(expr.op, expr_type(expr.left, types), expr_type(expr.right, types))
+        t = result_type(expr.op, expr_type(expr.left, types, memo),
+                        expr_type(expr.right, types, memo))
         if expr.op == "**" and _negative_int_const(expr.right) and concrete(t).kind in "iu":
             raise StencilCallError(
                 f"{render_location(expr.loc)}\nintegers to negative integer powers are not "
@@ -124,19 +132,47 @@ def _expr_type(expr: N.Expr, types: dict):
                 "float (e.g. 1.0 * x)")
         return t
     if isinstance(expr, N.Compare):
-        return result_type(expr.op, expr_type(expr.left, types), expr_type(expr.right, types))
+        return result_type(expr.op, expr_type(expr.left, types, memo),
+                           expr_type(expr.right, types, memo))
     if isinstance(expr, N.UnaryOp):
-        inner = expr_type(expr.operand, types)
+        inner = expr_type(expr.operand, types, memo)
         return result_type("not" if expr.op == "not" else "neg" if expr.op == "-" else "+", inner) \
             if expr.op != "+" else inner
     if isinstance(expr, N.BoolOp):
-        return result_type("and", *[expr_type(v, types) for v in expr.values])
+        return result_type("and", *[expr_type(v, types, memo) for v in expr.values])
     if isinstance(expr, N.Select):
-        return result_type("where", expr_type(expr.cond, types), expr_type(expr.if_true, types),
-                           expr_type(expr.if_false, types))
+        return result_type("where", expr_type(expr.cond, types, memo),
+                           expr_type(expr.if_true, types, memo),
+                           expr_type(expr.if_false, types, memo))
     if isinstance(expr, N.Call):
-        return result_type(expr.func, *[expr_type(a, types) for a in expr.args])
+        return result_type(expr.func, *[expr_type(a, types, memo) for a in expr.args])
     raise TypeError(f"not an expression: {expr!r}")
+
+
+_INT_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+            "//": lambda a, b: a // b, "%": lambda a, b: a % b}
+
+
+def _python_int(expr: N.Expr, scalars: dict):
+    """The value of an expression of Python ints only (literals, int scalar arguments, + - *
+    // % ** and unary minus), as Python computes it before NumPy converts it; else None."""
+    if isinstance(expr, N.Const):
+        return expr.value if type(expr.value) is int else None
+    if isinstance(expr, N.ScalarRef):
+        value = scalars.get(expr.name)
+        return value if type(value) is int else None
+    if isinstance(expr, N.UnaryOp) and expr.op in "+-":
+        value = _python_int(expr.operand, scalars)
+        return None if value is None else (-value if expr.op == "-" else value)
+    if isinstance(expr, N.BinOp) and expr.op in _INT_OPS:
+        a, b = _python_int(expr.left, scalars), _python_int(expr.right, scalars)
+        if a is None or b is None or expr.op in ("//", "%") and b == 0:
+            return None
+        return _INT_OPS[expr.op](a, b)
+    if isinstance(expr, N.BinOp) and expr.op == "**":
+        a, b = _python_int(expr.left, scalars), _python_int(expr.right, scalars)
+        return a ** b if a is not None and b is not None and 0 <= b <= 256 else None
+    return None
 
 
 def _negative_int_const(expr: N.Expr) -> bool:
@@ -164,7 +200,8 @@ def _check_fits(expr: N.Expr, dtype: np.dtype, scalars: dict) -> None:
         value = scalars.get(expr.name)
         what = f"the argument '{expr.name}' = {value!r}"
     else:
-        return
+        value = _python_int(expr, scalars)
+        what = f"'{format_expr(expr)}' = {value!r}"
     if type(value) is not int:
         return
     info = np.iinfo(dtype)

@@ -219,6 +219,28 @@ def test_integer_literal_that_does_not_fit_the_field_dtype():
     assert jit(np.ones((3, 4), np.int16))[0, 0] == 1001
 
 
+def shifted_scalar(u, s):
+    return u + (0 + s) * 2
+
+
+def clipped_by_scalar(u, s):
+    return min(u, s - 1)
+
+
+def test_python_int_expression_that_does_not_fit_the_field_dtype():
+    """NumPy computes ``(0 + s) * 2`` as a Python int first, then refuses it for uint8: so do
+    both backends (found by the hypothesis suite: the kernel used to wrap to 252)."""
+    u = np.arange(1, 5, dtype=np.uint8)
+    with pytest.raises(OverflowError):
+        u + (0 + -2) * 2                                  # what NumPy does
+    jit, ref = pair(shifted_scalar)
+    both_raise(r"'\(\(0 \+ s\) \* 2\)' = -4 does not fit in uint8", jit, ref, u, -2)
+    assert_outputs(jit(u, 3, boundary="wrap"), u + 6)
+    jit, ref = pair(clipped_by_scalar)
+    both_raise(r"'\(s - 1\)' = -1 does not fit in uint8", jit, ref, u, 0)
+    assert_outputs(jit(u, 3), np.minimum(u, 2))
+
+
 def negative_int_power(u):
     return u ** -2
 
@@ -315,9 +337,12 @@ def test_bad_threads(threads):
                threads=threads)
 
 
-def test_bad_stencilpy_num_threads(monkeypatch):
-    monkeypatch.setenv("STENCILPY_NUM_THREADS", "many")
-    call_error(r"STENCILPY_NUM_THREADS='many' is not a whole number", LAP, U)
+@pytest.mark.parametrize("value", ["many", "0", "-2", "1.5"])
+def test_bad_stencilpy_num_threads(monkeypatch, value):
+    monkeypatch.setenv("STENCILPY_NUM_THREADS", value)
+    message = rf"STENCILPY_NUM_THREADS={re.escape(repr(value))} is not a whole number >= 1"
+    call_error(message, LAP, U)
+    call_error(message, LAP_REF, U)
 
 
 def test_unknown_backend():

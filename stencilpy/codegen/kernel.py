@@ -222,10 +222,21 @@ class KernelBuilder:
                 lo, hi = self.h["region"][d]
                 bounds.append((b.sub(lo, const(ext[d][0])), b.add(hi, const(ext[d][1]))))
             self.bounds[stage.target] = bounds
-            self.interior[stage.target] = [self._interior(stage, d) if self.pad_axes[d] else None
+            self.interior[stage.target] = [self._interior(stage, d) if self._split(d) else None
                                            for d in range(n)]
             if stage.target is not None:
                 self.tgeom[stage.target] = self._temp_geometry(stage, bounds)
+
+    def _split(self, d: int) -> bool:
+        """Axis d splits into remapped and fast parts: the inner axis with a padding mode,
+        and outer axes in "constant" mode (a read outside is the fill value, not a row).
+        Other padding modes along outer axes remap the row pointers instead."""
+        return self.pad_axes[d] and (d == self.spec.ndim - 1 or self.spec.modes[d] == "constant")
+
+    def _rows_remapped(self, f) -> bool:
+        """Field f's row pointers hold for every row: no outer axis splits (or f is
+        broadcast along it), so a remapped point only remaps the inner index."""
+        return not any(self._split(d) and not f.broadcast[d] for d in range(self.spec.ndim - 1))
 
     def _temp_geometry(self, stage, bounds) -> dict:
         """A temporary's buffer: rows of axis 0 (rolling) of C-ordered axes 1.."""
@@ -352,7 +363,8 @@ class KernelBuilder:
         The head, the tail and the rows outside the interior share it, so the stage's
         scalar remapped body is compiled once (not vectorised, not inlined) instead of
         being duplicated into the hot loop nest: a third of the IR of a periodic kernel."""
-        keys = _safe_row_keys(rows, self.tgeom)
+        keys = [k for k in rows if k in ("target", "out") or k[0] in self.tgeom
+                or self._rows_remapped(self.fields[k[0]])]
         fn = self._safe_fns.get(id(stage))
         if fn is None:
             fn = self._safe_fns[id(stage)] = self._emit_safe_function(stage, rows, keys, len(idx))
@@ -479,10 +491,15 @@ class KernelBuilder:
         return rows
 
     def _field_row(self, name, idx, offset):
-        b, strides = self.b, self.fstride[name]
+        """Element j = 0 of the row (plus the inner offset); along outer axes with a padding
+        mode the row index is remapped ("constant": clamped; such rows run remapped)."""
+        b, strides, f = self.b, self.fstride[name], self.fields[name]
         total = _mul(b, const(offset[-1]), strides[-1])
-        for i, o, s in zip(idx, offset, strides):
-            total = b.add(total, _mul(b, b.add(i, const(o)) if o else i, s))
+        for d, (i, o, s) in enumerate(zip(idx, offset, strides)):
+            row = b.add(i, const(o)) if o else i
+            if self.pad_axes[d] and not f.broadcast[d]:
+                row = remap(b, self.spec.modes[d], row, self.flen[name][d], self.h["N"][d])
+            total = b.add(total, _mul(b, row, s))
         return b.gep(self.fbase[name], [total])
 
     def _temp_row(self, name, idx, offset):
@@ -528,6 +545,8 @@ class KernelBuilder:
         elif node.name in self.tgeom:                                    # rolling/tile buffer
             ptr = b.gep(rows[key], [j])
             value = load(b, ptr, self.types[node.name])
+        elif safe and self._rows_remapped(self.fields[node.name]):
+            value = self._load_inner_remapped(node, rows[key], j, cache)
         elif safe:
             value = self._load_remapped(node, idx + [j], cache)
         else:
@@ -550,6 +569,18 @@ class KernelBuilder:
             return value
         fill = cast(b, self.fill_bits, float, f.dtype)
         return b.select(inside, value, fill)
+
+    def _load_inner_remapped(self, node: N.FieldAccess, row, j, cache: dict) -> ir.Value:
+        """A read through its (remapped) row pointer, the inner index remapped."""
+        b, f, d = self.b, self.fields[node.name], self.spec.ndim - 1
+        o = node.offset[-1]
+        term, ok = self._remapped_term(f, d, j, o, cache)
+        # the row pointer already includes o x stride: step back by it
+        value = load(b, b.gep(row, [b.sub(term, _mul(b, const(o), self.fstride[f.name][d]))]),
+                     f.dtype)
+        if ok is None:
+            return value
+        return b.select(ok, value, cast(b, self.fill_bits, float, f.dtype))
 
     def _remapped_term(self, f, d, i, o, cache: dict):
         """(remapped index of ``i + o`` along axis d x field f's stride, in-bounds flag or
@@ -588,12 +619,6 @@ def _stage_reads(exprs, defs: dict, materialised) -> list:
     for expr in exprs:
         visit(expr)
     return out
-
-
-def _safe_row_keys(rows: dict, temporaries) -> list:
-    """The row pointers a remapped point uses: materialised temporaries' rows (buffers are
-    never remapped) and the stored rows ("target" or "out"); fields are read via bases."""
-    return [k for k in rows if k in ("target", "out") or k[0] in temporaries]
 
 
 def memory_type_size(t) -> int:

@@ -477,30 +477,38 @@ class KernelBuilder:
         """Pointers to element j = 0 of the current row of everything the stage touches:
         ``(name, offset)`` of every field/temporary read, the target row or the outputs."""
         b = self.b
-        rows = {}
+        rows, terms = {}, {}
         exprs = [self.defs[stage.target]] if stage.target is not None else self.spec.stencil.returns
         for name, offset in _stage_reads(exprs, self.defs, set(self.spec.materialised)):
             if name in self.tgeom:
                 rows[(name, offset)] = self._temp_row(name, idx, offset)
             else:
-                rows[(name, offset)] = self._field_row(name, idx, offset)
+                rows[(name, offset)] = self._field_row(name, idx, offset, terms)
         if stage.target is not None:
             rows["target"] = self._temp_row(stage.target, idx, (0,) * self.spec.ndim)
         else:
             rows["out"] = [self._out_row(k, idx) for k in range(len(self.spec.outputs))]
         return rows
 
-    def _field_row(self, name, idx, offset):
+    def _field_row(self, name, idx, offset, terms: dict):
         """Element j = 0 of the row (plus the inner offset); along outer axes with a padding
-        mode the row index is remapped ("constant": clamped; such rows run remapped)."""
-        b, strides, f = self.b, self.fstride[name], self.fields[name]
+        mode the row index is remapped ("constant": clamped; such rows run remapped).
+        ``terms`` shares each (field, axis, offset) term between the rows of one step."""
+        b, strides = self.b, self.fstride[name]
         total = _mul(b, const(offset[-1]), strides[-1])
-        for d, (i, o, s) in enumerate(zip(idx, offset, strides)):
-            row = b.add(i, const(o)) if o else i
-            if self.pad_axes[d] and not f.broadcast[d]:
-                row = remap(b, self.spec.modes[d], row, self.flen[name][d], self.h["N"][d])
-            total = b.add(total, _mul(b, row, s))
+        for d, (i, o) in enumerate(zip(idx, offset)):
+            key = (name, d, o)
+            if key not in terms:
+                terms[key] = self._row_term(name, d, i, o)
+            total = b.add(total, terms[key])
         return b.gep(self.fbase[name], [total])
+
+    def _row_term(self, name, d, i, o):
+        b, f = self.b, self.fields[name]
+        row = b.add(i, const(o)) if o else i
+        if self.pad_axes[d] and not f.broadcast[d]:
+            row = remap(b, self.spec.modes[d], row, self.flen[name][d], self.h["N"][d])
+        return _mul(b, row, self.fstride[name][d])
 
     def _temp_row(self, name, idx, offset):
         b, g, n = self.b, self.tgeom[name], self.spec.ndim

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 
 def _cmd_info(args) -> int:
@@ -92,13 +93,20 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_bench(args) -> int:
+    return _bench(args.bench_args)
+
+
+def _bench(argv: list[str]) -> int:
+    checkout = Path(__file__).resolve().parent.parent     # an editable install's source tree
+    if (checkout / "benchmarks" / "run.py").is_file() and str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
     try:
         from benchmarks.run import main as bench_main
     except ImportError:
         print("the benchmark suite lives in the source tree's benchmarks/ folder: run "
               "'python -m benchmarks.run' from a checkout", file=sys.stderr)
         return 2
-    return bench_main(args.bench_args)
+    return bench_main(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     from stencilpy.demo import add_arguments
     add_arguments(demo)
     demo.set_defaults(fn=_cmd_demo)
-    bench = sub.add_parser("bench", help="side-by-side benchmarks (stencilpy, numpy, numba, C)")
+    bench = sub.add_parser("bench", help="side-by-side benchmarks (stencilpy, numpy, numba, C); "
+                                         "'stencilpy bench --help' for their options")
     bench.add_argument("bench_args", nargs=argparse.REMAINDER,
                        help="passed to 'python -m benchmarks.run' (e.g. --quick)")
     bench.set_defaults(fn=_cmd_bench)
@@ -124,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        # everything after "bench" belongs to benchmarks.run (argparse would take options
+        # such as --quick for its own and refuse them)
+        return _bench(argv[1:])
     args = build_parser().parse_args(argv)
     return args.fn(args)
 

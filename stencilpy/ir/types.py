@@ -191,6 +191,24 @@ def check_int_ranges(stencil: N.Stencil, types: dict, scalars: dict) -> None:
             if isinstance(t, np.dtype) and t.kind in "iu":
                 for child in N.children(node):
                     _check_fits(child, t, scalars)
+                _check_exponent(node, t, scalars)
+
+
+def _check_exponent(node: N.Expr, dtype: np.dtype, scalars: dict) -> None:
+    """An integer power whose exponent is a negative Python int known at the call (a scalar
+    argument or an expression of them): NumPy raises, and so do we."""
+    if isinstance(node, N.BinOp) and node.op == "**":
+        exponent = node.right
+    elif isinstance(node, N.Call) and node.func == "power" and len(node.args) == 2:
+        exponent = node.args[1]
+    else:
+        return
+    value = _python_int(exponent, scalars)
+    if value is not None and value < 0:
+        raise StencilCallError(
+            f"{render_location(node.loc)}\nintegers to negative integer powers are not allowed "
+            f"('{format_expr(node)}' has type {dtype}, and '{format_expr(exponent)}' = {value}); "
+            "write the base as a float (e.g. 1.0 * x)")
 
 
 def _check_fits(expr: N.Expr, dtype: np.dtype, scalars: dict) -> None:

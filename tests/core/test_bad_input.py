@@ -253,6 +253,24 @@ def test_integer_to_a_negative_literal_power():
     assert jit(np.full(4, 2.0))[0] == 0.25
 
 
+def scalar_power(u, k):
+    return u ** k + sp.power(u, k - 1)
+
+
+def test_integer_to_a_negative_scalar_power():
+    """A negative exponent passed as a scalar argument: NumPy raises, so do both backends
+    (it used to give the truncated integer 0)."""
+    u = np.arange(1, 5, dtype=np.int32)
+    with pytest.raises(ValueError, match="negative integer powers"):
+        u ** -1                                            # what NumPy does
+    jit, ref = pair(scalar_power)
+    both_raise(r"integers to negative integer powers are not allowed \('\(u\[0\] \*\* k\)' "
+               r"has type int32, and 'k' = -1\); write the base as a float", jit, ref, u, -1)
+    both_raise(r"'\(k - 1\)' = -1", jit, ref, u, 0)
+    assert_outputs(jit(u, 2, boundary="wrap"), u ** 2 + u)
+    assert_outputs(jit(1.0 * u, -1), 1.0 / u + 1.0 / u ** 2)        # float base: fine
+
+
 def bool_minus(u, v):
     return u - v
 

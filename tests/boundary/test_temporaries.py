@@ -119,3 +119,38 @@ def test_temporaries_2d_tiny_and_wide(mode):
     u = random_field((300, 130), np.float64)       # several row tiles; two threads
     want = _lopsided_temp_oracle(u, (mode, mode))
     assert_same(lopsided_temp(u, boundary=mode, threads=2), want, np.float64)
+
+
+@sp.stencil
+def skewed_temp3d(u):
+    t = u[1, 0, 0] - u[0, -1, 1]
+    return t[-1, 1, 0] + 2.0 * t[0, 0, -1]
+
+
+skewed_temp3d_r = sp.stencil(skewed_temp3d.pyfunc, backend="numpy")
+
+
+def _skewed_temp3d_oracle(u, modes, fill):
+    """numpy.pad along each axis by 2 (its mode), then the stencil by slicing in padded
+    coordinates (index + 2): the temporary is computed from the extended input."""
+    p = u
+    for axis, mode in enumerate(modes):
+        p = extend(p, axis, 2, 2, mode, u.shape[axis], fill)
+    t = np.full(p.shape, np.nan)
+    t[:-1, 1:, :-1] = p[1:, 1:, :-1] - p[:-1, :-1, 1:]   # t[a,b,c] = p[a+1,b,c] - p[a,b-1,c+1]
+    n0, n1, n2 = u.shape
+    return t[1:1 + n0, 3:3 + n1, 2:2 + n2] + 2.0 * t[2:2 + n0, 2:2 + n1, 1:1 + n2]
+
+
+@pytest.mark.parametrize("modes", list(itertools.product(("wrap", "constant", "reflect"), repeat=3))
+                         + [("edge", "symmetric", "wrap"), ("symmetric", "edge", "constant")])
+def test_temporaries_3d_padded_outer_axes(modes):
+    """Rows of axes 0 and 1 beyond the edges: padding modes other than "constant" remap the
+    row pointers (the rows then run the vector loop); "constant" rows run remapped point by
+    point. Sizes with interior rows and without any (halo wider than the array)."""
+    for shape in ((6, 7, 9), (9, 4, 3), (1, 2, 1)):
+        u = random_field(shape, np.float64, seed=sum(shape))
+        want = _skewed_temp3d_oracle(u, modes, 0.5)
+        boundary = dict(enumerate(modes))
+        assert_same(skewed_temp3d(u, boundary=boundary, fill_value=0.5), want, np.float64)
+        assert_same(skewed_temp3d_r(u, boundary=boundary, fill_value=0.5), want, np.float64)

@@ -368,13 +368,12 @@ class KernelBuilder:
         fn = self._safe_fns.get(id(stage))
         if fn is None:
             fn = self._safe_fns[id(stage)] = self._emit_safe_function(stage, rows, keys, len(idx))
-        ptrs = [p for k in keys for p in (rows[k] if k == "out" else [rows[k]])]
-        self.b.call(fn, [self.args, *self.fbase.values(), *idx, lo, hi, *ptrs])
+        self.b.call(fn, [self.args, *self.fbase.values(), *idx, lo, hi, *_flat_rows(rows, keys)])
 
     def _emit_safe_function(self, stage, rows, keys, n_idx) -> ir.Function:
         """``void safe_k(i64* args, field bases.., i64 idx.., i64 lo, i64 hi, rows..)``:
         stores the stage's values at points [lo, hi) of one row, every read remapped."""
-        ptr_types = [p.type for k in keys for p in (rows[k] if k == "out" else [rows[k]])]
+        ptr_types = [p.type for p in _flat_rows(rows, keys)]
         base_types = [p.type for p in self.fbase.values()]
         fnty = ir.FunctionType(ir.VoidType(), [I64.as_pointer()] + base_types
                                + [I64] * (n_idx + 2) + ptr_types)
@@ -429,7 +428,7 @@ class KernelBuilder:
             return
         aligned = self._store_rows(stage)
         if ALIGN_STORES and aligned is not None:
-            mid = aligned_start(b, aligned(rows), lo, hi, self._store_size(stage))
+            mid = aligned_start(b, aligned(rows), lo, hi, self._store_size())
             with for_range(b, lo, mid, "jpeel", masked=True) as j:
                 self._store(stage, rows, j, self._values(stage, rows, None, j, safe=False))
             lo = mid
@@ -460,7 +459,7 @@ class KernelBuilder:
             return None
         return lambda rows: rows["out"]
 
-    def _store_size(self, stage) -> int:
+    def _store_size(self) -> int:
         return memory_type_size(self.spec.outputs[0].dtype)
 
     def _store(self, stage, rows, j, values) -> None:
@@ -494,21 +493,11 @@ class KernelBuilder:
         """Element j = 0 of the row (plus the inner offset); along outer axes with a padding
         mode the row index is remapped ("constant": clamped; such rows run remapped).
         ``terms`` shares each (field, axis, offset) term between the rows of one step."""
-        b, strides = self.b, self.fstride[name]
-        total = _mul(b, const(offset[-1]), strides[-1])
-        for d, (i, o) in enumerate(zip(idx, offset)):
-            key = (name, d, o)
-            if key not in terms:
-                terms[key] = self._row_term(name, d, i, o)
-            total = b.add(total, terms[key])
-        return b.gep(self.fbase[name], [total])
-
-    def _row_term(self, name, d, i, o):
         b, f = self.b, self.fields[name]
-        row = b.add(i, const(o)) if o else i
-        if self.pad_axes[d] and not f.broadcast[d]:
-            row = remap(b, self.spec.modes[d], row, self.flen[name][d], self.h["N"][d])
-        return _mul(b, row, self.fstride[name][d])
+        total = _mul(b, const(offset[-1]), self.fstride[name][-1])
+        for d, (i, o) in enumerate(zip(idx, offset)):
+            total = b.add(total, self._remapped_term(f, d, i, o, terms)[0])
+        return b.gep(self.fbase[name], [total])
 
     def _temp_row(self, name, idx, offset):
         b, g, n = self.b, self.tgeom[name], self.spec.ndim
@@ -605,6 +594,11 @@ class KernelBuilder:
             j = remap(b, self.spec.modes[d], j, self.flen[f.name][d], self.h["N"][d])
         cache[key] = _mul(b, j, self.fstride[f.name][d]), ok
         return cache[key]
+
+
+def _flat_rows(rows: dict, keys: list) -> list:
+    """The row pointers of ``keys`` in order, the output rows ("out", a list) spread out."""
+    return [p for k in keys for p in (rows[k] if k == "out" else [rows[k]])]
 
 
 def _stage_reads(exprs, defs: dict, materialised) -> list:

@@ -67,7 +67,7 @@ class Stencil:
     def plan(self):
         """The frozen analysis (on first use: from the disk cache, else computed with sympy)."""
         if self._plan is None:
-            from stencilpy.runtime.plans import analyse_cached
+            from stencilpy.runtime.plan_cache import analyse_cached
             self._plan = analyse_cached(self.ir)
         return self._plan
 

@@ -11,7 +11,7 @@ STAGES = ("ir", "analysis", "llvm", "llvm-opt", "asm")
 
 def _example_spec(k, args, kwargs):
     """A kernel spec for example arguments (float64 arrays of a small shape by default)."""
-    from stencilpy.runtime.call import kernel_spec
+    from stencilpy.runtime.launch import kernel_spec
 
     if not args and not kwargs:
         shape = (16,) * k.ndim
@@ -46,7 +46,7 @@ def inspect_stencil(k, stage: str, *args, **kwargs) -> str:
 
 
 def _example_spec_boundary(k, args, kwargs, boundary):
-    from stencilpy.runtime.call import kernel_spec
+    from stencilpy.runtime.launch import kernel_spec
 
     if not args and not kwargs:
         args = [np.zeros((16,) * k.ndim) for _ in k.ir.params]

@@ -1,7 +1,7 @@
 """What one compiled kernel is specialised for, and the layout of its argument block.
 
 The kernel's only argument is a pointer to an ``int64`` block (built by
-``runtime/call.py``)::
+``runtime/launch.py``)::
 
     header:   batch_lo, batch_hi, tile, counter, chunk_batch, chunk_rows, block_1,
               per axis d: N_d, region_lo_d, region_hi_d

@@ -2,7 +2,7 @@
 
 Three kinds of entries share the directory, each under its own fingerprint:
 kernel object code (``runtime/jit.py``), the frozen analysis of each stencil
-(``runtime/plans.py``) and the CPU name/features LLVM reports for this host
+(``runtime/plan_cache.py``) and the CPU name/features LLVM reports for this host
 (``jit.host``), so that a warm start needs neither sympy nor LLVM.  Every key
 includes ``code_version()``: stencilpy's version plus a hash of its compiler's
 source, so that an edited compiler never loads what an older one stored.
@@ -73,7 +73,7 @@ _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 _warned_dirs: set[str] = set()
 #: the parts of the package whose source decides what a cached plan or kernel contains
 _CODE_PARTS = ("analysis/", "codegen/", "ir/", "passes/", "options.py", "runtime/jit.py",
-               "runtime/kernel.py", "runtime/loader.py", "runtime/plans.py")
+               "runtime/kernel.py", "runtime/loader.py", "runtime/plan_cache.py")
 _code_version: str | None = None
 
 

@@ -10,7 +10,7 @@ import threading
 import numpy as np
 
 from stencilpy.errors import StencilCallError
-from stencilpy.runtime.call import fill_strips, kernel_spec, run_compiled, wants_streaming
+from stencilpy.runtime.launch import fill_strips, kernel_spec, run_compiled, wants_streaming
 from stencilpy.runtime.kernel import compile_kernel
 from stencilpy.signature import BoundCall
 

@@ -24,7 +24,7 @@ import threading
 import numpy as np
 
 from stencilpy.options import available_cores, env_threads
-from stencilpy.runtime.call import (
+from stencilpy.runtime.launch import (
     call_views, plan_jobs, scalar_bits, strip_indices, thread_count, run_jobs)
 from stencilpy.runtime.execute import get_kernel
 from stencilpy.signature import check_out

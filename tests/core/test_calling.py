@@ -583,7 +583,7 @@ def test_byte_offsets_beyond_2_to_the_31(mode):
 
 def test_array_view_keeps_64_bit_strides_and_lengths():
     """The argument block holds lengths, strides and pointers as int64 (no 32-bit wrap)."""
-    from stencilpy.runtime.call import ArrayView
+    from stencilpy.runtime.launch import ArrayView
     huge = np.broadcast_to(np.zeros(1, np.int8), (3, 2**33 + 5))
     v = ArrayView(huge, 1, (3,))
     assert v.lens == [2**33 + 5] and v.strides == [0]

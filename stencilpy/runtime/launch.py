@@ -125,7 +125,7 @@ def _kernel_ir(call: BoundCall):
     at offsets (``passes/inline_temporaries.py``) instead of buffered."""
     from stencilpy.passes.eliminate_dead import eliminate_dead
     from stencilpy.passes.inline_temporaries import inline_temporaries
-    from stencilpy.runtime.plans import analyse_cached
+    from stencilpy.runtime.plan_cache import analyse_cached
 
     stencil = inline_temporaries(call.stencil)
     if stencil is call.stencil:

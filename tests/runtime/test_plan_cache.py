@@ -1,4 +1,4 @@
-"""The frozen analysis kept in the disk cache (``runtime/plans.py``)."""
+"""The frozen analysis kept in the disk cache (``runtime/plan_cache.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import stencilpy as sp
 from stencilpy import analysis
 from stencilpy.runtime import cache as disk
 from stencilpy.runtime.cache import DiskCache
-from stencilpy.runtime.plans import analyse_cached, decode, encode, plan_key
+from stencilpy.runtime.plan_cache import analyse_cached, decode, encode, plan_key
 
 
 @sp.stencil

@@ -1,26 +1,27 @@
-"""``@sp.stencil``: the one place that wires frontend -> passes -> analysis -> runtime.
+"""``@sp.stencil``: the ``Stencil`` object a user calls.
 
-    stencil = parse_stencil(f, dims)          # python source -> ir.Stencil
-    stencil = run_definition_passes(stencil)  # ir.Stencil -> straight-line SSA ir.Stencil
-    plan = analyse(stencil)                   # sympy inside; frozen Plan out (on first use)
-    call = bind(stencil, plan, arguments)     # shapes, dtypes, regions
-    run_compiled(call, compile_kernel(spec))  # llvmlite, cached   | run_reference(call)
+    compiler = Compiler(pyfunc, dims)               # compile.py: parse, passes (analysis on use)
+    call = self.bind(arguments)                     # signature.py: shapes, dtypes -> BoundCall
+    execute(call, outs, compiler.kernel)            # runtime/: the kernel the driver built
+                       | run_reference(call)        # reference/: the numpy oracle
+
+Repeated calls go through ``runtime/fastpath.py``, which prepares a call once with the
+same ``bind`` and ``compiler.kernel``.  Stencil errors raised to the user carry no
+stencilpy frames (``errors.trim_traceback``).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import threading
 
 import numpy as np
 
-from stencilpy.errors import MismatchError, StencilCallError
-from stencilpy.frontend import parse_stencil
-from stencilpy.ir.types import infer
-from stencilpy.options import RESERVED, check_threads, normalize_boundary
-from stencilpy.passes.pipeline import run_definition_passes, specialize
-from stencilpy.signature import as_field, as_scalar, bind, check_out, is_scalar
+from stencilpy.compile import Compiler
+from stencilpy.errors import (
+    MismatchError, StencilCallError, StencilError, api_boundary, trim_traceback)
+from stencilpy.options import check_threads, normalize_boundary
+from stencilpy.signature import bind, bind_arguments, check_out, split_arguments
 
 BACKENDS = ("llvm", "numpy")
 
@@ -28,19 +29,15 @@ BACKENDS = ("llvm", "numpy")
 class Stencil:
     """A compiled stencil: call it like the function it decorates."""
 
+    @api_boundary
     def __init__(self, pyfunc, dims=None, backend: str = "llvm"):
         if backend not in BACKENDS:
             raise StencilCallError(f"unknown backend {backend!r}; use one of {BACKENDS}")
         self.pyfunc = pyfunc
         self.backend = backend
         self.dims_argument = dims           # as given to @sp.stencil (None: not declared)
-        self.ir = run_definition_passes(parse_stencil(pyfunc, tuple(dims) if dims else None))
+        self.compiler = Compiler(pyfunc, dims)
         functools.update_wrapper(self, pyfunc)
-        self._lock = threading.Lock()
-        self._plan = None
-        self._specialised: dict = {}
-        self._types: dict = {}
-        self._kernels: dict = {}
         self._fast = None                   # runtime.fastpath.FastPath, made on first call
 
     def __reduce__(self):
@@ -50,6 +47,11 @@ class Stencil:
 
     def __repr__(self) -> str:
         return f"<sp.stencil {self.ir.name}{self.signature} dims={self.dims} backend={self.backend!r}>"
+
+    @property
+    def ir(self):
+        """The IR after the definition passes (``sp.inspect(k, "ir")``)."""
+        return self.compiler.definition.ir
 
     @property
     def signature(self) -> str:
@@ -66,10 +68,7 @@ class Stencil:
     @property
     def plan(self):
         """The frozen analysis (on first use: from the disk cache, else computed with sympy)."""
-        if self._plan is None:
-            from stencilpy.runtime.plan_cache import analyse_cached
-            self._plan = analyse_cached(self.ir)
-        return self._plan
+        return self.compiler.definition.plan
 
     @property
     def halo(self) -> tuple[tuple[int, int], ...]:
@@ -83,86 +82,46 @@ class Stencil:
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, boundary=None, fill_value=None, out=None, domain=None,
                  threads=None, check=False, **kwargs):
-        if self.backend == "llvm" and domain is None and not check:   # cached call plan
-            result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
-                                                       out, threads)
-            if result is not self._fast.MISS:
-                return result
-        values = self._bind_arguments(args, kwargs)
-        from stencilpy.adapters import dispatch
-        adapter = dispatch(values.values(), out)
-        if adapter is not None:
-            return adapter(self, values, boundary=boundary, fill_value=fill_value, out=out,
-                           domain=domain, threads=threads, check=check)
-        return self.call_arrays(values, boundary=boundary, fill_value=fill_value, out=out,
-                                domain=domain, threads=threads, check=check)
+        try:
+            if self.backend == "llvm" and domain is None and not check:   # prepared calls
+                result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
+                                                           out, threads)
+                if result is not self._fast.MISS:
+                    return result
+            values = bind_arguments(self.ir, args, kwargs)
+            from stencilpy.adapters import dispatch
+            adapter = dispatch(values.values(), out)
+            if adapter is not None:
+                return adapter(self, values, boundary=boundary, fill_value=fill_value, out=out,
+                               domain=domain, threads=threads, check=check)
+            return self.call_arrays(values, boundary=boundary, fill_value=fill_value, out=out,
+                                    domain=domain, threads=threads, check=check)
+        except StencilError as err:
+            trim_traceback(err)
+            raise
 
     def _fast_path(self):
         from stencilpy.runtime.fastpath import FastPath
-        self._fast = FastPath(self)
+        self._fast = FastPath(self.ir.param_names, self._bind_with_outputs, self.compiler.kernel)
         return self._fast
 
-    def _bind_arguments(self, args, kwargs) -> dict:
-        names = self.ir.param_names
-        if len(args) > len(names):
-            raise StencilCallError(f"'{self.ir.name}' takes {len(names)} arguments {self.signature} "
-                                   f"but {len(args)} were given")
-        values = dict(zip(names, args))
-        for key, value in kwargs.items():
-            if key not in names:
-                raise StencilCallError(
-                    f"'{self.ir.name}' got an unknown keyword argument '{key}'; its parameters are "
-                    f"{self.signature} and the call options are {', '.join(RESERVED)}")
-            if key in values:
-                raise StencilCallError(f"'{self.ir.name}' got two values for argument '{key}'")
-            values[key] = value
-        missing = [n for n in names if n not in values]
-        if missing:
-            raise StencilCallError(f"'{self.ir.name}' is missing argument(s) "
-                                   f"{', '.join(repr(m) for m in missing)}")
-        return {n: values[n] for n in names}    # parameter order: the domain is the first field
-
-    def _split(self, values: dict) -> tuple[dict, dict]:
-        fields, scalars = {}, {}
-        subscripted = {p.name for p in self.ir.params if p.subscripted}
-        for name, value in values.items():
-            if is_scalar(value) and not isinstance(value, np.ndarray):
-                if name in subscripted:
-                    raise StencilCallError(
-                        f"argument '{name}' is read at offsets in '{self.ir.name}', so it must be "
-                        f"an array, not the number {value!r}")
-                scalars[name] = as_scalar(name, value)
-            elif isinstance(value, np.ndarray) and value.ndim == 0:
-                if name in subscripted:
-                    raise StencilCallError(f"argument '{name}' is a 0-d array; pass an array "
-                                           f"with at least {self.ndim} dimension(s)")
-                scalars[name] = as_scalar(name, value)
-            else:
-                fields[name] = as_field(name, value, self.ndim)
-        return fields, scalars
-
-    def _specialise(self, scalar_names: frozenset):
-        ir = self._specialised.get(scalar_names)
-        if ir is None:
-            ir = self._specialised[scalar_names] = specialize(self.ir, scalar_names)
-        return ir
-
-    def _infer(self, ir, env: dict):
-        key = (id(ir), tuple(sorted((k, str(v)) for k, v in env.items())))
-        found = self._types.get(key)
-        if found is None:
-            found = self._types[key] = infer(ir, env)
-        return found
+    def _bind_with_outputs(self, values: dict, boundary, fill_value, threads, out):
+        """The fast path's ``bind``: the call and its output arrays (``out=`` or new ones)."""
+        call = self.bind(values, boundary, fill_value, None, threads, False, out)
+        if out is not None:
+            return call, check_out(out, call)
+        return call, tuple(np.empty(call.out_shape, dt) for dt in call.out_dtypes)
 
     def bind(self, values: dict, boundary=None, fill_value=None, domain=None, threads=None,
              check=False, out=None):
         """Validate a call (numpy arrays and numbers); returns a ``BoundCall``."""
-        fields, scalars = self._split(values)
-        ir = self._specialise(frozenset(scalars))
+        fields, scalars = split_arguments(self.ir, values)
+        ir = self.compiler.call_ir(frozenset(scalars))
         modes = normalize_boundary(boundary, self.dims)
         return bind(ir, self.plan, fields, scalars, modes, fill_value, check_threads(threads),
-                    bool(check), domain=domain, out=out, infer_types=self._infer)
+                    bool(check), domain=domain, out=out, infer_types=self.compiler.infer_types)
 
+    @api_boundary
     def call_arrays(self, values: dict, boundary=None, fill_value=None, out=None, domain=None,
                     threads=None, check=False):
         """Run on numpy arrays; returns an array or a tuple of arrays."""
@@ -183,7 +142,7 @@ class Stencil:
                 o[...] = r
             return outs
         from stencilpy.runtime.execute import execute
-        return execute(self._kernels, call, outs)
+        return execute(call, outs, self.compiler.kernel)
 
     def _check(self, call, results) -> None:
         from stencilpy.reference import run_reference
@@ -191,9 +150,11 @@ class Stencil:
         for k, (got, want) in enumerate(zip(results, expected)):
             _compare(self.ir.name, k, got, want)
 
+    @api_boundary
     def inspect(self, stage: str, *args, **kwargs) -> str:
-        from stencilpy.inspection import inspect_stencil
-        return inspect_stencil(self, stage, *args, **kwargs)
+        """``sp.inspect(self, stage, ...)``."""
+        from stencilpy.inspection import inspect
+        return inspect(self, stage, *args, **kwargs)
 
 
 def _compare(name: str, k: int, got: np.ndarray, want: np.ndarray) -> None:
@@ -210,6 +171,7 @@ def _compare(name: str, k: int, got: np.ndarray, want: np.ndarray) -> None:
             f"({int((~ok).sum())} of {ok.size} points differ)")
 
 
+@api_boundary
 def stencil(pyfunc=None, *, dims=None, backend: str = "llvm"):
     """Decorate a function as a stencil (``@sp.stencil`` or ``@sp.stencil(dims=...)``).
 
@@ -221,7 +183,7 @@ def stencil(pyfunc=None, *, dims=None, backend: str = "llvm"):
     array([ 4.,  8., 12.])
     """
     if pyfunc is None:
-        return lambda f: Stencil(f, dims=dims, backend=backend)
+        return functools.partial(stencil, dims=dims, backend=backend)
     if not callable(pyfunc) or not inspect.isfunction(getattr(pyfunc, "__wrapped__", pyfunc)):
         if not inspect.isfunction(pyfunc):
             raise StencilCallError("@sp.stencil decorates a function (def ...)")

@@ -3,7 +3,8 @@
 User errors (``StencilError`` and subclasses) say what is wrong, where, and
 what to do.  ``InternalCompilerError`` is reserved for bugs in stencilpy.
 
-A ``StencilSyntaxError`` renders the user's own code::
+A ``StencilSyntaxError`` renders the user's own code (and, raised to a user, the traceback
+shows the user's frames only: ``trim_traceback``)::
 
     File "model.py", line 12, in 'hdiff'
        |
@@ -15,7 +16,10 @@ A ``StencilSyntaxError`` renders the user's own code::
 
 from __future__ import annotations
 
+import functools
 import linecache
+import os
+import types
 from dataclasses import dataclass
 
 
@@ -88,3 +92,56 @@ class MismatchError(StencilError, AssertionError):
 
 class InternalCompilerError(Exception):
     """A bug in stencilpy itself (never the user's fault): please report it."""
+
+
+# -- tracebacks a user can act on ---------------------------------------------------------------
+
+#: the directory of the stencilpy package: frames of code under it are stencilpy's own
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+TRACEBACK_NOTE = ("(stencilpy's internal frames are hidden from this traceback; "
+                  "set STENCILPY_TRACEBACK=full to show them)")
+
+
+def trim_traceback(err: BaseException) -> BaseException:
+    """Drop stencilpy's own frames from the traceback of a user error (a ``StencilError``)
+    raised out of a public entry point, as JAX filters its frames: what remains points at
+    the user's code.  ``STENCILPY_TRACEBACK=full`` keeps every frame; other exceptions (bugs,
+    ``InternalCompilerError``) always keep them.  Use in an ``except`` block, then a bare
+    ``raise`` (which adds no frame)::
+
+        except StencilError as err:
+            trim_traceback(err)
+            raise
+    """
+    if not isinstance(err, StencilError) \
+            or os.environ.get("STENCILPY_TRACEBACK", "").strip().lower() == "full":
+        return err
+    kept, hidden = [], False
+    tb = err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(PACKAGE_DIR):
+            hidden = True
+        else:
+            kept.append(tb)
+        tb = tb.tb_next
+    if not hidden:
+        return err
+    trimmed = None
+    for tb in reversed(kept):
+        trimmed = types.TracebackType(trimmed, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
+    if TRACEBACK_NOTE not in getattr(err, "__notes__", ()):
+        err.add_note(TRACEBACK_NOTE)
+    return err.with_traceback(trimmed)
+
+
+def api_boundary(fn):
+    """Decorate a public entry point: the user errors it raises carry the user's frames only
+    (``trim_traceback``).  Hot paths write the ``try`` inline instead."""
+    @functools.wraps(fn)
+    def entry_point(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StencilError as err:
+            trim_traceback(err)
+            raise
+    return entry_point

@@ -22,7 +22,7 @@ from stencilpy.analysis import Plan
 from stencilpy.errors import StencilCallError
 from stencilpy.ir import nodes as N
 from stencilpy.ir.types import check_int_ranges, infer
-from stencilpy.options import PAD_MODES, CallOptions
+from stencilpy.options import PAD_MODES, RESERVED, CallOptions
 
 
 @dataclass(frozen=True)
@@ -260,3 +260,50 @@ def check_out(out, call: BoundCall) -> tuple[np.ndarray, ...]:
             raise StencilCallError(f"{what} has dtype {arr.dtype} but the result is {dt}; "
                                    f"pass an array of dtype {dt}")
     return outs
+
+
+# -- the arguments of a call, by parameter ------------------------------------------------------
+
+def bind_arguments(stencil: N.Stencil, args, kwargs) -> dict:
+    """Positional and keyword arguments -> ``{parameter: value}`` in parameter order (the
+    domain is the first field)."""
+    names = stencil.param_names
+    signature = "(" + ", ".join(names) + ")"
+    if len(args) > len(names):
+        raise StencilCallError(f"'{stencil.name}' takes {len(names)} arguments {signature} "
+                               f"but {len(args)} were given")
+    values = dict(zip(names, args))
+    for key, value in kwargs.items():
+        if key not in names:
+            raise StencilCallError(
+                f"'{stencil.name}' got an unknown keyword argument '{key}'; its parameters are "
+                f"{signature} and the call options are {', '.join(RESERVED)}")
+        if key in values:
+            raise StencilCallError(f"'{stencil.name}' got two values for argument '{key}'")
+        values[key] = value
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise StencilCallError(f"'{stencil.name}' is missing argument(s) "
+                               f"{', '.join(repr(m) for m in missing)}")
+    return {n: values[n] for n in names}
+
+
+def split_arguments(stencil: N.Stencil, values: dict) -> tuple[dict, dict]:
+    """``values`` -> (fields: validated arrays, scalars: Python numbers)."""
+    fields, scalars = {}, {}
+    subscripted = {p.name for p in stencil.params if p.subscripted}
+    for name, value in values.items():
+        if is_scalar(value) and not isinstance(value, np.ndarray):
+            if name in subscripted:
+                raise StencilCallError(
+                    f"argument '{name}' is read at offsets in '{stencil.name}', so it must be "
+                    f"an array, not the number {value!r}")
+            scalars[name] = as_scalar(name, value)
+        elif isinstance(value, np.ndarray) and value.ndim == 0:
+            if name in subscripted:
+                raise StencilCallError(f"argument '{name}' is a 0-d array; pass an array "
+                                       f"with at least {stencil.ndim} dimension(s)")
+            scalars[name] = as_scalar(name, value)
+        else:
+            fields[name] = as_field(name, value, stencil.ndim)
+    return fields, scalars

@@ -1,65 +1,29 @@
-"""One compiled call end to end: outputs (snapshot semantics when ``out=`` overlaps
-an input), kernel lookup (a dict keyed by the call's static properties), the
-kernel run, and the "fill" strips.  ``runtime/fastpath.py`` caches all of this
-per call signature; this module is the full, validating path."""
+"""One compiled call end to end, the full (validating) path: outputs (snapshot semantics
+when ``out=`` overlaps an input: ``runtime/overlap.py``), the kernel (``kernel_for``, the
+stencil's ``compile.Compiler.kernel``), the run, and the "fill" strips.
+``runtime/fastpath.py`` prepares all of this once per call signature."""
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
-from stencilpy.errors import StencilCallError
-from stencilpy.runtime.launch import fill_strips, kernel_spec, run_compiled, wants_streaming
-from stencilpy.runtime.kernel import compile_kernel
+from stencilpy.runtime import overlap
+from stencilpy.runtime.launch import fill_strips, run_compiled
 from stencilpy.signature import BoundCall
 
-_COMPILE_LOCK = threading.Lock()
 
-
-def _static_key(call: BoundCall, outs, streaming: bool) -> tuple:
-    fields = tuple((n, a.dtype.char, call.broadcast[n], a.strides[-1] == a.itemsize)
-                   for n, a in call.fields.items())
-    scalars = tuple((n, type(v)) for n, v in call.scalars.items())
-    outputs = tuple((o.dtype.char, o.strides[-1] == o.itemsize) for o in outs)
-    return (id(call.stencil), fields, scalars, outputs, call.options.modes, streaming)
-
-
-def get_kernel(kernels: dict, call: BoundCall, outs):
-    lo, hi = call.regions[-1]
-    streaming = wants_streaming(outs, call.fields.values(), hi - lo)
-    key = _static_key(call, outs, streaming)
-    kernel = kernels.get(key)
-    if kernel is None:
-        with _COMPILE_LOCK:
-            kernel = kernels.get(key)
-            if kernel is None:
-                kernel = kernels[key] = compile_kernel(kernel_spec(call, outs, streaming))
-    return kernel
-
-
-def overlaps(outs, call: BoundCall) -> bool:
-    """Whether an output shares memory with an input (raises if outputs share memory)."""
-    arrays = list(call.fields.values())
-    for k, o in enumerate(outs):
-        if any(np.may_share_memory(o, p) for p in outs[k + 1:]):
-            raise StencilCallError("the arrays passed as out= overlap each other; pass separate arrays")
-    return any(np.may_share_memory(o, a) for o in outs for a in arrays)
-
-
-def execute(kernels: dict, call: BoundCall, outs) -> tuple[np.ndarray, ...]:
-    """Run ``call`` on its compiled kernel; returns the output arrays."""
-    if outs is not None and overlaps(outs, call):
-        fresh = execute(kernels, call, None)
-        for o, r in zip(outs, fresh):
-            o[...] = r
+def execute(call: BoundCall, outs, kernel_for) -> tuple[np.ndarray, ...]:
+    """Run ``call`` on the kernel ``kernel_for(call, outs)``; returns the output arrays."""
+    if outs is not None and overlap.check(outs, call.fields.values()):
+        fresh = execute(call, None, kernel_for)
+        overlap.copy_into(outs, fresh)
         return tuple(outs)
     if outs is None:
         outs = tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
     if call.is_empty:
         fill_strips(call, outs)
         return tuple(outs)
-    kernel = get_kernel(kernels, call, outs)
+    kernel = kernel_for(call, outs)
     run_compiled(call, kernel, outs)
     fill_strips(call, outs, kernel.spec)
     return tuple(outs)

@@ -1,18 +1,18 @@
-"""The per-call fast path: a cache of *call plans* keyed by the static facts of a call.
+"""The per-call fast path: a cache of *prepared calls* keyed by the static facts of a call.
 
-    key  = per argument: (dtype, shape, strides) of an ndarray, or the type of a number;
-           boundary, fill_value, threads, and (dtype, shape, strides, writeable) of out=
-    plan = kernel, output shape/dtypes, argument blocks with every slot filled but the
-           data pointers and scalar values, thread split, tile buffers, fill-strip indices
+    key      = per argument: (dtype, shape, strides) of an ndarray, or the type of a number;
+               boundary, fill_value, threads, and (dtype, shape, strides, writeable) of out=
+    prepared = kernel, output shape/dtypes, argument blocks with every slot filled but the
+               data pointers and scalar values, thread split, tile buffers, fill-strip indices
 
-A call whose key is known does: build the key, look the plan up, read the data
-addresses, check that ``out=`` does not overlap an input, patch the blocks, run
-the kernel, write the fill strips.  Everything else (validation, type inference,
-regions, kernel lookup) ran once, when the plan was built by the full path
-(``Stencil.bind`` -> ``check_out`` -> ...), whose checks depend only on the key.
-The few checks that depend on values (scalar ranges, overlap) run every call; a
-call the fast path cannot take (other argument types, ``domain=``, ``check=True``,
-overlap, empty outputs, a plan in use by another thread) returns ``MISS`` and the
+A call whose key is known does: build the key, look the prepared call up, read the data
+addresses, check that ``out=`` does not overlap an input, patch the blocks, run the
+kernel, write the fill strips.  Everything else (validation, type inference, regions,
+kernel lookup) ran once, when the call was prepared by the full path (the ``bind`` and
+``kernel_for`` the stencil gives to ``FastPath``), whose checks depend only on the key.
+The few checks that depend on values (scalar ranges, overlap) run every call; a call the
+fast path cannot take (other argument types, ``domain=``, ``check=True``, overlap,
+empty outputs, a prepared call in use by another thread) returns ``MISS`` and the
 caller takes the full path.
 """
 
@@ -24,16 +24,15 @@ import threading
 import numpy as np
 
 from stencilpy.options import available_cores, env_threads
+from stencilpy.runtime import overlap
 from stencilpy.runtime.launch import (
-    call_views, plan_jobs, scalar_bits, strip_indices, thread_count, run_jobs)
-from stencilpy.runtime.execute import get_kernel
-from stencilpy.signature import check_out
+    call_views, make_jobs, run_jobs, scalar_bits, strip_indices, thread_count)
 
 MISS = object()
 OVERLAP = object()
-_UNPLANNABLE = object()
-#: plans kept per stencil (the cache is emptied when it grows beyond this)
-MAX_PLANS = 128
+_UNPREPARABLE = object()
+#: prepared calls kept per stencil (the cache is emptied when it grows beyond this)
+MAX_PREPARED = 128
 
 _NUMBER_TYPES = frozenset({float, int, bool, np.float64, np.float32, np.float16, np.int64,
                            np.int32, np.int16, np.int8, np.uint64, np.uint32, np.uint16,
@@ -108,23 +107,10 @@ def call_key(args, boundary, fill_value, out, threads):
     return (tuple(parts), boundary, fill_value, okey, (type(threads), threads))
 
 
-def _byte_span(shape, strides, itemsize) -> tuple[int, int]:
-    """[lo, hi) of the bytes an array touches, relative to its data pointer."""
-    lo = hi = 0
-    for n, s in zip(shape, strides):
-        if n == 0:
-            return 0, 0
-        if s < 0:
-            lo += (n - 1) * s
-        else:
-            hi += (n - 1) * s
-    return lo, hi + itemsize
-
-
-class CallPlan:
+class PreparedCall:
     """Everything a call with a given key needs, precomputed."""
 
-    def __init__(self, stencil, call, outs, kernel, field_args: list, scalar_args: list):
+    def __init__(self, call, outs, kernel, field_args: list, scalar_args: list):
         self.cfunc = kernel.cfunc
         self.kernel = kernel
         self.out_shape = call.out_shape
@@ -136,15 +122,11 @@ class CallPlan:
         self.strips = strip_indices(call, kernel.spec)
         self.requested = call.options.threads
         self.sensitive = thread_count(call, 1 << 30) > 1
-        spans = {}
-        for pos in field_args:
-            a = call.fields[stencil.ir.param_names[pos]]
-            spans[pos] = _byte_span(a.shape, a.strides, a.itemsize)
-        self.field_spans = [spans[p] for p in field_args]
-        self.out_spans = [_byte_span(o.shape, o.strides, o.itemsize) for o in outs]
+        self.field_spans = [overlap.byte_span(call.fields[f.name]) for f in kernel.spec.fields]
+        self.out_spans = [overlap.byte_span(o) for o in outs]
         views = call_views(call, kernel.spec, outs)
-        self.plannable = not any(v.copied for v in views)
-        self.jobs = jobs = plan_jobs(call, kernel, views, thread_count(call, call.options.threads))
+        self.preparable = not any(v.copied for v in views)
+        self.jobs = jobs = make_jobs(call, kernel, views, thread_count(call, call.options.threads))
         self.pointers = jobs.pointers
         self.scalar_patches = [(b, s, k) for b in jobs.blocks for k, s in enumerate(jobs.scalar_slots)]
         self.one_block = jobs.addresses[0][0] if len(jobs.blocks) == 1 else None
@@ -156,7 +138,7 @@ class CallPlan:
         self.lock = threading.Lock()
 
     def stale(self, threads) -> bool:
-        """The default thread count changed since this plan was made (and it matters).
+        """The default thread count changed since this call was prepared (and it matters).
         Validates ``STENCILPY_NUM_THREADS`` on every call that uses it, as the full path does."""
         if threads is not None:
             return False
@@ -173,9 +155,9 @@ class CallPlan:
         else:
             results = (out,) if self.single else out
             target = [address(o) for o in results]
-            clash = self._overlap(fields, target)
-            if clash is not False:
-                return MISS if clash is None else OVERLAP
+            found = overlap.find(target, self.out_spans, fields, self.field_spans)
+            if found is not overlap.NONE:
+                return OVERLAP if found is overlap.INPUT else MISS   # MISS: the full path refuses
             fields += target
         scalars = self._scalars(args) if self.scalar_args else ()
         if scalars is MISS or not self.lock.acquire(blocking=False):
@@ -219,32 +201,21 @@ class CallPlan:
         except (OverflowError, ValueError, TypeError):
             return MISS
 
-    def _overlap(self, fields, outs):
-        """Whether an output overlaps an input (bounds, as ``np.may_share_memory``);
-        None if two outputs overlap."""
-        spans = [(p + lo, p + hi) for p, (lo, hi) in zip(outs, self.out_spans)]
-        if len(spans) > 1:
-            for k, (a, b) in enumerate(spans):
-                for c, d in spans[k + 1:]:
-                    if a < d and c < b:
-                        return None
-        for p, (lo, hi) in zip(fields, self.field_spans):
-            c, d = p + lo, p + hi
-            for a, b in spans:
-                if a < d and c < b:
-                    return True
-        return False
-
 
 class FastPath:
-    """Per-stencil cache of call plans; ``__call__`` returns the result or ``MISS``."""
+    """Per-stencil cache of prepared calls; ``__call__`` returns the result or ``MISS``.
+
+    ``bind(values, boundary, fill_value, threads, out)`` validates a call the full path's
+    way and returns ``(BoundCall, output arrays)``; ``kernel_for(call, outs)`` returns its
+    kernel (``compile.Compiler.kernel``)."""
 
     MISS = MISS
 
-    def __init__(self, stencil):
-        self.stencil = stencil
-        self.names = stencil.ir.param_names
-        self.plans: dict = {}
+    def __init__(self, names: tuple[str, ...], bind, kernel_for):
+        self.names = names
+        self.bind = bind
+        self.kernel_for = kernel_for
+        self.prepared: dict = {}
 
     def __call__(self, args, kwargs, boundary, fill_value, out, threads):
         if kwargs:
@@ -256,21 +227,21 @@ class FastPath:
         key = call_key(args, boundary, fill_value, out, threads)
         if key is None:
             return MISS
-        plan = self.plans.get(key)
-        if plan is None or (plan is not _UNPLANNABLE and plan.stale(threads)):
-            plan = self._build(args, boundary, fill_value, out, threads)
-            if len(self.plans) >= MAX_PLANS:
-                self.plans.clear()
-            self.plans[key] = plan
-        if plan is _UNPLANNABLE:
+        prepared = self.prepared.get(key)
+        if prepared is None or (prepared is not _UNPREPARABLE and prepared.stale(threads)):
+            prepared = self._prepare(args, boundary, fill_value, out, threads)
+            if len(self.prepared) >= MAX_PREPARED:
+                self.prepared.clear()
+            self.prepared[key] = prepared
+        if prepared is _UNPREPARABLE:
             return MISS
-        result = plan.run(args, out, threads)
+        result = prepared.run(args, out, threads)
         if result is OVERLAP:                 # snapshot semantics: as if out were fresh
             fresh = self(args, {}, boundary, fill_value, None, threads)
             if fresh is MISS:
                 return MISS
-            for o, r in zip((out,) if plan.single else out, (fresh,) if plan.single else fresh):
-                o[...] = r
+            single = prepared.single
+            overlap.copy_into((out,) if single else out, (fresh,) if single else fresh)
             return out
         return result
 
@@ -283,18 +254,13 @@ class FastPath:
             return None
         return tuple(args) + tuple(kwargs[n] for n in rest)
 
-    def _build(self, args, boundary, fill_value, out, threads):
-        """Validate with the full path (its errors propagate) and make the plan."""
-        st = self.stencil
-        call = st.bind(dict(zip(self.names, args)), boundary, fill_value, None, threads, False, out)
-        if out is not None:
-            outs = check_out(out, call)
-        else:
-            outs = tuple(np.empty(call.out_shape, dt) for dt in call.out_dtypes)
+    def _prepare(self, args, boundary, fill_value, out, threads):
+        """Validate with the full path (its errors propagate) and prepare the call."""
+        call, outs = self.bind(dict(zip(self.names, args)), boundary, fill_value, threads, out)
         if call.is_empty:
-            return _UNPLANNABLE
-        kernel = get_kernel(st._kernels, call, outs)
+            return _UNPREPARABLE
+        kernel = self.kernel_for(call, outs)
         field_args = [self.names.index(f.name) for f in kernel.spec.fields]
         scalar_args = [(self.names.index(n), n, type(v)) for n, v in call.scalars.items()]
-        plan = CallPlan(st, call, outs, kernel, field_args, scalar_args)
-        return plan if plan.plannable else _UNPLANNABLE
+        prepared = PreparedCall(call, outs, kernel, field_args, scalar_args)
+        return prepared if prepared.preparable else _UNPREPARABLE

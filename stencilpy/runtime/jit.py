@@ -312,8 +312,3 @@ def load(key: str, build_ir, entry: str) -> Loaded:
             cache.store(key, obj)
     with _LOCK:
         return _LOADED.setdefault(key, loaded)
-
-
-def dump_stages() -> set[str]:
-    """Stages listed in ``STENCILPY_DUMP`` (e.g. "ir,llvm,asm")."""
-    return {s.strip() for s in os.environ.get("STENCILPY_DUMP", "").split(",") if s.strip()}

@@ -1,7 +1,7 @@
-"""Running a bound call on a compiled kernel: strides, argument blocks, threads.
+"""Launching a compiled kernel on a bound call: array views, argument blocks, threads.
 
-    BoundCall -> kernel IR (cheap temporaries recomputed: passes/inline_temporaries.py)
-              -> KernelSpec (dtypes, broadcasting, layout, modes, streaming) -> cached kernel
+    BoundCall + Kernel (from ``stencilpy/compile.py``)
+              -> ArrayViews: each array's strides and lengths in elements
               -> Jobs: int64 argument blocks (one per thread and Python-looped batch index)
                  with every slot filled except the array data pointers; the threads share
                  a chunk counter (dynamic schedule) and own their rolling row buffers
@@ -9,7 +9,7 @@
               -> "fill" strips the kernel did not write (all but the innermost axis')
 
 ``Jobs`` depends only on the static facts of a call (shapes, strides, dtypes, options), so
-``runtime/fastpath.py`` keeps it in a call plan and patches only pointers and scalars.
+``runtime/fastpath.py`` keeps it in a prepared call and patches only pointers and scalars.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stencilpy.codegen.spec import ArgLayout, FieldSpec, KernelSpec, OutputSpec, row_align
+from stencilpy.codegen.spec import ArgLayout, KernelSpec, row_align
 from stencilpy.ir.types import concrete
 from stencilpy.runtime import threads as pool
 from stencilpy.signature import BoundCall
@@ -118,36 +118,6 @@ def wants_streaming(outs, fields=(), row: int = SHORT_ROW) -> bool:
     touched = sum(o.nbytes for o in outs) + sum({id(a): a.nbytes for a in fields}.values())
     factor = STREAM_L2_FACTOR if row >= SHORT_ROW else SHORT_ROW_L2_FACTOR
     return touched > factor * l2_bytes()
-
-
-def _kernel_ir(call: BoundCall):
-    """The IR and plan the kernel runs: cheap temporaries recomputed where they are read
-    at offsets (``passes/inline_temporaries.py``) instead of buffered."""
-    from stencilpy.passes.eliminate_dead import eliminate_dead
-    from stencilpy.passes.inline_temporaries import inline_temporaries
-    from stencilpy.runtime.plan_cache import analyse_cached
-
-    stencil = inline_temporaries(call.stencil)
-    if stencil is call.stencil:
-        return stencil, call.plan
-    stencil = eliminate_dead(stencil)
-    return stencil, analyse_cached(stencil)
-
-
-def kernel_spec(call: BoundCall, outs, streaming: bool = False) -> KernelSpec:
-    stencil, plan = _kernel_ir(call)
-    fields = tuple(FieldSpec(n, a.dtype, call.broadcast[n], _unit_inner(a, call.broadcast[n]))
-                   for n, a in call.fields.items())
-    outputs = tuple(OutputSpec(o.dtype, o.strides[-1] == o.itemsize if o.ndim else True)
-                    for o in outs)
-    scalars = tuple((n, type(v)) for n, v in call.scalars.items())
-    temps = tuple((s.target, call.temp_types[s.target]) for s in stencil.body)
-    return KernelSpec(stencil, plan, fields, scalars, outputs, call.options.modes, temps,
-                      streaming)
-
-
-def _unit_inner(arr: np.ndarray, broadcast) -> bool:
-    return not broadcast[-1] and arr.strides[-1] == arr.itemsize
 
 
 def _tile_rows(call: BoundCall, spec: KernelSpec, rows: int) -> int:
@@ -263,7 +233,7 @@ class Jobs:
         self.addresses = [[b.ctypes.data for b in r] for r in self.rounds]
 
 
-def plan_jobs(call: BoundCall, kernel, views: list, nthreads: int) -> Jobs:
+def make_jobs(call: BoundCall, kernel, views: list, nthreads: int) -> Jobs:
     """The argument blocks for ``call`` on ``kernel``; ``views`` are the ArrayViews of the
     fields (spec order) and then the outputs."""
     spec, layout = kernel.spec, kernel.layout
@@ -344,16 +314,16 @@ def set_pointers(jobs: Jobs, addresses) -> None:
 
 
 def run_jobs(kernel, jobs: Jobs) -> None:
-    """Run every round of ``jobs`` on ``kernel`` (a ``runtime.kernel.CompiledKernel``)."""
+    """Run every round of ``jobs`` on ``kernel`` (a ``compile.Kernel``)."""
     for addresses in jobs.addresses:
         jobs.counter[0] = 0
         pool.run(kernel.cfunc, addresses, kernel.loaded.address)
 
 
 def run_compiled(call: BoundCall, kernel, outs: tuple[np.ndarray, ...]) -> None:
-    """Run ``kernel`` (a ``runtime.kernel.CompiledKernel``) on ``call`` writing into ``outs``."""
+    """Run ``kernel`` (a ``compile.Kernel``) on ``call`` writing into ``outs``."""
     views = call_views(call, kernel.spec, outs)
-    jobs = plan_jobs(call, kernel, views, thread_count(call, call.options.threads))
+    jobs = make_jobs(call, kernel, views, thread_count(call, call.options.threads))
     set_pointers(jobs, [v.array.ctypes.data for v in views])
     run_jobs(kernel, jobs)
     for o, v in zip(outs, views[len(kernel.spec.fields):]):

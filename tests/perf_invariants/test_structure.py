@@ -8,7 +8,7 @@
   size does not grow with the number of rows (no full-size temporaries);
 * "fill" kernels have no remapped (boundary) loops; the innermost axis' fill strips are
   written by the kernel;
-* a repeated call takes the cached call plan.
+* a repeated call takes the prepared call.
 """
 
 import dataclasses
@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 import stencilpy as sp
-from stencilpy.runtime import call as C
+from stencilpy.runtime import launch as C
 from stencilpy.runtime import jit
-from stencilpy.runtime.kernel import llvm_ir
+from stencilpy.compile import lower as llvm_ir
 
 X86 = platform.machine().lower() in ("x86_64", "amd64")
 
@@ -44,10 +44,10 @@ def two_stage(u):
     return t[1, 0] - t[-1, 0] + t[0, 1] - t[0, -1]
 
 
-def plan_of(k, *args, **kw):
+def prepared_of(k, *args, **kw):
     k(*args, **kw)
-    (plan,) = k._fast.plans.values()
-    return plan
+    (prepared,) = k._fast.prepared.values()
+    return prepared
 
 
 def asm(spec, streaming):
@@ -57,7 +57,7 @@ def asm(spec, streaming):
 @pytest.mark.skipif(not X86, reason="x86 vector instructions")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_streaming_stores_are_aligned_vector_nontemporal(dtype):
-    spec = plan_of(sp.stencil(lap), np.zeros((64, 64), dtype)).kernel.spec
+    spec = prepared_of(sp.stencil(lap), np.zeros((64, 64), dtype)).kernel.spec
     text = asm(spec, True)
     # vmovntpd/vmovntps/vmovntdq: full-vector non-temporal stores (LLVM may pick the integer
     # form for the copy out of the L1 chunk buffer): zmm where the CPU exposes AVX-512, ymm
@@ -70,7 +70,7 @@ def test_streaming_stores_are_aligned_vector_nontemporal(dtype):
 
 @pytest.mark.skipif(not X86 or "+avx512f" not in jit.host()[1], reason="needs AVX-512")
 def test_inner_loops_use_512_bit_vectors():
-    spec = plan_of(sp.stencil(lap), np.zeros((64, 64))).kernel.spec
+    spec = prepared_of(sp.stencil(lap), np.zeros((64, 64))).kernel.spec
     assert "zmm" in asm(spec, False)
 
 
@@ -79,8 +79,8 @@ def ratio(u):
 
 
 def test_vector_width_is_256_bits_for_dividing_kernels():
-    assert '"prefer-vector-width"="512"' in llvm_ir(plan_of(sp.stencil(lap), np.zeros((8, 8))).kernel.spec)
-    assert '"prefer-vector-width"="256"' in llvm_ir(plan_of(sp.stencil(ratio), np.zeros((8, 8))).kernel.spec)
+    assert '"prefer-vector-width"="512"' in llvm_ir(prepared_of(sp.stencil(lap), np.zeros((8, 8))).kernel.spec)
+    assert '"prefer-vector-width"="256"' in llvm_ir(prepared_of(sp.stencil(ratio), np.zeros((8, 8))).kernel.spec)
 
 
 def test_streaming_is_chosen_for_outputs_beyond_the_cache():
@@ -92,47 +92,47 @@ def test_streaming_is_chosen_for_outputs_beyond_the_cache():
 
 def test_hdiff_buffers_only_the_laplacian_in_a_few_rows():
     u = np.zeros((2, 400, 300))
-    plan = plan_of(sp.stencil(hdiff), u, 0.025, threads=1)
-    assert plan.kernel.spec.materialised == ("lap",)
-    assert plan.kernel.spec.rows_kept("lap") == 3
-    (buf,) = plan.jobs.scratch[0]
+    prepared = prepared_of(sp.stencil(hdiff), u, 0.025, threads=1)
+    assert prepared.kernel.spec.materialised == ("lap",)
+    assert prepared.kernel.spec.rows_kept("lap") == 3
+    (buf,) = prepared.jobs.scratch[0]
     assert buf.nbytes < 3 * 304 * 8 + 64              # three padded rows, not 400
 
 
 def test_rolling_buffers_do_not_grow_with_the_rows():
     k = sp.stencil(two_stage)
-    small = plan_of(k, np.ones((50, 128)), threads=1).jobs.scratch[0][0].nbytes
-    k._fast.plans.clear()
-    tall = plan_of(k, np.ones((5000, 128)), threads=1).jobs.scratch[0][0].nbytes
+    small = prepared_of(k, np.ones((50, 128)), threads=1).jobs.scratch[0][0].nbytes
+    k._fast.prepared.clear()
+    tall = prepared_of(k, np.ones((5000, 128)), threads=1).jobs.scratch[0][0].nbytes
     assert small == tall
 
 
 def test_fill_kernels_have_no_remapped_loops_and_write_the_inner_strips():
-    spec = plan_of(sp.stencil(lap), np.zeros((8, 8))).kernel.spec
+    spec = prepared_of(sp.stencil(lap), np.zeros((8, 8))).kernel.spec
     text = llvm_ir(spec)
     assert "stencil_safe" not in text and "jsafe" not in text
     assert spec.fills_inner and "jfill" in text
-    padded = llvm_ir(plan_of(sp.stencil(lap), np.zeros((8, 8)), boundary="periodic").kernel.spec)
+    padded = llvm_ir(prepared_of(sp.stencil(lap), np.zeros((8, 8)), boundary="periodic").kernel.spec)
     assert "jsafe" in padded and "call void @\"stencil_safe_0\"" in padded
 
 
 def test_multi_threaded_calls_claim_chunks():
-    plan = plan_of(sp.stencil(lap), np.zeros((512, 512)), threads=2)
-    (blocks,) = plan.jobs.rounds
-    layout = plan.kernel.layout
+    prepared = prepared_of(sp.stencil(lap), np.zeros((512, 512)), threads=2)
+    (blocks,) = prepared.jobs.rounds
+    layout = prepared.kernel.layout
     assert len(blocks) == 2
     rows = blocks[0][layout.chunk_rows]
     assert 0 < rows < 510 and all(b[layout.counter] == blocks[0][layout.counter] for b in blocks)
 
 
-def test_repeated_calls_take_the_plan():
+def test_repeated_calls_take_the_prepared_call():
     k = sp.stencil(lap)
     u, out = np.ones((16, 16)), np.empty((16, 16))
     k(u, out=out)
-    plan = next(iter(k._fast.plans.values()))
+    prepared = next(iter(k._fast.prepared.values()))
     calls = []
-    original = plan.run
-    plan.run = lambda *a: calls.append(1) or original(*a)
+    original = prepared.run
+    prepared.run = lambda *a: calls.append(1) or original(*a)
     k(u, out=out)
     k(np.zeros((16, 16)), out=out)
-    assert len(calls) == 2 and len(k._fast.plans) == 1
+    assert len(calls) == 2 and len(k._fast.prepared) == 1

@@ -1,4 +1,4 @@
-"""The per-call fast path (``runtime/fastpath.py``): a cached call plan must behave exactly
+"""The per-call fast path (``runtime/fastpath.py``): a prepared call must behave exactly
 like the full validating path — same results, same errors, snapshot semantics for ``out=``,
 values that change between calls (scalars, fill values, pointers) honoured every call."""
 
@@ -49,18 +49,18 @@ def same(a, b):
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, equal_nan=True)
 
 
-def test_one_plan_serves_new_arrays_of_the_same_kind():
+def test_one_prepared_call_serves_new_arrays_of_the_same_kind():
     k = sp.stencil(lap)
     for seed in range(4):
         u = field((20, 17), seed)
         same(k(u), LAP_REF(u))
-    assert len(k._fast.plans) == 1
+    assert len(k._fast.prepared) == 1
     out = np.empty((20, 17))
     for seed in range(3):
         u = field((20, 17), seed)
         assert k(u, out=out) is out
         same(out, LAP_REF(u))
-    assert len(k._fast.plans) == 2
+    assert len(k._fast.prepared) == 2
 
 
 def test_scalars_change_between_calls():
@@ -106,7 +106,7 @@ def test_out_overlapping_an_input_is_a_snapshot():
 def test_outputs_overlapping_each_other_raise_every_call():
     u, v = field((10, 10), 1), field((10, 10), 2)
     a, b = np.empty((10, 10)), np.empty((10, 10))
-    TWO(u, v, out=(a, b))                       # makes the plan
+    TWO(u, v, out=(a, b))                       # prepares the call
     for _ in range(2):
         with pytest.raises(sp.StencilCallError, match="overlap"):
             TWO(u, v, out=(a, a))
@@ -152,27 +152,27 @@ def test_fill_strips_of_integer_and_bool_outputs():
         np.testing.assert_array_equal(got[:, 1:-1], u[:, 2:] < u[:, :-2])
 
 
-def test_default_thread_count_change_rebuilds_the_plan(monkeypatch):
+def test_default_thread_count_change_prepares_the_call_again(monkeypatch):
     k = sp.stencil(lap)
     u = field((300, 400))
     want = LAP_REF(u)
     same(k(u), want)
     monkeypatch.setenv("STENCILPY_NUM_THREADS", "3")
     same(k(u), want)
-    plan = next(iter(k._fast.plans.values()))
-    assert plan.requested == 3
+    prepared = next(iter(k._fast.prepared.values()))
+    assert prepared.requested == 3
 
 
 @pytest.mark.parametrize("bad", ["abc", "0", "-2", "2.5"])
 @pytest.mark.parametrize("shape", [(16, 16), (300, 400)])      # one thread / several
-def test_bad_stencilpy_num_threads_is_refused_with_a_cached_plan(monkeypatch, bad, shape):
+def test_bad_stencilpy_num_threads_is_refused_with_a_prepared_call(monkeypatch, bad, shape):
     k = sp.stencil(lap)
     u = field(shape)
     want = LAP_REF(u)
     monkeypatch.setenv("STENCILPY_NUM_THREADS", "2")
     same(k(u), want)
-    same(k(u), want)                            # the plan is cached
-    assert len(k._fast.plans) == 1
+    same(k(u), want)                            # the call is prepared
+    assert len(k._fast.prepared) == 1
     monkeypatch.setenv("STENCILPY_NUM_THREADS", bad)
     message = f"STENCILPY_NUM_THREADS={bad!r} is not a whole number >= 1"
     for _ in range(2):

@@ -37,11 +37,11 @@ for path in paths:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     for case, (k, args, kw) in mod.CASES.items():
-        before = set(id(x) for x in k._kernels.values())
+        before = set(id(x) for x in k.compiler.kernels.values())
         out = k(*args, **kw)
         report["results"][case] = [str(np.asarray(out).dtype), np.asarray(out).tolist()]
         report["loaded"][case] = [[x.loaded.loader, x.loaded.from_cache]
-                                  for x in k._kernels.values() if id(x) not in before]
+                                  for x in k.compiler.kernels.values() if id(x) not in before]
 report["modules"] = sorted(m for m in ("sympy", "llvmlite.binding") if m in sys.modules)
 with open(report_path, "w") as f:
     json.dump(report, f)

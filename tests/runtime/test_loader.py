@@ -69,7 +69,7 @@ def _fresh_copies():
 
 
 def _loaders(stencils) -> set[str]:
-    return {c.loaded.loader for k in stencils.values() for c in k._kernels.values()}
+    return {c.loaded.loader for k in stencils.values() for c in k.compiler.kernels.values()}
 
 
 @elf_only
@@ -106,10 +106,10 @@ def test_results_match_the_reference():
 @pytest.fixture(scope="module")
 def obj() -> bytes:
     """Object code of a kernel that calls the C math library and has a constant pool."""
-    from stencilpy.runtime.kernel import llvm_ir
+    from stencilpy.compile import lower as llvm_ir
 
     mathy(np.zeros((8, 8)), np.ones((8, 8)), boundary="wrap")
-    kernel = next(iter(mathy._kernels.values()))
+    kernel = next(iter(mathy.compiler.kernels.values()))
     return jit.compile_object(llvm_ir(kernel.spec))
 
 
@@ -201,7 +201,7 @@ def test_collected_mcjit_engines_leave_the_compiler_usable(monkeypatch):
     for _ in range(3):
         k = sp.stencil(staged.pyfunc)
         got = k(u, boundary="wrap")
-        assert {c.loaded.loader for c in k._kernels.values()} == {"mcjit"}
+        assert {c.loaded.loader for c in k.compiler.kernels.values()} == {"mcjit"}
         del k
         gc.collect()
         for x, y in zip(got, want):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import stencilpy as sp
-from stencilpy.runtime import call as C
+from stencilpy.runtime import launch as C
 
 
 @pytest.fixture(autouse=True)
@@ -53,8 +53,8 @@ def check(fn, *args, **call):
                                        equal_nan=True)
         else:
             np.testing.assert_array_equal(g, w)
-    plan = next(iter(k._fast.plans.values()))
-    assert plan.kernel.spec.streaming
+    prepared = next(iter(k._fast.prepared.values()))
+    assert prepared.kernel.spec.streaming
 
 
 def field(shape, dtype=np.float64, seed=0):

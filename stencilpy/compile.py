@@ -8,7 +8,7 @@ Read top to bottom, this module is the pipeline::
     plan = analyse(ir)                          # sympy -> frozen Plan (halo, stages); made on
                                                 #   first use, read from the disk cache if there
     # bind_scalars(definition, names): at a call, once per set of parameters passed as numbers
-    ir = specialize(ir, scalar_names)           # the numbers become constants, folded again
+    ir = specialize(ir, scalar_names)           # reads of them become scalars, folded again
     #   (the runtime then binds the call: signature.bind -> BoundCall: shapes, dtypes, regions)
     # specialise(call, outs, streaming): once per kernel specialisation
     ir = inline_temporaries(call.stencil)       # cheap temporaries recomputed where read at offsets
@@ -104,7 +104,8 @@ def define(pyfunc, dims) -> Definition:
 
 
 def bind_scalars(definition: Definition, scalar_names: frozenset[str]) -> N.Stencil:
-    """The IR of a call that passes ``scalar_names`` as numbers: they become constants."""
+    """The IR of a call that passes ``scalar_names`` as numbers: their reads become scalar
+    reads (the values themselves reach the kernel at run time, in its argument block)."""
     return specialize(definition.ir, scalar_names)
 
 

@@ -103,9 +103,10 @@ TRACEBACK_NOTE = ("(stencilpy's internal frames are hidden from this traceback; 
 
 
 def trim_traceback(err: BaseException) -> BaseException:
-    """Drop stencilpy's own frames from the traceback of a user error (a ``StencilError``)
-    raised out of a public entry point, as JAX filters its frames: what remains points at
-    the user's code.  ``STENCILPY_TRACEBACK=full`` keeps every frame; other exceptions (bugs,
+    """Drop stencilpy's frames from the traceback of a user error (a ``StencilError``) raised
+    out of a public entry point, as JAX filters its frames: the traceback ends at the user's
+    line that called stencilpy (what stencilpy called in turn, the standard library's ``ast``
+    visitors for one, goes too).  ``STENCILPY_TRACEBACK=full`` keeps every frame; other exceptions (bugs,
     ``InternalCompilerError``) always keep them.  Use in an ``except`` block, then a bare
     ``raise`` (which adds no frame)::
 
@@ -116,15 +117,12 @@ def trim_traceback(err: BaseException) -> BaseException:
     if not isinstance(err, StencilError) \
             or os.environ.get("STENCILPY_TRACEBACK", "").strip().lower() == "full":
         return err
-    kept, hidden = [], False
+    kept = []
     tb = err.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.startswith(PACKAGE_DIR):
-            hidden = True
-        else:
-            kept.append(tb)
+    while tb is not None and not tb.tb_frame.f_code.co_filename.startswith(PACKAGE_DIR):
+        kept.append(tb)
         tb = tb.tb_next
-    if not hidden:
+    if tb is None:
         return err
     trimmed = None
     for tb in reversed(kept):

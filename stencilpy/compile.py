@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -97,7 +98,7 @@ class Kernel:
 
 # -- the pipeline, in order ----------------------------------------------------------------------
 
-def define(pyfunc, dims) -> Definition:
+def define(pyfunc: Callable, dims: Sequence[str] | None) -> Definition:
     """Decoration: Python source -> IR -> the passes (the analysis waits for first use)."""
     parsed = parse_stencil(pyfunc, tuple(dims) if dims else None)   # Python source -> ir.Stencil
     return Definition(parsed, run_definition_passes(parsed))       # -> straight-line SSA
@@ -109,9 +110,13 @@ def bind_scalars(definition: Definition, scalar_names: frozenset[str]) -> N.Sten
     return specialize(definition.ir, scalar_names)
 
 
-def specialise(call: BoundCall, outs, streaming: bool = False) -> KernelSpec:
+def specialise(call: BoundCall, outs: tuple[np.ndarray, ...],
+               streaming: bool = False) -> KernelSpec:
     """What the kernel of a bound call is compiled for (``outs``: its output arrays)."""
-    ir, plan = _kernel_ir(call)
+    ir, plan = inline_temporaries(call.stencil), call.plan   # cheap temporaries recomputed
+    if ir is not call.stencil:                               #   where they are read at offsets
+        ir = eliminate_dead(ir)                              # what that left unused removed
+        plan = analyse_cached(ir)                            # the analysis of what the kernel runs
     fields = tuple(FieldSpec(n, a.dtype, call.broadcast[n], _unit_inner(a, call.broadcast[n]))
                    for n, a in call.fields.items())
     outputs = tuple(OutputSpec(o.dtype, o.strides[-1] == o.itemsize if o.ndim else True)
@@ -119,16 +124,6 @@ def specialise(call: BoundCall, outs, streaming: bool = False) -> KernelSpec:
     scalars = tuple((n, type(v)) for n, v in call.scalars.items())
     temps = tuple((s.target, call.temp_types[s.target]) for s in ir.body)
     return KernelSpec(ir, plan, fields, scalars, outputs, call.options.modes, temps, streaming)
-
-
-def _kernel_ir(call: BoundCall) -> tuple[N.Stencil, Plan]:
-    """The IR the kernel runs and its analysis: cheap temporaries recomputed where they are
-    read at offsets (``passes/inline_temporaries.py``) instead of buffered."""
-    ir = inline_temporaries(call.stencil)
-    if ir is call.stencil:
-        return ir, call.plan
-    ir = eliminate_dead(ir)
-    return ir, analyse_cached(ir)
 
 
 def _unit_inner(arr: np.ndarray, broadcast) -> bool:
@@ -179,7 +174,7 @@ def dump_stages() -> list[str]:
     return [s for s in STAGES if s in listed]
 
 
-def dump(definition: Definition, spec: KernelSpec, stages) -> None:
+def dump(definition: Definition, spec: KernelSpec, stages: list[str]) -> None:
     """Print ``stages`` of one kernel specialisation (``STENCILPY_DUMP``)."""
     llvm = lower(spec) if set(stages) - {"ir", "analysis", "ir-call"} else None
     for stage in stages:
@@ -196,7 +191,7 @@ class Compiler:
     """A stencil's definition and its call-time stages: the call IR per set of scalar
     parameters, the inferred types per argument types, and a kernel per specialisation."""
 
-    def __init__(self, pyfunc, dims):
+    def __init__(self, pyfunc: Callable, dims: Sequence[str] | None):
         self.definition = define(pyfunc, dims)
         self.kernels: dict = {}             # static facts of a call -> Kernel
         self._call_ir: dict = {}            # frozenset of scalar names -> call IR
@@ -216,7 +211,7 @@ class Compiler:
             found = self._types[key] = infer(ir, env)
         return found
 
-    def kernel(self, call: BoundCall, outs) -> Kernel:
+    def kernel(self, call: BoundCall, outs: tuple[np.ndarray, ...]) -> Kernel:
         """The kernel for ``call`` writing ``outs``: made once per specialisation (the
         call IR, dtypes, broadcasting, unit strides, modes and streaming)."""
         lo, hi = call.regions[-1]
@@ -232,7 +227,7 @@ class Compiler:
         return kernel
 
 
-def _static_key(call: BoundCall, outs, streaming: bool) -> tuple:
+def _static_key(call: BoundCall, outs: tuple[np.ndarray, ...], streaming: bool) -> tuple:
     """Everything ``specialise`` reads from a call (the call IR is made once per scalar set,
     so its identity stands for it)."""
     fields = tuple((n, a.dtype.char, call.broadcast[n], a.strides[-1] == a.itemsize)

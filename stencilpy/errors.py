@@ -106,9 +106,9 @@ def trim_traceback(err: BaseException) -> BaseException:
     """Drop stencilpy's frames from the traceback of a user error (a ``StencilError``) raised
     out of a public entry point, as JAX filters its frames: the traceback ends at the user's
     line that called stencilpy (what stencilpy called in turn, the standard library's ``ast``
-    visitors for one, goes too).  ``STENCILPY_TRACEBACK=full`` keeps every frame; other exceptions (bugs,
-    ``InternalCompilerError``) always keep them.  Use in an ``except`` block, then a bare
-    ``raise`` (which adds no frame)::
+    visitors for one, goes too).  ``STENCILPY_TRACEBACK=full`` keeps every frame; other
+    exceptions (bugs, ``InternalCompilerError``) always keep them.  Use in an ``except``
+    block, then a bare ``raise`` (which adds no frame)::
 
         except StencilError as err:
             trim_traceback(err)

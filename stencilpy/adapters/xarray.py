@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stencilpy.adapters.dask import is_dask, lazy_call, store
-from stencilpy.errors import StencilCallError
+from stencilpy.errors import StencilCallError, api_boundary
 
 
 def _is_dataarray(value) -> bool:
@@ -241,6 +241,7 @@ def call_xarray(stencil, values: dict, *, boundary=None, fill_value=None, out=No
     return _wrap(stencil, results if isinstance(results, tuple) else (results,), labels, call)
 
 
+@api_boundary
 def apply_to_dataset(stencil, ds, variables=None, *, field=None, **arguments):
     """Apply ``stencil`` to data variables of the Dataset ``ds``; returns a new Dataset.
 

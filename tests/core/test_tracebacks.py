@@ -59,13 +59,27 @@ CASES = {
 }
 
 
+def _dataset_case():
+    import xarray as xr
+
+    from stencilpy.adapters.xarray import apply_to_dataset
+    apply_to_dataset(LAP, xr.Dataset({"t": (("y", "x"), np.zeros((4, 4)))}), field="nope")
+
+
+try:
+    import xarray  # noqa: F401
+    CASES["apply_to_dataset"] = _dataset_case
+except ImportError:  # pragma: no cover - xarray is a test dependency
+    pass
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_user_errors_show_the_users_frames_only(case, monkeypatch):
     monkeypatch.delenv("STENCILPY_TRACEBACK", raising=False)
     err = _raised(CASES[case])
     assert isinstance(err, sp.StencilError)
     assert _internal(err) == []
-    assert _files(err) == [THIS, THIS]          # _raised, then the lambda of the case
+    assert _files(err) == [THIS, THIS]          # _raised, then the function of the case
     assert err.__notes__ == [TRACEBACK_NOTE]
     assert TRACEBACK_NOTE not in str(err)       # the message itself is unchanged
 

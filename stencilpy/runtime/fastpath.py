@@ -25,6 +25,7 @@ import numpy as np
 
 from stencilpy.options import available_cores, env_threads
 from stencilpy.runtime import overlap
+from stencilpy.runtime.overlap import INPUT, NONE, find
 from stencilpy.runtime.launch import (
     call_views, make_jobs, run_jobs, scalar_bits, strip_indices, thread_count)
 
@@ -155,9 +156,9 @@ class PreparedCall:
         else:
             results = (out,) if self.single else out
             target = [address(o) for o in results]
-            found = overlap.find(target, self.out_spans, fields, self.field_spans)
-            if found is not overlap.NONE:
-                return OVERLAP if found is overlap.INPUT else MISS   # MISS: the full path refuses
+            found = find(target, self.out_spans, fields, self.field_spans)
+            if found is not NONE:
+                return OVERLAP if found is INPUT else MISS   # MISS: the full path refuses
             fields += target
         scalars = self._scalars(args) if self.scalar_args else ()
         if scalars is MISS or not self.lock.acquire(blocking=False):

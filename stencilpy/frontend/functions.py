@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy
 
+from stencilpy.errors import api_boundary
 from stencilpy.ir.nodes import MATH_FUNCTIONS
 from stencilpy.frontend.source import get_function_source, parameters
 
@@ -48,6 +49,7 @@ class SpFunction:
         return f"<sp.function {self.pyfunc.__qualname__}>"
 
 
+@api_boundary
 def function(pyfunc: Callable) -> SpFunction:
     """Decorate a helper to be inlined into stencils (its source must be available).
 

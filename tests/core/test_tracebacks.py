@@ -53,6 +53,7 @@ CASES = {
     "too small": lambda: LAP(np.zeros((2, 2)), boundary="valid"),
     "check=True": lambda: LAP(np.zeros((5, 5)), threads=0, check=True),
     "syntax": lambda: sp.stencil(method_call),
+    "helper": lambda: sp.function(lambda x: x),
     "decorator options": lambda: sp.stencil(dims=("x", "y"), backend="fortran")(lap),
     "inspect": lambda: sp.inspect(LAP, "bytecode"),
     "method inspect": lambda: LAP.inspect("bytecode"),

@@ -105,8 +105,7 @@ class KernelBuilder:
         fn.attributes = _Attributes(self._attributes())      # the body is inlined here
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         args = fn.args[0]
-        slots = [self.layout.field[f.name] for f in self.spec.fields] + self.layout.output \
-            + [self.layout.scratch[t] for t in self.spec.materialised]
+        slots = self.layout.array_ptrs + [self.layout.scratch[t] for t in self.spec.materialised]
         ptrs = [b.inttoptr(b.load(b.gep(args, [const(s)])), ty) for s, ty in zip(slots, ptr_types)]
         b.call(body, ptrs + [args])
         b.ret_void()
@@ -163,25 +162,25 @@ class KernelBuilder:
                   "counter": self.b.inttoptr(s(args, L.counter), I64.as_pointer()),
                   "chunk_batch": s(args, L.chunk_batch), "chunk_rows": s(args, L.chunk_rows),
                   "block_1": s(args, L.block_1),
-                  "N": [s(args, L.axis[d][0]) for d in range(n)],
-                  "region": [(s(args, L.axis[d][1]), s(args, L.axis[d][2])) for d in range(n)]}
+                  "N": [s(args, L.axis[d].length) for d in range(n)],
+                  "region": [(s(args, L.axis[d].lo), s(args, L.axis[d].hi)) for d in range(n)]}
         self.fstride, self.flen, self.fbstride = {}, {}, {}
         for f in self.spec.fields:
-            k = L.field[f.name]
-            self.fbstride[f.name] = s(args, k + 1)
-            strides = [s(args, k + 2 + d) for d in range(n)]
+            slots = L.fields[f.name]
+            self.fbstride[f.name] = s(args, slots.batch_stride)
+            strides = [s(args, k) for k in slots.strides]
             if f.unit_inner and not f.broadcast[-1]:
                 strides[-1] = const(1)
             self.fstride[f.name] = strides
-            self.flen[f.name] = [s(args, k + 2 + n + d) for d in range(n)]
+            self.flen[f.name] = [s(args, k) for k in slots.lengths]
         self.ostride, self.oorigin, self.obstride = [], [], []
-        for k, o in zip(L.output, self.spec.outputs):
-            self.obstride.append(s(args, k + 1))
-            strides = [s(args, k + 2 + d) for d in range(n)]
+        for slots, o in zip(L.outputs, self.spec.outputs):
+            self.obstride.append(s(args, slots.batch_stride))
+            strides = [s(args, k) for k in slots.strides]
             if o.unit_inner:
                 strides[-1] = const(1)
             self.ostride.append(strides)
-            self.oorigin.append([s(args, k + 2 + n + d) for d in range(n)])
+            self.oorigin.append([s(args, k) for k in slots.origin])
         self.scalars = {}
         for name, t in self.spec.scalars:
             bits = s(args, L.scalar[name])

@@ -172,7 +172,7 @@ def _scratch(call: BoundCall, spec: KernelSpec, tile: int) -> list[np.ndarray]:
             for d in range(1, len(call.domain)):
                 lo, hi = call.regions[d]
                 width = hi - lo + region[d][0] + region[d][1]
-                if d == len(call.domain) - 1:             # padded as in codegen/kernel.py
+                if d == len(call.domain) - 1:             # padded as in codegen/geometry.py
                     per_line = row_align(dt.itemsize)
                     width = -(-width // per_line) * per_line
                 size *= width

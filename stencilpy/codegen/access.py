@@ -5,7 +5,9 @@ A row of a stage is one line along the innermost axis at fixed outer indices
 element ``j = 0`` of that row, computed once per row (hoisted out of the inner loop)::
 
     field   f[idx + o] : base_f + sum_d remap_d(i_d + o_d) * stride_d + o_inner * stride_inner
-    temp    t[idx + o] : buf_t + ((i_0 + o_0 - first) urem keep) * row + sum_d (..) * stride_d
+    temp    t[idx + o] : buf_t + ((i_0 + o_0 - first) urem keep) * row
+                         + sum_{d>=1} (i_d + o_d - origin_d) * stride_d + o_inner - origin_inner
+                         (1-D: buf_t + o_0 - (t0 - L), the tile buffer)
     output  k          : base_k + sum_d (i_d - origin_d) * stride_d - origin_inner * stride_inner
 
 A point ``j`` then reads ``row[j * stride_inner]`` ("fast": every read in bounds), or

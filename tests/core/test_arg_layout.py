@@ -44,7 +44,8 @@ def test_every_slot_is_named_once():
 
 
 def test_a_kernel_reads_what_the_runtime_writes():
-    # a = t[-1, 0] + w = u[i, j] * s + w[i, j];  b = t[1, 0] - u[0, -1] = u[i + 2, j] * s - u[i, j - 1]
+    # a = t[-1, 0] + w = u[i, j] * s + w[i, j]
+    # b = t[1, 0] - u[0, -1] = u[i + 2, j] * s - u[i, j - 1]
     rng = np.random.default_rng(3)
     u, w = rng.random((9, 11)), rng.random((9, 11))
     a, b = mixed(u, w, 1.5)

@@ -10,7 +10,7 @@ Read top to bottom, this module is the pipeline::
     # bind_scalars(definition, names): at a call, once per set of parameters passed as numbers
     ir = specialize(ir, scalar_names)           # reads of them become scalars, folded again
     #   (the runtime then binds the call: signature.bind -> BoundCall: shapes, dtypes, regions)
-    # specialise(call, outs, streaming): once per kernel specialisation
+    # kernel_spec(call, outs, streaming): once per kernel specialisation
     ir = inline_temporaries(call.stencil)       # cheap temporaries recomputed where read at offsets
     ir = eliminate_dead(ir)                     #   and what that left unused removed
     plan = analyse(ir)                          # the analysis of the IR the kernel runs
@@ -110,8 +110,8 @@ def bind_scalars(definition: Definition, scalar_names: frozenset[str]) -> N.Sten
     return specialize(definition.ir, scalar_names)
 
 
-def specialise(call: BoundCall, outs: tuple[np.ndarray, ...],
-               streaming: bool = False) -> KernelSpec:
+def kernel_spec(call: BoundCall, outs: tuple[np.ndarray, ...],
+                streaming: bool = False) -> KernelSpec:
     """What the kernel of a bound call is compiled for (``outs``: its output arrays)."""
     ir, plan = inline_temporaries(call.stencil), call.plan   # cheap temporaries recomputed
     if ir is not call.stencil:                               #   where they are read at offsets
@@ -222,13 +222,13 @@ class Compiler:
             with _COMPILE_LOCK:
                 kernel = self.kernels.get(key)
                 if kernel is None:
-                    spec = specialise(call, outs, streaming)
+                    spec = kernel_spec(call, outs, streaming)
                     kernel = self.kernels[key] = build(self.definition, spec)
         return kernel
 
 
 def _static_key(call: BoundCall, outs: tuple[np.ndarray, ...], streaming: bool) -> tuple:
-    """Everything ``specialise`` reads from a call (the call IR is made once per scalar set,
+    """Everything ``kernel_spec`` reads from a call (the call IR is made once per scalar set,
     so its identity stands for it)."""
     fields = tuple((n, a.dtype.char, call.broadcast[n], a.strides[-1] == a.itemsize)
                    for n, a in call.fields.items())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from stencilpy.compile import DEFINITION_STAGES, STAGES, specialise, stage_text
+from stencilpy.compile import DEFINITION_STAGES, STAGES, kernel_spec, stage_text
 from stencilpy.errors import StencilCallError, api_boundary
 from stencilpy.signature import bind_arguments
 
@@ -21,7 +21,7 @@ def _example_spec(k, args, kwargs):
         args = [np.zeros((16,) * k.ndim) for _ in k.ir.params]
     call = k.bind(bind_arguments(k.ir, args, kwargs), boundary=boundary)
     outs = tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
-    return specialise(call, outs)
+    return kernel_spec(call, outs)
 
 
 @api_boundary

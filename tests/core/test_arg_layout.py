@@ -15,13 +15,13 @@ def mixed(u, w, s):
 
 
 def _spec():
-    from stencilpy.compile import specialise
+    from stencilpy.compile import kernel_spec
     from stencilpy.signature import bind_arguments
 
     u, w = np.ones((6, 7)), np.ones((6, 7))
     call = mixed.bind(bind_arguments(mixed.ir, [u, w, 2.0], {}))
     outs = tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
-    return specialise(call, outs)
+    return kernel_spec(call, outs)
 
 
 def test_every_slot_is_named_once():

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from stencilpy.about import cpu_model
+
 
 def _cmd_info(args) -> int:
     import platform
@@ -56,24 +58,6 @@ def _version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return "not installed"
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``, else ``platform.processor()``, else
-    "unknown"); ``stencilpy info`` and the benchmark reports print it.
-
-    >>> cpu_model() != ""
-    True
-    """
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or "unknown"
 
 
 def _cmd_cache(args) -> int:

@@ -80,9 +80,27 @@ def test_small_arrays_are_fine_with_padding_modes():
 
 
 def test_field_shorter_than_the_domain():
-    both_raise(r"argument 'c' has 4 points along 'dim_0' but the domain has 5; fields must be "
-               r"as long as the domain \(longer for staggered data\) or of length 1",
+    both_raise(r"argument 'c' has 4 points along 'dim_0' but the domain has 5; a field has the "
+               r"domain's length \(5\), one point more \(6: staggered, the faces around 5 "
+               r"cells\) or length 1 \(broadcast\): pass it on the domain's grid",
                SCALED, SCALED_REF, U, np.ones((4, 6)))
+
+
+@pytest.mark.parametrize("extra", [2, 30])
+def test_field_longer_than_staggered_is_refused(extra):
+    """Staggered means exactly N + 1 along an axis; a longer field is another grid."""
+    both_raise(rf"argument 'c' has {6 + extra} points along 'dim_1' but the domain has 6; a "
+               r"field has the domain's length \(6\), one point more \(7: staggered, the "
+               r"faces around 6 cells\) or length 1 \(broadcast\)",
+               SCALED, SCALED_REF, U, np.ones((5, 6 + extra)))
+    both_raise(r"argument 'c' has 35 points along 'dim_0' but the domain has 5",
+               SCALED, SCALED_REF, U, np.ones((35, 6)))
+
+
+def test_staggered_field_of_n_plus_1_is_accepted():
+    c = np.arange(6.0 * 6).reshape(6, 6)
+    assert_outputs(SCALED(U, c, boundary="valid"), c[:4] * U[1:])
+    assert_outputs(SCALED_REF(U, c, boundary="valid"), c[:4] * U[1:])
 
 
 def test_batch_axes_that_do_not_broadcast():

@@ -428,9 +428,13 @@ def divergence(u, v):
 
 def test_domain_option(rng):
     u = rng.random((8, 9))
-    got = both(DIFF, DIFF_REF, u, 2.0, domain=(6, 9))         # smaller than u
-    assert got.shape == (6, 9)
-    assert_same(got[1:], (2.0 * (u[2:7] - u[0:5])))
+    got = both(DIFF, DIFF_REF, u, 2.0, domain=(7, 9))         # u is one longer: staggered
+    assert got.shape == (7, 9)
+    assert_same(got[1:], (2.0 * (u[2:8] - u[0:6])))
+    for stencil in (DIFF, DIFF_REF):                          # two longer: another grid
+        with pytest.raises(sp.StencilCallError, match=r"argument 'u' has 8 points along "
+                           r"'dim_0' but the domain has 6; a field has the domain's length"):
+            stencil(u, 2.0, domain=(6, 9))
     got = both(DIFF, DIFF_REF, u, 2.0, domain=np.empty((3, 8, 9)))   # a template array
     assert got.shape == (3, 8, 9)
 

@@ -14,11 +14,8 @@ import pytest
 import stencilpy as sp
 from stencilpy.errors import ReservedNameError
 
+from _support import hdiff, laplacian
 from ._util import assert_outputs, pair, stencil_from_source
-
-
-def laplacian(u):
-    return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u[0, 0]
 
 
 def scaled(u, c):
@@ -478,15 +475,6 @@ def test_outside_the_language_is_refused_at_decoration():
 
 
 # -- data ----------------------------------------------------------------------------------
-
-def hdiff(u, coeff):
-    lap = 4.0 * u - (u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1])
-    flx = lap[1, 0] - lap
-    flx = 0.0 if flx * (u[1, 0] - u) > 0.0 else flx
-    fly = lap[0, 1] - lap
-    fly = 0.0 if fly * (u[0, 1] - u) > 0.0 else fly
-    return u - coeff * (flx - flx[-1, 0] + fly - fly[0, -1])
-
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("mode", ["fill", "wrap", "reflect", "constant"])

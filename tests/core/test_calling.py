@@ -17,11 +17,8 @@ import stencilpy as sp
 import stencilpy.reference
 from stencilpy.options import default_threads
 
+from _support import hdiff, laplacian
 from ._util import assert_outputs, assert_same, pair, shift
-
-
-def laplacian(u):
-    return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u[0, 0]
 
 
 def scaled_diff(u, c):
@@ -307,15 +304,6 @@ def test_threads_give_identical_results(rng, threads):
     want = LAP_REF(u, boundary="wrap")
     assert_same(LAP(u, boundary="wrap", threads=threads), want)
     assert_same(LAP(u, threads=threads), LAP_REF(u))
-
-
-def hdiff(u, coeff):
-    lap = 4.0 * u - (u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1])
-    flx = lap[1, 0] - lap
-    flx = 0.0 if flx * (u[1, 0] - u) > 0.0 else flx
-    fly = lap[0, 1] - lap
-    fly = 0.0 if fly * (u[0, 1] - u) > 0.0 else fly
-    return u - coeff * (flx - flx[-1, 0] + fly - fly[0, -1])
 
 
 @pytest.mark.parametrize("shape", [(600, 600), (3, 300, 200), (2, 5, 64, 64)])

@@ -159,11 +159,14 @@ def test_argument_given_twice():
     both_raise(r"'scaled' got two values for argument 'c'", SCALED, SCALED_REF, U, 2.0, c=3.0)
 
 
-@pytest.mark.parametrize("option", ["boundry", "fill", "threads_", "dims", "backend", "out_"])
-def test_unknown_keyword(option):
-    both_raise(rf"'laplacian' got an unknown keyword argument '{option}'; its parameters are "
-               r"\(u\) and the call options are boundary, fill_value, out, domain, threads, "
-               r"check", LAP, LAP_REF, U, **{option: 1})
+@pytest.mark.parametrize("option, guess", [("boundry", "boundary"), ("fill", None),
+                                           ("threads_", "threads"), ("dims", None),
+                                           ("backend", None), ("out_", "out"), ("uu", "u")])
+def test_unknown_keyword(option, guess):
+    mean = rf" \(did you mean '{guess}'\?\)" if guess else ""
+    both_raise(rf"'laplacian' got an unknown keyword argument '{option}'{mean}; its parameters "
+               r"are \(u\) and the call options are boundary, fill_value, out, domain, threads, "
+               r"check$", LAP, LAP_REF, U, **{option: 1})
 
 
 def test_scalar_passed_for_a_subscripted_parameter():
@@ -311,11 +314,13 @@ def test_result_type_float16_is_refused(dtype):
 
 # -- options ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode", ["periodical", "WRAP", 3, "", ("wrap",)])
-def test_unknown_boundary_mode(mode):
-    both_raise(rf"unknown boundary mode {re.escape(repr(mode))} for every axis; use one of "
-               r"'fill', 'valid', 'constant', 'wrap', 'periodic', 'edge', 'nearest', 'reflect', "
-               r"'symmetric'", LAP, LAP_REF, U, boundary=mode)
+@pytest.mark.parametrize("mode, guess", [("periodical", "periodic"), ("WRAP", "wrap"), (3, None),
+                                         ("", None), (("wrap",), None), ("Reflekt", "reflect")])
+def test_unknown_boundary_mode(mode, guess):
+    mean = rf" \(did you mean '{guess}'\?\)" if guess else ""
+    both_raise(rf"unknown boundary mode {re.escape(repr(mode))} for every axis{mean}; use one "
+               r"of 'fill', 'valid', 'constant', 'wrap', 'periodic', 'edge', 'nearest', "
+               r"'reflect', 'symmetric'$", LAP, LAP_REF, U, boundary=mode)
 
 
 def test_unknown_boundary_mode_for_one_axis():
@@ -326,6 +331,9 @@ def test_unknown_boundary_mode_for_one_axis():
 def test_unknown_dimension_name_in_boundary():
     both_raise(r"boundary names unknown dimension 'lon'; the stencil's dimensions are "
                r"\('dim_0', 'dim_1'\)", LAP, LAP_REF, U, boundary={"lon": "wrap"})
+    both_raise(r"boundary names unknown dimension 'dim1' \(did you mean 'dim_1'\?\); the "
+               r"stencil's dimensions are \('dim_0', 'dim_1'\)$", LAP, LAP_REF, U,
+               boundary={"dim1": "wrap"})
 
 
 @pytest.mark.parametrize("key", [2, -3, 1.0, True])

@@ -55,8 +55,20 @@ def render_location(loc: SourceLoc) -> str:
     return f"{header}\n{gutter} |\n{loc.line} | {text}\n{gutter} | {carets}"
 
 
+def close_match(name: str, candidates) -> str | None:
+    """The candidate most like ``name`` (a likely typo of it), or None: for "did you mean".
+
+    >>> close_match("lom", ("lat", "lon")), close_match("time", ("lat", "lon"))
+    ('lon', None)
+    """
+    import difflib  # only when an error is being written
+    found = difflib.get_close_matches(name, [c for c in candidates if c != name], n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
 class StencilError(Exception):
-    """Base class of every error stencilpy raises for bad user input."""
+    """Base class of every error stencilpy raises for bad user input.  Raised to a user, its
+    traceback ends in the user's code; ``STENCILPY_TRACEBACK=full`` shows stencilpy's frames."""
 
 
 class StencilSyntaxError(StencilError):
@@ -98,8 +110,6 @@ class InternalCompilerError(Exception):
 
 #: the directory of the stencilpy package: frames of code under it are stencilpy's own
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-TRACEBACK_NOTE = ("(stencilpy's internal frames are hidden from this traceback; "
-                  "set STENCILPY_TRACEBACK=full to show them)")
 
 
 def trim_traceback(err: BaseException) -> BaseException:
@@ -107,7 +117,9 @@ def trim_traceback(err: BaseException) -> BaseException:
     out of a public entry point, as JAX filters its frames: the traceback ends at the user's
     line that called stencilpy (what stencilpy called in turn, the standard library's ``ast``
     visitors for one, goes too).  ``STENCILPY_TRACEBACK=full`` keeps every frame; other
-    exceptions (bugs, ``InternalCompilerError``) always keep them.  Use in an ``except``
+    exceptions (bugs, ``InternalCompilerError``) always keep them.  No note is added: the
+    message stays exactly what ``str(err)`` says (``pytest.raises(match=...)`` also reads
+    notes).  Use in an ``except``
     block, then a bare ``raise`` (which adds no frame)::
 
         except StencilError as err:
@@ -127,8 +139,6 @@ def trim_traceback(err: BaseException) -> BaseException:
     trimmed = None
     for tb in reversed(kept):
         trimmed = types.TracebackType(trimmed, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
-    if TRACEBACK_NOTE not in getattr(err, "__notes__", ()):
-        err.add_note(TRACEBACK_NOTE)
     return err.with_traceback(trimmed)
 
 

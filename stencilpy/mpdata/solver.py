@@ -19,8 +19,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from stencilpy.mpdata.boundaries import (
+    check_walls,
+    parse_boundaries,
+    periodic_axes,
+    validate_g_factor,
+    validate_g_form,
+)
 from stencilpy.mpdata.courant import FACE_TOLERANCE, max_outflow_courant, validate_courant
 from stencilpy.mpdata.kernels import Kernels, kernels
+from stencilpy.mpdata.kernels_g import GeneralKernels, general_kernels
 
 __all__ = ["Options", "Solver", "advect", "FACE_TOLERANCE"]
 
@@ -112,14 +120,15 @@ def _field(psi) -> tuple[np.ndarray, object]:
     return arr, template
 
 
-def _courant(courant, shape) -> tuple[np.ndarray, ...]:
+def _courant(courant, shape, bcs) -> tuple[np.ndarray, ...]:
     """The checked Courant components (see ``courant.validate_courant``), read-only; a lone
     array is accepted for a 1-D field, DataArrays for arrays."""
     if len(shape) == 1 and not isinstance(courant, (tuple, list)):
         courant = (courant,)
     if isinstance(courant, (tuple, list)):
         courant = [_unwrap(comp)[0] for comp in courant]
-    out = validate_courant(courant, shape)
+    out = validate_courant(courant, shape, periodic=periodic_axes(bcs))
+    check_walls(out, bcs)
     for arr in out:
         arr.flags.writeable = False
     return out
@@ -129,13 +138,17 @@ def _courant(courant, shape) -> tuple[np.ndarray, ...]:
 
 
 class Solver:
-    """MPDATA advection of a cell field by fixed face Courant numbers on a periodic grid.
+    """MPDATA advection of a cell field by fixed face Courant numbers.
 
     ``psi``: cell-centred field (numpy array or ``xarray.DataArray``, 1-D/2-D/3-D).
     ``courant``: one staggered array per axis; component ``d`` has ``N_d + 1`` entries
-    along axis ``d`` (entry ``m`` is the face on the low side of cell ``m``; entries 0 and
-    ``N_d`` are the same periodic face) and ``N_e`` along the others.  Options: see
-    :class:`Options`.  ``threads``: worker threads of the kernels (default: all cores).
+    along axis ``d`` (entry ``m`` is the face on the low side of cell ``m``; along a
+    periodic axis entries 0 and ``N_d`` are the same face) and ``N_e`` along the others.
+    Options: see :class:`Options`.  ``threads``: worker threads of the kernels (default:
+    all cores).  ``boundaries``: periodic (default), open or rigid per axis and side (see
+    :mod:`stencilpy.mpdata.boundaries`; a mapping may use the DataArray's dimension
+    names).  ``g_factor``: the density / Jacobian G (a positive cell field; ``courant`` is
+    then G C) and ``g_form`` its pseudo-velocity form ("literature" or "pympdata").
 
     ``advance(n)`` runs ``n`` steps and returns the field (a DataArray with the input's
     dims, coords and attrs when ``psi`` was one); ``state`` is the current field and
@@ -144,23 +157,38 @@ class Solver:
 
     def __init__(self, psi, courant, *, n_iters=2, nonoscillatory=False, infinite_gauge=False,
                  third_order_terms=False, epsilon=1e-15, limited_velocity_feedback=True,
-                 threads=None):
+                 threads=None, boundaries=None, g_factor=None, g_form="literature"):
         self.options = Options(n_iters, nonoscillatory, infinite_gauge, third_order_terms,
                                epsilon, limited_velocity_feedback)
         field, self._template = _field(psi)
         self.shape, self.ndim = field.shape, field.ndim
-        self.courant = _courant(courant, self.shape)
+        dims = getattr(self._template, "dims", None)
+        self.boundaries = parse_boundaries(boundaries, self.ndim, dims)
+        self.courant = _courant(courant, self.shape, self.boundaries)
+        self.g_factor = validate_g_factor(g_factor, self.shape)
+        self.g_form = validate_g_form(g_form)
         self._check_options(field)
-        sum_out = max_outflow_courant(self.courant)
+        sum_out = max_outflow_courant(self.courant, self.g_factor)
         if sum_out > 1.0 + 1e-12:
             warnings.warn(f"the largest outflow Courant sum is {sum_out:.4g} > 1: donor-cell "
                           "passes are unstable; use a smaller time step", RuntimeWarning,
                           stacklevel=2)
         self.kernels: Kernels = kernels(self.ndim, self.options.infinite_gauge,
                                         self.options.third_order_terms)
+        # the general path: explicit halos (any boundaries) and G
+        self._general = (not all(periodic_axes(self.boundaries))
+                         or self.g_factor is not None)
+        self.general_kernels: GeneralKernels | None = None
+        if self._general:
+            form = self.g_form if self.g_factor is not None else "literature"
+            self.general_kernels = general_kernels(self.ndim, self.options.infinite_gauge,
+                                                   self.options.third_order_terms, form)
         self.step_count = 0
         self._call = dict(boundary="periodic", threads=threads)
-        self._allocate(field)
+        if self._general:
+            self._allocate_general(field)
+        else:
+            self._allocate(field)
 
     @property
     def threads(self):
@@ -196,9 +224,126 @@ class Solver:
         feed = split and o.nonoscillatory and o.limited_velocity_feedback
         self._limited = tuple(np.empty(shape) for _ in range(self.ndim)) if feed else None
 
+    # -- the general path: padded arrays with halos ---------------------------------
+    def _allocate_general(self, field):
+        o = self.options
+        h = self._halo = 2 if o.third_order_terms else 1
+        self._interior = tuple(slice(h, h + n) for n in self.shape)
+        padded = tuple(n + 2 * h for n in self.shape)
+        self._bufs = [np.zeros(padded) for _ in range(3)]
+        self._bufs[0][self._interior] = field
+        self._fill_cells(self._bufs[0])
+        self._psi_index = 0
+        g = np.ones(padded)
+        if self.g_factor is not None:
+            g[self._interior] = self.g_factor
+        self._fill_cells(g)
+        self._g = g
+        self._c = tuple(self._pad_faces(comp, d) for d, comp in enumerate(self.courant))
+        n = self.ndim
+        self._v = [tuple(np.zeros(padded) for _ in range(n)) for _ in range(2)]
+        self._b = (np.zeros(padded), np.zeros(padded)) if o.nonoscillatory else None
+        self._lim = tuple(np.zeros(padded) for _ in range(n)) if o.nonoscillatory else None
+
+    def _fill_cells(self, a) -> None:
+        """Refill the halo cells of a padded cell field: wrap or repeat the edge value."""
+        h = self._halo
+        for d, ((low, _), n) in enumerate(zip(self.boundaries, self.shape)):
+            idx = [slice(None)] * self.ndim
+
+            def at(sl, _idx=idx, _d=d):
+                _idx[_d] = sl
+                return tuple(_idx)
+
+            if low == "periodic":
+                a[at(slice(0, h))] = a[at(slice(n, n + h))]
+                a[at(slice(n + h, n + 2 * h))] = a[at(slice(h, 2 * h))]
+            else:
+                a[at(slice(0, h))] = a[at(slice(h, h + 1))]
+                a[at(slice(n + h, n + 2 * h))] = a[at(slice(n + h - 1, n + h))]
+
+    def _fill_axis(self, a, e, faces=False) -> None:
+        """Refill the halo of padded array ``a`` along axis ``e``: wrapped (periodic) or
+        the edge value repeated.  ``faces``: ``a`` is the face component along ``e``, whose
+        entries ``h .. h + n`` are the ``n + 1`` faces of the domain."""
+        h, n = self._halo, self.shape[e]
+        idx = [slice(None)] * self.ndim
+
+        def at(start, stop):
+            idx[e] = slice(start, stop)
+            return tuple(idx)
+
+        top = n + h + 1 if faces else n + h           # first halo entry on the high side
+        if self.boundaries[e][0] == "periodic":
+            a[at(0, h)] = a[at(n, n + h)]
+            a[at(top, n + 2 * h)] = a[at(top - n, 2 * h)]
+        else:
+            a[at(0, h)] = a[at(h, h + 1)]
+            a[at(top, n + 2 * h)] = a[at(top - 1, top)]
+
+    def _fill_cells(self, a) -> None:
+        """Refill the halo cells of a padded cell field, axis by axis (corners included)."""
+        for e in range(self.ndim):
+            self._fill_axis(a, e)
+
+    def _fill_faces(self, comps) -> None:
+        """Refill the halos of a padded face field (one array per component): along its own
+        axis the faces beyond the boundary faces, along the others the halo cells."""
+        for d, a in enumerate(comps):
+            for e in range(self.ndim):
+                self._fill_axis(a, e, faces=e == d)
+
+    def _pad_faces(self, comp, d) -> np.ndarray:
+        h, n = self._halo, self.shape[d]
+        out = np.zeros(tuple(m + 2 * h for m in self.shape))
+        index = list(self._interior)
+        index[d] = slice(h, h + n + 1)
+        out[tuple(index)] = comp
+        for e in range(self.ndim):
+            self._fill_axis(out, e, faces=e == d)
+        return out
+
+    def _general_step(self) -> None:
+        """One step with explicit halos, refilled after every kernel (general path)."""
+        k, o, call, eps = self.general_kernels, self.options, self._call, self.options.epsilon
+        i = self._psi_index
+        psi_n, cur, nxt = self._bufs[i], self._bufs[(i + 1) % 3], self._bufs[(i + 2) % 3]
+        g = self._g
+        k.donor(psi_n, *self._c, g, out=cur, **call)                         # pass 0: (5)
+        self._fill_cells(cur)
+        velocity = self._c
+        corrective = k.centred if o.infinite_gauge else k.donor
+        for it in range(1, o.n_iters):
+            pseudo = self._v[it % 2]
+            k.antidiff(cur, *velocity, g, eps, out=self._outs(pseudo), **call)  # (6)
+            self._fill_faces(pseudo)
+            used = pseudo
+            if o.nonoscillatory:                                             # (7), Sec. 7
+                k.beta(cur, psi_n, *pseudo, g, eps, out=self._b, **call)
+                self._fill_cells(self._b[0])
+                self._fill_cells(self._b[1])
+                k.limit(*pseudo, *self._b, out=self._outs(self._lim), **call)
+                self._fill_faces(self._lim)
+                used = self._lim
+            corrective(cur, *used, g, out=nxt, **call)
+            self._fill_cells(nxt)
+            # (the next pass's limit() overwrites self._lim only after antidiff() read it)
+            velocity = used if o.limited_velocity_feedback else pseudo
+            cur, nxt = nxt, cur
+        # the new field is in cur; psi_n's buffer becomes free
+        self._psi_index = next(j for j, b in enumerate(self._bufs) if b is cur)
+
     def kernels_used(self) -> tuple:
         """The stencils one step of this configuration calls."""
         k, o = self.kernels, self.options
+        if self._general:
+            gk = self.general_kernels
+            used = [gk.donor, gk.antidiff] if o.n_iters > 1 else [gk.donor]
+            if o.n_iters > 1 and o.nonoscillatory:
+                used += [gk.beta, gk.limit]
+            if o.n_iters > 1 and o.infinite_gauge:
+                used.append(gk.centred)
+            return tuple(used)
         if o.n_iters == 1:
             return (k.upwind,)
         if o.n_iters == 2:
@@ -215,6 +360,8 @@ class Solver:
 
     def _step(self) -> None:
         """One MPDATA step (MPDATA.md Sec. 4): the new field ends up in ``self._psi``."""
+        if self._general:
+            return self._general_step()
         k, o, call = self.kernels, self.options, self._call
         psi_n, (out, spare) = self._psi, self._work
         if o.n_iters == 1:
@@ -292,24 +439,34 @@ class Solver:
         """Build (or load from the cache) every kernel this configuration uses, without
         changing the state; returns the seconds it took."""
         t0 = time.perf_counter()
-        saved = (self._psi.copy(), self.step_count)
+        saved = (self._current().copy(), self.step_count)
         self._step()
-        self._psi[...] = saved[0]
+        if self._general:
+            self._psi_index = 0
+            self._bufs[0][self._interior] = saved[0]
+            self._fill_cells(self._bufs[0])
+        else:
+            self._psi[...] = saved[0]
         self.step_count = saved[1]
         return time.perf_counter() - t0
 
     # -- results ----------------------------------------------------------------------
+    def _current(self) -> np.ndarray:
+        if self._general:
+            return self._bufs[self._psi_index][self._interior]
+        return self._psi
+
     @property
     def values(self) -> np.ndarray:
         """The current field as a read-only numpy view (no copy; changes as the solver runs)."""
-        view = self._psi.view()
+        view = self._current().view()
         view.flags.writeable = False
         return view
 
     @property
     def state(self):
         """The current field: a new numpy array, or a DataArray like the input ``psi``."""
-        values = self._psi.copy()
+        values = self._current().copy()
         if self._template is None:
             return values
         return self._template.copy(data=values)
@@ -320,5 +477,6 @@ class Solver:
 
 
 def advect(psi, courant, n_steps, *, progress=False, threads=None, **options):
-    """``n_steps`` MPDATA steps from ``psi`` with ``courant`` (see :class:`Solver`)."""
+    """``n_steps`` MPDATA steps from ``psi`` with ``courant`` (see :class:`Solver`; the
+    keywords include ``boundaries``, ``g_factor`` and ``g_form``)."""
     return Solver(psi, courant, threads=threads, **options).advance(n_steps, progress=progress)

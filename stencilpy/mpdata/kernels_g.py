@@ -1,11 +1,12 @@
 """MPDATA stencils of the general path: any boundaries and a G factor (``@sp.stencil`` only).
 
-The solver runs these on arrays padded with explicit halo cells (periodic axes wrapped,
+The solver runs these on arrays padded with two explicit halo cells (periodic axes wrapped,
 open and rigid axes zero-gradient; see :mod:`stencilpy.mpdata.solver`) and refills the halos
 between kernels, the way PyMPDATA and libmpdata++ do.  Every kernel reads its inputs at most
-``h`` cells away (``h`` = 2 with third-order terms, else 1) and is called with
-``boundary="periodic"`` on the padded arrays: the interior results only read halo cells the
-solver filled; the halo results are discarded.
+2 cells away (1 without third-order terms) and is called with ``boundary="valid"`` on the
+padded arrays, ``out=`` being the part of the padded buffer it computes (everything but the
+kernel's own halo, which covers the interior and both boundary faces): no edge code is
+compiled, and the halo entries are refilled by the solver.
 
 Every array is cell-shaped on the padded grid; a face field at a cell is the face on its low
 side along that axis (as in :mod:`stencilpy.mpdata.kernels`).  ``g`` is the G factor (ones

@@ -227,7 +227,10 @@ class Solver:
     # -- the general path: padded arrays with halos ---------------------------------
     def _allocate_general(self, field):
         o = self.options
-        h = self._halo = 2 if o.third_order_terms else 1
+        # two halo cells: every kernel reads at most 2 cells away (1 without third-order
+        # terms), and with boundary="valid" a kernel of halo (1, 1) still reaches the high
+        # boundary face (padded index h + N) only when h = 2
+        h = self._halo = 2
         self._interior = tuple(slice(h, h + n) for n in self.shape)
         padded = tuple(n + 2 * h for n in self.shape)
         self._bufs = [np.zeros(padded) for _ in range(3)]
@@ -275,8 +278,12 @@ class Solver:
 
         top = n + h + 1 if faces else n + h           # first halo entry on the high side
         if self.boundaries[e][0] == "periodic":
-            a[at(0, h)] = a[at(n, n + h)]
-            a[at(top, n + 2 * h)] = a[at(top - n, 2 * h)]
+            if n >= h:
+                a[at(0, h)] = a[at(n, n + h)]
+                a[at(top, n + 2 * h)] = a[at(top - n, 2 * h)]
+            else:                                     # fewer cells than halo: wrap repeatedly
+                for j in [*range(h), *range(top, n + 2 * h)]:
+                    a[at(j, j + 1)] = a[at(h + (j - h) % n, h + (j - h) % n + 1)]
         else:
             a[at(0, h)] = a[at(h, h + 1)]
             a[at(top, n + 2 * h)] = a[at(top - 1, top)]
@@ -303,29 +310,43 @@ class Solver:
             self._fill_axis(out, e, faces=e == d)
         return out
 
+    def _valid(self, kernel, arrays):
+        """The views of padded ``arrays`` that ``kernel`` computes with boundary="valid"
+        (all but its own halo)."""
+        index = tuple(slice(lo, n + 2 * self._halo - hi)
+                      for (lo, hi), n in zip(kernel.halo, self.shape))
+        if isinstance(arrays, np.ndarray):
+            return arrays[index]
+        views = tuple(a[index] for a in arrays)
+        return views[0] if len(views) == 1 else views
+
     def _general_step(self) -> None:
-        """One step with explicit halos, refilled after every kernel (general path)."""
-        k, o, call, eps = self.general_kernels, self.options, self._call, self.options.epsilon
+        """One step with explicit halos, refilled after every kernel (general path).  The
+        kernels run with boundary="valid" on the padded arrays: the halo results are not
+        computed (they are refilled), and no boundary code is compiled."""
+        k, o, eps = self.general_kernels, self.options, self.options.epsilon
+        call = dict(boundary="valid", threads=self._call["threads"])
+        v = self._valid
         i = self._psi_index
         psi_n, cur, nxt = self._bufs[i], self._bufs[(i + 1) % 3], self._bufs[(i + 2) % 3]
         g = self._g
-        k.donor(psi_n, *self._c, g, out=cur, **call)                         # pass 0: (5)
+        k.donor(psi_n, *self._c, g, out=v(k.donor, cur), **call)             # pass 0: (5)
         self._fill_cells(cur)
         velocity = self._c
         corrective = k.centred if o.infinite_gauge else k.donor
         for it in range(1, o.n_iters):
             pseudo = self._v[it % 2]
-            k.antidiff(cur, *velocity, g, eps, out=self._outs(pseudo), **call)  # (6)
+            k.antidiff(cur, *velocity, g, eps, out=v(k.antidiff, pseudo), **call)  # (6)
             self._fill_faces(pseudo)
             used = pseudo
             if o.nonoscillatory:                                             # (7), Sec. 7
-                k.beta(cur, psi_n, *pseudo, g, eps, out=self._b, **call)
+                k.beta(cur, psi_n, *pseudo, g, eps, out=v(k.beta, self._b), **call)
                 self._fill_cells(self._b[0])
                 self._fill_cells(self._b[1])
-                k.limit(*pseudo, *self._b, out=self._outs(self._lim), **call)
+                k.limit(*pseudo, *self._b, out=v(k.limit, self._lim), **call)
                 self._fill_faces(self._lim)
                 used = self._lim
-            corrective(cur, *used, g, out=nxt, **call)
+            corrective(cur, *used, g, out=v(corrective, nxt), **call)
             self._fill_cells(nxt)
             # (the next pass's limit() overwrites self._lim only after antidiff() read it)
             velocity = used if o.limited_velocity_feedback else pseudo

@@ -173,22 +173,20 @@ class Solver:
             warnings.warn(f"the largest outflow Courant sum is {sum_out:.4g} > 1: donor-cell "
                           "passes are unstable; use a smaller time step", RuntimeWarning,
                           stacklevel=2)
-        self.kernels: Kernels = kernels(self.ndim, self.options.infinite_gauge,
-                                        self.options.third_order_terms)
-        # the general path: explicit halos (any boundaries) and G
-        self._general = (not all(periodic_axes(self.boundaries))
-                         or self.g_factor is not None)
+        o = self.options
+        self.kernels: Kernels = kernels(self.ndim, o.infinite_gauge, o.third_order_terms)
+        # periodic without G and n_iters <= 2: one fused kernel per step; otherwise the
+        # general path (any boundaries, G): one kernel per stage, halos refilled in between
+        self._general = (not all(periodic_axes(self.boundaries)) or self.g_factor is not None
+                         or o.n_iters > 2)
         self.general_kernels: GeneralKernels | None = None
         if self._general:
             form = self.g_form if self.g_factor is not None else "literature"
-            self.general_kernels = general_kernels(self.ndim, self.options.infinite_gauge,
-                                                   self.options.third_order_terms, form)
+            self.general_kernels = general_kernels(self.ndim, o.infinite_gauge,
+                                                   o.third_order_terms, form)
         self.step_count = 0
-        self._call = dict(boundary="periodic", threads=threads)
-        if self._general:
-            self._allocate_general(field)
-        else:
-            self._allocate(field)
+        self._call = dict(boundary="valid", threads=threads)
+        self._allocate(field)
 
     @property
     def threads(self):
@@ -213,57 +211,42 @@ class Solver:
                 f"{float(field.min()):.3g}; add a positive background, or use "
                 "infinite_gauge=True")
 
-    def _allocate(self, field):
-        o, shape = self.options, self.shape
-        self._psi = field
-        self._work = (np.empty(shape), np.empty(shape))
-        split = o.n_iters > 2                       # pass-by-pass kernels (n_iters = 2: fused)
-        self._pseudo = [tuple(np.empty(shape) for _ in range(self.ndim))
-                        for _ in range(2 if split else 0)]
-        self._beta = (np.empty(shape), np.empty(shape)) if split and o.nonoscillatory else None
-        feed = split and o.nonoscillatory and o.limited_velocity_feedback
-        self._limited = tuple(np.empty(shape) for _ in range(self.ndim)) if feed else None
+    # -- padded arrays with halos ----------------------------------------------------
+    def _fused_kernel(self):
+        k = self.kernels
+        if self.options.n_iters == 1:
+            return k.upwind
+        return k.step_fct if self.options.nonoscillatory else k.step
 
-    # -- the general path: padded arrays with halos ---------------------------------
-    def _allocate_general(self, field):
+    def _allocate(self, field):
+        """Every field lives in an array padded with ``self._halo`` cells per side: the fused
+        kernel's own halo (wrap-filled), or 2 cells on the general path (every general
+        kernel reads at most 2 cells away, and with boundary="valid" a kernel of halo (1, 1)
+        reaches the high boundary face, padded index h + N, only when h = 2)."""
         o = self.options
-        # two halo cells: every kernel reads at most 2 cells away (1 without third-order
-        # terms), and with boundary="valid" a kernel of halo (1, 1) still reaches the high
-        # boundary face (padded index h + N) only when h = 2
-        h = self._halo = 2
+        if self._general:
+            h = 2
+        else:
+            h = max(max(side) for side in self._fused_kernel().halo)
+        self._halo = h
         self._interior = tuple(slice(h, h + n) for n in self.shape)
         padded = tuple(n + 2 * h for n in self.shape)
-        self._bufs = [np.zeros(padded) for _ in range(3)]
+        self._bufs = [np.zeros(padded) for _ in range(3 if self._general else 2)]
         self._bufs[0][self._interior] = field
         self._fill_cells(self._bufs[0])
         self._psi_index = 0
+        self._c = tuple(self._pad_faces(comp, d) for d, comp in enumerate(self.courant))
+        if not self._general:
+            return
         g = np.ones(padded)
         if self.g_factor is not None:
             g[self._interior] = self.g_factor
         self._fill_cells(g)
         self._g = g
-        self._c = tuple(self._pad_faces(comp, d) for d, comp in enumerate(self.courant))
         n = self.ndim
         self._v = [tuple(np.zeros(padded) for _ in range(n)) for _ in range(2)]
         self._b = (np.zeros(padded), np.zeros(padded)) if o.nonoscillatory else None
         self._lim = tuple(np.zeros(padded) for _ in range(n)) if o.nonoscillatory else None
-
-    def _fill_cells(self, a) -> None:
-        """Refill the halo cells of a padded cell field: wrap or repeat the edge value."""
-        h = self._halo
-        for d, ((low, _), n) in enumerate(zip(self.boundaries, self.shape)):
-            idx = [slice(None)] * self.ndim
-
-            def at(sl, _idx=idx, _d=d):
-                _idx[_d] = sl
-                return tuple(_idx)
-
-            if low == "periodic":
-                a[at(slice(0, h))] = a[at(slice(n, n + h))]
-                a[at(slice(n + h, n + 2 * h))] = a[at(slice(h, 2 * h))]
-            else:
-                a[at(slice(0, h))] = a[at(slice(h, h + 1))]
-                a[at(slice(n + h, n + 2 * h))] = a[at(slice(n + h - 1, n + h))]
 
     def _fill_axis(self, a, e, faces=False) -> None:
         """Refill the halo of padded array ``a`` along axis ``e``: wrapped (periodic) or
@@ -324,8 +307,7 @@ class Solver:
         """One step with explicit halos, refilled after every kernel (general path).  The
         kernels run with boundary="valid" on the padded arrays: the halo results are not
         computed (they are refilled), and no boundary code is compiled."""
-        k, o, eps = self.general_kernels, self.options, self.options.epsilon
-        call = dict(boundary="valid", threads=self._call["threads"])
+        k, o, eps, call = self.general_kernels, self.options, self.options.epsilon, self._call
         v = self._valid
         i = self._psi_index
         psi_n, cur, nxt = self._bufs[i], self._bufs[(i + 1) % 3], self._bufs[(i + 2) % 3]
@@ -356,66 +338,29 @@ class Solver:
 
     def kernels_used(self) -> tuple:
         """The stencils one step of this configuration calls."""
-        k, o = self.kernels, self.options
-        if self._general:
-            gk = self.general_kernels
-            used = [gk.donor, gk.antidiff] if o.n_iters > 1 else [gk.donor]
-            if o.n_iters > 1 and o.nonoscillatory:
-                used += [gk.beta, gk.limit]
-            if o.n_iters > 1 and o.infinite_gauge:
-                used.append(gk.centred)
-            return tuple(used)
-        if o.n_iters == 1:
-            return (k.upwind,)
-        if o.n_iters == 2:
-            return (k.step_fct if o.nonoscillatory else k.step,)
-        if not o.nonoscillatory:
-            return (k.upwind, k.antidiff, k.correct)
-        if o.limited_velocity_feedback:
-            return (k.upwind, k.antidiff, k.beta, k.limit)
-        return (k.upwind, k.antidiff, k.beta, k.limited)
+        o = self.options
+        if not self._general:
+            return (self._fused_kernel(),)
+        gk = self.general_kernels
+        used = [gk.donor, gk.antidiff] if o.n_iters > 1 else [gk.donor]
+        if o.n_iters > 1 and o.nonoscillatory:
+            used += [gk.beta, gk.limit]
+        if o.n_iters > 1 and o.infinite_gauge:
+            used.append(gk.centred)
+        return tuple(used)
 
     # -- stepping ---------------------------------------------------------------------
-    def _outs(self, arrays):
-        return arrays[0] if len(arrays) == 1 else arrays
-
     def _step(self) -> None:
-        """One MPDATA step (MPDATA.md Sec. 4): the new field ends up in ``self._psi``."""
+        """One MPDATA step (MPDATA.md Sec. 4) into the next padded buffer."""
         if self._general:
             return self._general_step()
-        k, o, call = self.kernels, self.options, self._call
-        psi_n, (out, spare) = self._psi, self._work
-        if o.n_iters == 1:
-            k.upwind(psi_n, *self.courant, out=out, **call)
-        elif o.n_iters == 2:
-            step = k.step_fct if o.nonoscillatory else k.step
-            step(psi_n, *self.courant, o.epsilon, out=out, **call)
-        else:
-            result = self._passes(psi_n, out, spare)
-            out, spare = (out, spare) if result is out else (spare, out)
-        self._psi, self._work = out, (psi_n, spare)
-
-    def _passes(self, psi_n, cur, nxt):
-        """n_iters >= 3, pass by pass; returns the buffer that holds the new field."""
-        k, o, call, eps = self.kernels, self.options, self._call, self.options.epsilon
-        k.upwind(psi_n, *self.courant, out=cur, **call)                      # pass 0: (5)
-        velocity = self.courant
-        for it in range(1, o.n_iters):
-            pseudo = self._pseudo[it % 2]
-            k.antidiff(cur, *velocity, eps, out=self._outs(pseudo), **call)  # (6)
-            velocity = pseudo
-            if not o.nonoscillatory:
-                k.correct(cur, *pseudo, out=nxt, **call)
-            elif self._limited is not None:                                  # (7), Sec. 7
-                k.beta(cur, psi_n, *pseudo, eps, out=self._beta, **call)
-                k.limit(*pseudo, *self._beta, out=self._outs(self._limited), **call)
-                k.upwind(cur, *self._limited, out=nxt, **call)
-                velocity = self._limited
-            else:
-                k.beta(cur, psi_n, *pseudo, eps, out=self._beta, **call)
-                k.limited(cur, *pseudo, *self._beta, out=nxt, **call)
-            cur, nxt = nxt, cur
-        return cur
+        kernel, o = self._fused_kernel(), self.options
+        psi_n = self._bufs[self._psi_index]
+        self._psi_index = 1 - self._psi_index
+        out = self._bufs[self._psi_index]
+        extra = () if o.n_iters == 1 else (o.epsilon,)
+        kernel(psi_n, *self._c, *extra, out=self._valid(kernel, out), **self._call)
+        self._fill_cells(out)
 
     def advance(self, n_steps: int, progress=False):
         """Run ``n_steps`` steps; returns the new field (a copy; DataArray in, DataArray out).
@@ -462,20 +407,15 @@ class Solver:
         t0 = time.perf_counter()
         saved = (self._current().copy(), self.step_count)
         self._step()
-        if self._general:
-            self._psi_index = 0
-            self._bufs[0][self._interior] = saved[0]
-            self._fill_cells(self._bufs[0])
-        else:
-            self._psi[...] = saved[0]
+        self._psi_index = 0
+        self._bufs[0][self._interior] = saved[0]
+        self._fill_cells(self._bufs[0])
         self.step_count = saved[1]
         return time.perf_counter() - t0
 
     # -- results ----------------------------------------------------------------------
     def _current(self) -> np.ndarray:
-        if self._general:
-            return self._bufs[self._psi_index][self._interior]
-        return self._psi
+        return self._bufs[self._psi_index][self._interior]
 
     @property
     def values(self) -> np.ndarray:

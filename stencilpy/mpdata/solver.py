@@ -174,7 +174,6 @@ class Solver:
                           "passes are unstable; use a smaller time step", RuntimeWarning,
                           stacklevel=2)
         o = self.options
-        self.kernels: Kernels = kernels(self.ndim, o.infinite_gauge, o.third_order_terms)
         # periodic without G and n_iters <= 2: one fused kernel per step; otherwise the
         # general path (any boundaries, G): one kernel per stage, halos refilled in between
         self._general = (not all(periodic_axes(self.boundaries)) or self.g_factor is not None
@@ -187,6 +186,12 @@ class Solver:
         self.step_count = 0
         self._call = dict(boundary="valid", threads=threads)
         self._allocate(field)
+
+    @property
+    def kernels(self) -> Kernels:
+        """The fused kernel set of this rank and formula options (built on first use: the
+        general path does not need it)."""
+        return kernels(self.ndim, self.options.infinite_gauge, self.options.third_order_terms)
 
     @property
     def threads(self):

@@ -23,15 +23,15 @@ Conventions (MPDATA.md Sec. 2):
   flux divergence by G_i, the limiter multiplies its numerators by G_i, and the
   pseudo-velocity uses G_bar = (G_i + G_{i+1}) / 2 (``g_form``).
 
-How the periodic boundaries are done: every pass pads the current cell field
-with ``np.pad(mode="wrap")`` (1 halo cell, 2 with ``third_order_terms``) and
-evaluates every face quantity on all ``N_d + 1`` stored faces of each axis.
-Face ``-1/2`` and face ``N_d - 1/2`` therefore see the same (wrapped) input
-and get bitwise identical values, so no face halo is ever needed along the face
-axis.  Transverse averages (10) need the faces of cells ``-1`` and ``N_d`` along
-the *face* axis of another component; those are obtained by wrap-padding that
-component by one cell along the axis concerned.  The limiter coefficients
-(17) are computed on the interior cells and wrap-padded by one cell.
+How the boundaries are done: every pass pads the current cell field with ``np.pad``
+(1 halo cell, 2 with ``third_order_terms``; mode "wrap" along periodic axes, "edge" along
+open and rigid ones) and evaluates every face quantity on all ``N_d + 1`` stored faces of
+each axis.  Along a periodic axis face ``-1/2`` and face ``N_d - 1/2`` therefore see the same
+(wrapped) input and get bitwise identical values.  Transverse averages (10) need the faces of
+cells ``-1`` and ``N_d`` along the *face* axis of another component; those are obtained by
+padding that component by one cell along the axis concerned (wrap or edge).  The limiter
+coefficients (17) are computed on the interior cells and padded by one cell the same way.
+This is how PyMPDATA fills the halos of its fields (tests/mpdata/test_pympdata_refs.py).
 
 Public API: :func:`mpdata_step`, :func:`mpdata_advance`,
 :func:`validate_courant`, :func:`max_outflow_courant`, :func:`halo_width`.

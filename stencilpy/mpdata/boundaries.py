@@ -9,9 +9,9 @@ Every axis has a kind on each side:
 * ``"periodic"`` - the axis wraps (both sides, or neither);
 * ``"open"`` - zero-gradient outflow/inflow: the halo cells of the field (and of every face
   field and limiter coefficient the scheme reads there) repeat the edge value, so what
-  flows in through the boundary face carries the edge cell's value (libmpdata++ ``open``;
-  PyMPDATA ``Extrapolated`` for a non-negative field whose edge differences vanish, see
-  docs/mpdata.md);
+  flows in through the boundary face carries the edge cell's value (PyMPDATA's
+  ``Extrapolated(eps=inf)`` for a non-negative field; libmpdata++ ``open`` for the field,
+  see docs/mpdata.md for the velocity halos);
 * ``"rigid"`` - a wall: no flux through the boundary face.  The Courant number on that
   face must be zero (checked); the halo is zero-gradient as for ``"open"``.
 

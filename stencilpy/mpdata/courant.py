@@ -73,7 +73,7 @@ def max_outflow_courant(courant, g_factor=None) -> float:
     """The largest per-cell outflow Courant sum ``sum_d([C_{i+1/2}]^+ - [C_{i-1/2}]^-)``
     (divided by ``G_i`` when ``g_factor`` is given, the faces then holding G C):
     donor-cell passes (and MPDATA without infinite gauge) are stable and sign-preserving
-    when it is <= 1 (MPDATA.md Sec. 3)."""
+    when it is <= 1 (docs/mpdata-derivation.md Sec. 3)."""
     total = 0.0
     for d, comp in enumerate(courant):
         comp = np.asarray(comp, dtype=np.float64)

@@ -29,7 +29,7 @@ import functools
 from dataclasses import dataclass
 
 import stencilpy as sp
-from stencilpy.mpdata.kernels import (
+from stencilpy.mpdata.formulas import (
     X,
     XY,
     XYZ,

@@ -24,7 +24,7 @@ How our boundaries map onto PyMPDATA's (``PyMPDATA.boundary_conditions``):
 
 The G factor uses ``g_form="pympdata"`` (PyMPDATA 1.7 leaves 1/G out of the basic
 pseudo-velocity; see docs/mpdata.md).  3-D cases use a flow along x only: PyMPDATA keeps one
-transverse term per face (MPDATA.md Sec. 5.2), which then coincides with the literature
+transverse term per face (docs/mpdata-derivation.md Sec. 5.2), which then coincides with the literature
 form.
 """
 

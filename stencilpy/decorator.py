@@ -18,7 +18,7 @@ import numpy as np
 from stencilpy.errors import MismatchError, StencilCallError
 from stencilpy.frontend import parse_stencil
 from stencilpy.ir.types import infer
-from stencilpy.options import RESERVED, check_threads, normalize_boundary
+from stencilpy.options import COMBINING_MODES, RESERVED, check_threads, normalize_boundary
 from stencilpy.passes.pipeline import run_definition_passes, specialize
 from stencilpy.signature import as_field, as_scalar, bind, check_out, is_scalar
 
@@ -182,6 +182,9 @@ class Stencil:
             for o, r in zip(outs, results):
                 o[...] = r
             return outs
+        if any(m in COMBINING_MODES for m in call.options.modes):    # "extrapolate"
+            from stencilpy.runtime.ghosts import execute_with_ghosts
+            return execute_with_ghosts(self, call, outs)
         from stencilpy.runtime.execute import execute
         return execute(self._kernels, call, outs)
 

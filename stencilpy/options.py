@@ -15,9 +15,12 @@ from stencilpy.errors import StencilCallError
 MODE_ALIASES = {
     "fill": "fill", "valid": "valid", "constant": "constant",
     "wrap": "wrap", "periodic": "wrap", "edge": "edge", "nearest": "edge",
-    "reflect": "reflect", "symmetric": "symmetric",
+    "reflect": "reflect", "symmetric": "symmetric", "extrapolate": "extrapolate",
 }
-PAD_MODES = ("constant", "wrap", "edge", "reflect", "symmetric")
+PAD_MODES = ("constant", "wrap", "edge", "reflect", "symmetric", "extrapolate")
+#: padding modes whose ghost values are not a copy of one entry (no index remapping): the
+#: compiled backend runs them through ``runtime/ghosts.py``
+COMBINING_MODES = ("extrapolate",)
 RESERVED = ("boundary", "fill_value", "out", "domain", "threads", "check")
 
 

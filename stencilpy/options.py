@@ -21,7 +21,7 @@ PAD_MODES = ("constant", "wrap", "edge", "reflect", "symmetric", "extrapolate")
 #: padding modes whose ghost values are not a copy of one entry (no index remapping): the
 #: compiled backend runs them through ``runtime/ghosts.py``
 COMBINING_MODES = ("extrapolate",)
-RESERVED = ("boundary", "fill_value", "out", "domain", "threads", "check")
+RESERVED = ("boundary", "fill_value", "out", "domain", "threads", "check", "names", "attrs")
 
 
 def _mode(value, where: str) -> str:

@@ -72,7 +72,7 @@ def run(kernel, inputs: list, outputs: tuple, *, radius: float, periodic=None,
     first = inputs[0]
     grid = grid_of(first[lat].values, first[lon].values, radius, periodic)
     order = tuple(d for d in first.dims if d not in (lat, lon)) + (lat, lon)
-    arrays = [x.transpose(*order).data for x in inputs]
+    arrays = [(x if x.dims == order else x.transpose(*order)).data for x in inputs]
     dtype = np.result_type(*[a.dtype for a in arrays])
     dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
     coefficients = grid.fields(dtype)
@@ -83,11 +83,16 @@ def run(kernel, inputs: list, outputs: tuple, *, radius: float, periodic=None,
     else:
         results = kernel(*arrays, **coefficients, boundary=grid.boundary)
         results = results if isinstance(results, tuple) else (results,)
-    coords = {k: c for k, c in first.coords.items() if set(c.dims) <= set(order)}
-    labelled = tuple(
-        xr.DataArray(r, dims=order, coords=coords, name=o.name, attrs=o.attrs())
-        .transpose(*first.dims) for r, o in zip(results, outputs))
+    coords = first.coords if first.dims == order else \
+        {k: c for k, c in first.coords.items() if set(c.dims) <= set(order)}
+    labelled = tuple(_labelled(xr, r, order, coords, o, first.dims)
+                     for r, o in zip(results, outputs))
     return labelled[0] if len(labelled) == 1 else labelled
+
+
+def _labelled(xr, data, order, coords, output: Output, dims):
+    da = xr.DataArray(data, dims=order, coords=coords, name=output.name, attrs=output.attrs())
+    return da if order == tuple(dims) else da.transpose(*dims)
 
 
 def _laplacian(kernels, f, coefficients: dict, boundary: dict):

@@ -18,14 +18,13 @@ inputs exactly as the numpy reference computes them from its padded box.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
 
 from stencilpy.extrapolation import window
 from stencilpy.options import COMBINING_MODES
-from stencilpy.runtime.execute import execute, overlaps
+from stencilpy.runtime.execute import overlaps
 from stencilpy.signature import BoundCall
 
 
@@ -38,7 +37,10 @@ def combining_axis(call: BoundCall) -> int | None:
 
 
 def execute_with_ghosts(stencil, call: BoundCall, outs) -> tuple[np.ndarray, ...]:
-    """Run ``call`` (which has a combining mode) on ``stencil``'s compiled kernels."""
+    """Run ``call`` (which has a combining mode) on ``stencil``'s compiled kernels.
+
+    The main call and the strips go through ``stencil(...)`` itself, so repeated calls take
+    its cached call plans (``runtime/fastpath.py``)."""
     if outs is not None and overlaps(outs, call):
         fresh = execute_with_ghosts(stencil, call, None)
         for o, r in zip(outs, fresh):
@@ -47,19 +49,21 @@ def execute_with_ghosts(stencil, call: BoundCall, outs) -> tuple[np.ndarray, ...
     if outs is None:
         outs = tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
     d = combining_axis(call)
-    modes = call.options.modes[:d] + ("edge",) + call.options.modes[d + 1:]
-    main = dataclasses.replace(call, options=dataclasses.replace(call.options, modes=modes))
-    if combining_axis(main) is None:
-        execute(stencil._kernels, main, outs)
-    else:
-        execute_with_ghosts(stencil, main, outs)
+    fill = call.options.fill_value
+    options = dict(fill_value=None if isinstance(fill, float) and math.isnan(fill) else fill,
+                   threads=call.options.threads)
     if call.is_empty:
         return tuple(outs)
+    main = {k: ("edge" if k == d else m) for k, m in enumerate(call.options.modes)}
+    stencil(**call.fields, **call.scalars, boundary=main, out=_out(outs), **options)
     lo, hi = call.plan.halo[d]
-    n = call.domain[d]
-    for a, b in _strips(n, lo, hi):
-        _run_strip(stencil, call, outs, d, a, b)
+    for a, b in _strips(call.domain[d], lo, hi):
+        _run_strip(stencil, call, outs, d, a, b, options)
     return tuple(outs)
+
+
+def _out(outs):
+    return outs if len(outs) > 1 else outs[0]
 
 
 def _strips(n: int, lo: int, hi: int) -> list:
@@ -72,7 +76,7 @@ def _strips(n: int, lo: int, hi: int) -> list:
     return [p for p in parts if p[1] > p[0]]
 
 
-def _run_strip(stencil, call: BoundCall, outs, d: int, a: int, b: int) -> None:
+def _run_strip(stencil, call: BoundCall, outs, d: int, a: int, b: int, options) -> None:
     """Recompute output rows ``[a, b)`` along axis ``d`` from extrapolated field windows."""
     lo, hi = call.plan.halo[d]
     ndim = len(call.domain)
@@ -83,13 +87,15 @@ def _run_strip(stencil, call: BoundCall, outs, d: int, a: int, b: int) -> None:
         else:
             values[name] = window(arr, arr.ndim - ndim + d, a - lo, b + hi)
     boundary = {k: ("valid" if k == d else m) for k, m in enumerate(call.options.modes)}
-    domain = call.batch_shape + call.domain[:d] + (b - a + lo + hi,) + call.domain[d + 1:]
-    fill = call.options.fill_value
-    if isinstance(fill, float) and math.isnan(fill):
-        fill = None
-    results = stencil.call_arrays(values, boundary=boundary, fill_value=fill, domain=domain,
-                                  threads=call.options.threads)
-    results = results if isinstance(results, tuple) else (results,)
+    first = next(iter(call.fields))
+    if call.broadcast[first][d] or values[first].shape[:-ndim] != call.batch_shape:
+        options = dict(options, domain=call.batch_shape + call.domain[:d] + (b - a + lo + hi,)
+                       + call.domain[d + 1:])
     index = (slice(None),) * (len(call.batch_shape) + d) + (slice(a, b),)
-    for o, r in zip(outs, results):
-        o[index] = r
+    strip = tuple(o[index] for o in outs)
+    if all(s.flags.c_contiguous for s in strip):
+        stencil(**values, boundary=boundary, out=_out(strip), **options)
+        return
+    results = stencil(**values, boundary=boundary, **options)
+    for s, r in zip(strip, results if isinstance(results, tuple) else (results,)):
+        s[...] = r

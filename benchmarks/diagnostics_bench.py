@@ -10,8 +10,9 @@ on a global grid (periodic in longitude, poles included, MetPy's one-sided rows 
 poles' edges), for float32 and float64 inputs.
 
 * ``stencilpy``: four calls of ``stencilpy.diagnostics`` (numpy-backed DataArrays in and out);
-* ``stencilpy-fused``: ``vorticity_divergence`` (one pass over u, v for both) + advection +
-  Laplacian;
+* ``stencilpy-fused``: ``vorticity_divergence`` (one pass over u, v for both) and
+  ``advection_laplacian`` (one pass over t, u, v for the advection and the gradient of t,
+  then the divergence of the gradient);
 * ``numpy``: the same formulas written with numpy slicing (``np.roll`` across the seam,
   MetPy's weights along latitude, one-sided end rows), whole arrays at a time;
 * ``metpy``: ``metpy.calc`` on the same arrays, with the grid arguments it would derive
@@ -67,7 +68,8 @@ def run_stencilpy(u, v, t):
 def run_stencilpy_fused(u, v, t):
     from stencilpy import diagnostics as spd
     zeta, delta = spd.vorticity_divergence(u, v)
-    return zeta.data, delta.data, spd.advection(t, u, v).data, spd.laplacian(t).data
+    adv, lap = spd.advection_laplacian(t, u, v)
+    return zeta.data, delta.data, adv.data, lap.data
 
 
 class NumpyDiagnostics:

@@ -28,7 +28,8 @@ from stencilpy.diagnostics.grid import (
 from stencilpy.diagnostics.run import Output, run
 
 __all__ = ["gradient", "vorticity", "absolute_vorticity", "divergence", "vorticity_divergence",
-           "advection", "laplacian", "shearing_deformation", "stretching_deformation",
+           "advection", "laplacian", "advection_laplacian", "shearing_deformation",
+           "stretching_deformation",
            "total_deformation", "frontogenesis", "geostrophic_wind", "LatLonGrid", "grid_of",
            "derivative_weights", "find_dims", "EARTH_RADIUS"]
 
@@ -111,6 +112,16 @@ def laplacian(f, *, radius: float = EARTH_RADIUS, periodic=None):
     name, long = _label(f, "f"), f.attrs.get("long_name", _label(f, "f"))
     out = Output(f"{name}_laplacian", _units(f, "m-2"), f"horizontal Laplacian of {long}")
     return run((K.gradient, K.divergence), [f], (out,), radius=radius, periodic=periodic)
+
+
+def advection_laplacian(s, u, v, *, radius: float = EARTH_RADIUS, periodic=None):
+    """``(advection(s, u, v), laplacian(s))`` sharing the gradient of ``s``: one pass
+    over (s, u, v) for the advection and the gradient, one over the gradient."""
+    name, long = _label(s, "scalar"), s.attrs.get("long_name", _label(s, "scalar"))
+    outs = (Output(f"{name}_advection", _units(s, "s-1"), f"horizontal advection of {long}"),
+            Output(f"{name}_laplacian", _units(s, "m-2"), f"horizontal Laplacian of {long}"))
+    return run((K.advection_gradient, K.divergence), [s, u, v], outs, radius=radius,
+               periodic=periodic)
 
 
 def frontogenesis(theta, u, v, *, radius: float = EARTH_RADIUS, periodic=None):

@@ -79,7 +79,7 @@ def run(kernel, inputs: list, outputs: tuple, *, radius: float, periodic=None,
     for name, make in (per_lat or {}).items():
         coefficients[name] = np.asarray(make(grid), dtype=dtype)[:, None]
     if isinstance(kernel, tuple):
-        results = (_laplacian(kernel, arrays[0], coefficients, grid.boundary),)
+        results = _nested(kernel, arrays, coefficients, grid.boundary)
     else:
         results = kernel(*arrays, **coefficients, boundary=grid.boundary)
         results = results if isinstance(results, tuple) else (results,)
@@ -95,20 +95,27 @@ def _labelled(xr, data, order, coords, output: Output, dims):
     return da if order == tuple(dims) else da.transpose(*dims)
 
 
-def _laplacian(kernels, f, coefficients: dict, boundary: dict):
-    """``divergence(gradient(f))``, the gradient held for a block of levels at a time."""
-    gradient, divergence = kernels
-    if is_dask(f):                      # per chunk already
-        gx, gy = gradient(f, **coefficients, boundary=boundary)
-        return divergence(gx, gy, **coefficients, boundary=boundary)
-    plane = f.shape[-2] * f.shape[-1]
-    flat = f.reshape((-1,) + f.shape[-2:])
-    dtype = np.result_type(f.dtype, coefficients["xm"].dtype)
-    out = np.empty(flat.shape, dtype=dtype)
+def _nested(kernels, arrays, coefficients: dict, boundary: dict) -> tuple:
+    """A Laplacian: ``(first, divergence)``; ``first`` returns the gradient (gx, gy) last,
+    after any other outputs (the advection of ``advection_gradient``).  The gradient is
+    held for a block of levels at a time (numpy), or per chunk (dask)."""
+    first, divergence = kernels
+    if any(is_dask(a) for a in arrays):
+        *other, gx, gy = first(*arrays, **coefficients, boundary=boundary)
+        return (*other, divergence(gx, gy, **coefficients, boundary=boundary))
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    plane = shape[-2] * shape[-1]
+    flat = [np.broadcast_to(a, shape).reshape((-1,) + shape[-2:]) for a in arrays]
+    dtype = np.result_type(*(a.dtype for a in arrays), coefficients["xm"].dtype)
+    n_other = first.n_outputs - 2
+    outs = [np.empty(flat[0].shape, dtype=dtype) for _ in range(n_other + 1)]
     step = max(1, LAPLACIAN_BLOCK_POINTS // max(plane, 1))
-    for start in range(0, flat.shape[0], step):
+    for start in range(0, flat[0].shape[0], step):
         block = slice(start, start + step)
-        gx, gy = gradient(flat[block], **coefficients, boundary=boundary)
-        divergence(gx, gy, **coefficients, boundary=boundary, out=out[block])
-        del gx, gy
-    return out.reshape(f.shape[:-2] + f.shape[-2:])
+        results = first(*(f[block] for f in flat), **coefficients, boundary=boundary)
+        *other, gx, gy = results
+        for o, r in zip(outs, other):
+            o[block] = r
+        divergence(gx, gy, **coefficients, boundary=boundary, out=outs[-1][block])
+        del gx, gy, results, other
+    return tuple(o.reshape(shape) for o in outs)

@@ -197,3 +197,26 @@ def test_errors_are_clear():
         spd.laplacian(t.isel(lat=[0, 1]))
     with pytest.raises(sp.StencilCallError, match="radius"):
         spd.laplacian(t, radius=-1.0)
+
+
+def test_fused_diagnostics_equal_the_separate_ones():
+    lat, lon = np.arange(20.0, 60.0, 2.0), np.arange(0.0, 40.0, 2.5)
+    u, v, t, _ = fields(lat, lon, nlev=3)
+    adv, lap = spd.advection_laplacian(t, u, v)
+    _close(adv, spd.advection(t, u, v), tol=1e-15)
+    _close(lap, spd.laplacian(t), tol=1e-15)
+    assert (adv.name, lap.name) == ("t_advection", "t_laplacian")
+    zeta, delta = spd.vorticity_divergence(u, v)
+    _close(zeta, spd.vorticity(u, v), tol=1e-15)
+    _close(delta, spd.divergence(u, v), tol=1e-15)
+
+
+def test_laplacian_in_blocks_of_levels(monkeypatch):
+    import importlib
+    R_ = importlib.import_module("stencilpy.diagnostics.run")
+    lat, lon = np.arange(20.0, 60.0, 2.0), np.arange(0.0, 40.0, 2.5)
+    u, v, t, _ = fields(lat, lon, nlev=5)
+    whole = spd.laplacian(t)
+    monkeypatch.setattr(R_, "LAPLACIAN_BLOCK_POINTS", 2 * lat.size * lon.size)  # 2 levels
+    _close(spd.laplacian(t), whole, tol=0)
+    _close(spd.advection_laplacian(t, u, v)[1], whole, tol=0)

@@ -32,7 +32,7 @@ PAGES = ("tutorial.md", "language.md", "index.md", "diagnostics.md")
 
 #: ``requires: <name>`` -> the module that must import for the block to run
 REQUIREMENTS = {"xarray": "stencilpy.adapters.xarray", "dask": "stencilpy.adapters.dask",
-                "metpy": "metpy.calc"}
+                "metpy": "metpy.calc", "matplotlib": "matplotlib"}
 
 #: the modules of the pages run so far: a page's stencils stay alive until the end of the
 #: session, as in a notebook.  (Also, with the MCJIT loader, garbage-collecting a compiled

@@ -71,6 +71,9 @@ def _cmd_cache(args) -> int:
 
 
 def _cmd_demo(args) -> int:
+    if args.case == "diagnostics":
+        from stencilpy.demo_diagnostics import run_from_args
+        return run_from_args(args)
     from stencilpy.demo import run_demo
     return run_demo(args)
 
@@ -85,8 +88,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="EULAG-style advection of a rotating cone (MPDATA), "
                                        "compared with the numpy reference")
+    demo.add_argument("case", nargs="?", choices=("advection", "diagnostics"),
+                      default="advection",
+                      help="'advection' (default): the MPDATA rotating cone; 'diagnostics': "
+                           "vorticity, divergence, advection and Laplacian of a synthetic "
+                           "global dataset (netCDF + dask), against MetPy and numpy")
     from stencilpy.demo import add_arguments
     add_arguments(demo)
+    diag = demo.add_argument_group("diagnostics case")
+    diag.add_argument("--resolution", type=float, default=0.5,
+                      help="grid spacing in degrees (default 0.5)")
+    diag.add_argument("--levels", type=int, default=4, help="pressure levels (default 4)")
+    diag.add_argument("--times", type=int, default=3, help="time steps (default 3)")
+    diag.add_argument("--no-metpy", action="store_true", help="skip the MetPy comparison")
     demo.set_defaults(fn=_cmd_demo)
     # listed for the help only: main() hands everything after "bench" to stencilpy.bench.run
     sub.add_parser("bench", help="side-by-side benchmarks (stencilpy, numpy, numba, C); "

@@ -18,7 +18,7 @@ import numpy as np
 from stencilpy.errors import MismatchError, StencilCallError, close_match
 from stencilpy.frontend import parse_stencil
 from stencilpy.ir.types import infer
-from stencilpy.options import RESERVED, check_threads, normalize_boundary
+from stencilpy.options import COMBINING_MODES, RESERVED, check_threads, normalize_boundary
 from stencilpy.passes.pipeline import run_definition_passes, specialize
 from stencilpy.signature import as_field, as_scalar, bind, check_out, is_scalar
 
@@ -82,7 +82,11 @@ class Stencil:
 
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, boundary=None, fill_value=None, out=None, domain=None,
-                 threads=None, check=False, **kwargs):
+                 threads=None, check=False, names=None, attrs=None, **kwargs):
+        if names is not None or attrs is not None:       # DataArray results only
+            return self._call_labelled(args, kwargs, names, attrs, boundary=boundary,
+                                       fill_value=fill_value, out=out, domain=domain,
+                                       threads=threads, check=check)
         if self.backend == "llvm" and domain is None and not check:   # cached call plan
             result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
                                                        out, threads)
@@ -96,6 +100,15 @@ class Stencil:
                            domain=domain, threads=threads, check=check)
         return self.call_arrays(values, boundary=boundary, fill_value=fill_value, out=out,
                                 domain=domain, threads=threads, check=check)
+
+    def _call_labelled(self, args, kwargs, names, attrs, **options):
+        values = self._bind_arguments(args, kwargs)
+        from stencilpy.adapters import dispatch
+        from stencilpy.adapters.xarray import call_xarray
+        if dispatch(values.values(), options["out"]) is not call_xarray:
+            raise StencilCallError("names= and attrs= label DataArray results; the arguments "
+                                   "are not DataArrays (drop names=/attrs=, or pass DataArrays)")
+        return call_xarray(self, values, names=names, attrs=attrs, **options)
 
     def _fast_path(self):
         from stencilpy.runtime.fastpath import FastPath
@@ -185,6 +198,9 @@ class Stencil:
             for o, r in zip(outs, results):
                 o[...] = r
             return outs
+        if any(m in COMBINING_MODES for m in call.options.modes):    # "extrapolate"
+            from stencilpy.runtime.ghosts import execute_with_ghosts
+            return execute_with_ghosts(self, call, outs)
         from stencilpy.runtime.execute import execute
         return execute(self._kernels, call, outs)
 

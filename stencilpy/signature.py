@@ -169,6 +169,8 @@ def _regions(plan: Plan, fields, broadcast, domain, modes, dims) -> tuple:
             if domain[d] == 0 and any(e[d] != (0, 0) for _, e in plan.field_extents):
                 raise StencilCallError(f"axis '{dims[d]}' has length 0: boundary mode '{mode}' "
                                        "cannot extend an empty axis")
+            if mode == "extrapolate":
+                _check_extrapolate(plan, fields, broadcast, d, dims)
             regions.append((0, domain[d]))
             continue
         lens = {n: a.shape[a.ndim - len(dims) + d] for n, a in fields.items()
@@ -182,6 +184,26 @@ def _regions(plan: Plan, fields, broadcast, domain, modes, dims) -> tuple:
                 "pass larger arrays or a padding mode such as boundary='edge'")
         regions.append((lo, hi))
     return tuple(regions)
+
+
+def _check_extrapolate(plan: Plan, fields, broadcast, d: int, dims) -> None:
+    """Boundary "extrapolate" along axis d: every field read beyond its ends there has the
+    three points its parabola needs, and is not bool."""
+    from stencilpy.extrapolation import MIN_POINTS
+    for name, ext in plan.field_extents:
+        if name not in fields or broadcast[name][d] or ext[d] == (0, 0):
+            continue
+        a = fields[name]
+        if a.dtype.kind == "b":
+            raise StencilCallError(
+                f"boundary 'extrapolate' along '{dims[d]}' cannot extrapolate the bool field "
+                f"'{name}'; convert it to a number type or use another mode there")
+        length = a.shape[a.ndim - len(dims) + d]
+        if length < MIN_POINTS:
+            raise StencilCallError(
+                f"boundary 'extrapolate' along '{dims[d]}' needs at least {MIN_POINTS} points "
+                f"of field '{name}' there (it has {length}); pass a larger array or use another "
+                "mode such as 'edge' along that axis")
 
 
 def _fill_value(options_fill, out_dtypes, modes, regions, domain):

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stencilpy.errors import StencilCallError
+from stencilpy.options import COMBINING_MODES
 from stencilpy.signature import check_out
 
 _PLACEHOLDER = {"fill": "edge", "valid": "edge"}   # those points are never read by a kept output
@@ -147,6 +148,8 @@ class _Layout:
                 else:
                     lo, hi = max(lo, ext[d][0]), max(hi, ext[d][1])
             chunks = _clip(given[nb + d], start, stop)
+            if mode in COMBINING_MODES:     # ghosts combine the end entries: one chunk
+                chunks = (sum(chunks),)
             # a block must hold the halo its neighbours need (and 2 points when only a
             # broadcast field reaches, so that a length-1 field stays broadcast in every block)
             need = max(lo, hi, 2 if reach else 1)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stencilpy.extrapolation import window
 from stencilpy.ir import nodes as N
 from stencilpy.ir.types import result_type
 from stencilpy.signature import BoundCall
@@ -30,6 +31,8 @@ _NP_PAD = {"constant": "constant", "edge": "edge", "reflect": "reflect",
 def _pad_axis(arr: np.ndarray, axis: int, before: int, after: int, mode: str, n: int, fill):
     """Extend ``arr`` along ``axis`` to cover domain indices ``[-before, n + after)``."""
     length = arr.shape[axis]
+    if mode == "extrapolate":                 # the parabola through each end's three points
+        return window(arr, axis, -before, n + after)
     want_after = n + after - length            # may be negative: crop a longer field
     if mode == "wrap" and length > n:         # staggered: wraps modulo the domain length
         idx = np.arange(-before, n + after)

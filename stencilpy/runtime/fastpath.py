@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from stencilpy.options import available_cores, env_threads
+from stencilpy.options import COMBINING_MODES, available_cores, env_threads
 from stencilpy.runtime.call import (
     call_views, plan_jobs, scalar_bits, strip_indices, thread_count, run_jobs)
 from stencilpy.runtime.execute import get_kernel
@@ -291,7 +291,7 @@ class FastPath:
             outs = check_out(out, call)
         else:
             outs = tuple(np.empty(call.out_shape, dt) for dt in call.out_dtypes)
-        if call.is_empty:
+        if call.is_empty or any(m in COMBINING_MODES for m in call.options.modes):
             return _UNPLANNABLE
         kernel = get_kernel(st._kernels, call, outs)
         field_args = [self.names.index(f.name) for f in kernel.spec.fields]

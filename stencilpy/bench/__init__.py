@@ -1,4 +1,4 @@
-"""Benchmarks of stencilpy against C (gcc -O3 -fopenmp), numba and numpy, shipped with the
+"""Benchmarks of stencilpy against C (gcc -O3 -fopenmp), numba, pystencils 2 and numpy, shipped with the
 package (the C sources are package data in ``stencilpy/bench/c/``).
 
 ``stencilpy bench`` (or ``python -m stencilpy.bench``) runs the side-by-side suite

@@ -47,3 +47,11 @@ def test_pystencils_peer_matches_numpy(variant, kernel, shape):
         return
     assert cases.compare(out, ref, k.interior(shape), 1e-12) is None
     assert np.isnan(out[(0,) * len(shape)])       # the halo is left untouched
+
+
+def test_invariant_tool_checks_and_reports(capsys):
+    from stencilpy.bench import invariant
+
+    assert invariant.main(["4", "6", "16", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "not hoisted" in out and "hoisting gain:" in out

@@ -19,7 +19,6 @@ is.  The remapped (boundary) points keep their per-point code: they are the row 
 
 from __future__ import annotations
 
-from stencilpy.codegen.expr import ExprLowerer
 from stencilpy.ir import nodes as N
 
 #: set False to compare against the unhoisted code (tests and measurements); part of every
@@ -101,6 +100,8 @@ def invariant_roots(ctx, exprs) -> list:
 def row_invariants(fr, stage, load) -> dict:
     """``{id(node): value}`` of the stage's invariant sub-expressions, lowered once at the
     builder's position with ``load`` (the row's loads at its first point)."""
+    from stencilpy.codegen.expr import ExprLowerer   # (the fingerprint imports this module
+                                                     # on the warm path: no llvmlite there)
     ctx = fr.ctx
     roots = invariant_roots(ctx, ctx.stage_exprs(stage))
     if not roots:

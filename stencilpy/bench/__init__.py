@@ -1,5 +1,5 @@
-"""Benchmarks of stencilpy against C (gcc -O3 -fopenmp), numba, pystencils 2 and numpy, shipped with the
-package (the C sources are package data in ``stencilpy/bench/c/``).
+"""Benchmarks of stencilpy against C (gcc -O3 -fopenmp), numba, pystencils 2 and numpy,
+shipped with the package (the C sources are package data in ``stencilpy/bench/c/``).
 
 ``stencilpy bench`` (or ``python -m stencilpy.bench``) runs the side-by-side suite
 (:func:`stencilpy.bench.run.main`); the other tools run as ``python -m stencilpy.bench.<name>``:

@@ -20,7 +20,8 @@ from .impl import Unavailable, load_numpy
 from .timing import calibrate, median, round_robin
 
 LOADERS = {"C": kernels_c.load, "numba": kernels_numba.load,
-           "pystencils": kernels_pystencils.load, "pystencils-autovec": kernels_pystencils.load_autovec,
+           "pystencils": kernels_pystencils.load,
+           "pystencils-autovec": kernels_pystencils.load_autovec,
            "numpy": load_numpy, "stencilpy": kernels_stencilpy.load}
 PEERS = ("C", "numba", "pystencils", "pystencils-autovec")   # "vs best peer": the fastest of these
 DEFAULT_OUT = Path("stencilpy-output") / "bench"   # in the current directory, as the demo

@@ -14,7 +14,9 @@ modes or libm.  It lowers the expressions of *one point* and receives
 * ``scalars``: scalar argument name -> LLVM value;
 * ``inline``: temporaries evaluated in place (read at offset 0 only, see
   ``passes/inline_temporaries.py``), name -> defining expression;
-* ``target``: float math functions and attributes (``codegen/target.py``).
+* ``target``: float math functions and attributes (``codegen/target.py``);
+* ``known``: ``id(node) -> value`` of sub-expressions computed already (the row-invariant
+  values of ``codegen/hoist.py``), used instead of lowering the node again.
 
 A GPU kernel lowers a point with the same class::
 
@@ -48,7 +50,8 @@ class ExprLowerer:
     be shared between points (it caches node types by node identity)."""
 
     def __init__(self, builder: ir.IRBuilder, target, types: dict, load: Load, scalars: dict,
-                 inline: dict | None = None, type_memo: dict | None = None):
+                 inline: dict | None = None, type_memo: dict | None = None,
+                 known: dict | None = None):
         self.b = builder
         self.target = target
         self.types = types
@@ -57,11 +60,14 @@ class ExprLowerer:
         self.inline = {} if inline is None else inline
         self.type_memo = {} if type_memo is None else type_memo
         self.values: dict = {}              # (name, offset) -> value at this point
+        self.known = {} if known is None else known   # id(node) -> value computed already
 
     def type_of(self, expr: N.Expr):
         return expr_type(expr, self.types, self.type_memo)
 
     def lower(self, expr: N.Expr) -> ir.Value:
+        if self.known and id(expr) in self.known:       # hoisted (codegen/hoist.py)
+            return self.known[id(expr)]
         return getattr(self, f"lower_{type(expr).__name__}")(expr)
 
     def lower_as(self, expr: N.Expr, t) -> ir.Value:

@@ -118,8 +118,9 @@ class KernelSpec:
 
     def fingerprint_text(self) -> str:
         """Canonical text of everything the generated code depends on."""
+        from stencilpy.codegen import hoist           # (hoist imports this module)
         parts = [format_stencil(self.stencil), f"modes={self.modes}", f"streaming={self.streaming}",
-                 "abi=4"]
+                 "abi=4", f"hoist={'row' if hoist.ENABLED else 'off'}"]
         parts += [f"field {f.name} {f.dtype.str} bcast={f.broadcast} unit={f.unit_inner}"
                   for f in self.fields]
         parts += [f"scalar {n} {t.__name__}" for n, t in self.scalars]

@@ -1,0 +1,268 @@
+"""One stencil call on GPU arrays, end to end.
+
+    values (CuPy / __cuda_array_interface__ arrays, numbers)
+      -> Stencil.bind on host placeholders (same validation, regions, dtypes as the CPU)
+      -> outputs (fresh device arrays; ``out=`` that overlaps an input: computed into fresh
+         arrays, then copied: snapshot semantics)
+      -> GpuSpec (dtypes, broadcasting, unit strides, modes, rows per thread) -> kernel
+      -> parameters per Python-looped batch index -> launch (grid: inner axis x rows x
+         (batch x outer axes)); the kernel writes the "fill" strips itself
+
+``device_for`` picks the device: the CUDA driver (``runtime/gpu/driver.py``) for real GPU
+arrays, or the host emulation (``runtime/gpu/emulate.py``) for its test arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stencilpy.codegen.gpu.spec import GpuField, GpuOutput, GpuSpec
+from stencilpy.errors import StencilCallError
+from stencilpy.runtime.call import _batch_split, fill_bits, fill_strips, scalar_bits
+from stencilpy.runtime.gpu.arrays import DeviceArray, is_device_array, overlap, placeholder
+
+#: loop mapping per stencil rank: (rows per thread, block x, block y).  2-D: each thread
+#: walks ROWS rows with a register window (measured on an H200: one point per thread 81%
+#: of copy bandwidth, 8 rows 94%); 3-D: one point per thread in 32 x 4 blocks.
+TUNING = {1: (1, 256, 1), 2: (8, 128, 1), 3: (1, 32, 4)}
+MAX_GRID_YZ = 65535
+
+
+def tuning(ndim: int) -> tuple[int, int, int]:
+    return TUNING.get(ndim, TUNING[3])
+
+
+def uses_gpu(values, out) -> bool:
+    outs = out if isinstance(out, tuple) else (out,)
+    return any(is_device_array(v) for v in (*values, *outs))
+
+
+def host_values(values: dict) -> dict:
+    """``values`` with device arrays replaced by host placeholders (for binding)."""
+    return {n: placeholder(DeviceArray(v, f"argument '{n}'")) if is_device_array(v) else v
+            for n, v in values.items()}
+
+
+def placeholder_out(out):
+    """``out=`` with device arrays replaced by host placeholders."""
+    if out is None:
+        return None
+    outs = out if isinstance(out, tuple) else (out,)
+    shadow = tuple(placeholder(DeviceArray(o, "out")) if is_device_array(o) else o for o in outs)
+    return shadow if isinstance(out, tuple) else shadow[0]
+
+
+def device_for(values, out):
+    from stencilpy.runtime.gpu import emulate
+    outs = out if isinstance(out, tuple) else (out,)
+    arrays = [v for v in (*values, *outs) if is_device_array(v)]
+    kinds = {isinstance(a, emulate.EmulatedArray) for a in arrays}
+    if kinds == {True}:
+        return emulate.device()
+    if True in kinds:
+        raise StencilCallError("a call mixes host-emulated test arrays with GPU arrays")
+    from stencilpy.runtime.gpu.driver import cuda_device
+    return cuda_device()
+
+
+class _View:
+    """A device array as the kernel sees it (like ``runtime.call.ArrayView``)."""
+
+    def __init__(self, arr: DeviceArray, ndim: int, batch_shape: tuple, broadcast=None):
+        strides = arr.element_strides()
+        lead = arr.ndim - ndim
+        self.ptr, self.itemsize = arr.ptr, arr.itemsize
+        self.strides, self.lens = [], []
+        for d in range(ndim):
+            k = lead + d
+            if k < 0 or (broadcast is not None and broadcast[d]):
+                self.strides.append(0)
+                self.lens.append(1)
+            else:
+                self.strides.append(strides[k])
+                self.lens.append(arr.shape[k])
+        own = list(zip(arr.shape[:max(lead, 0)], strides[:max(lead, 0)]))
+        pad = [(1, 0)] * (len(batch_shape) - len(own))
+        self.batch = [(n, 0 if n == 1 else s) for n, s in pad + own]
+
+
+def execute_gpu(stencil, values: dict, boundary=None, fill_value=None, out=None, domain=None,
+                threads=None, check=False):
+    """``Stencil.call_arrays`` for a call with GPU arrays; returns device array(s)."""
+    device = device_for(values.values(), out)
+    arrays = {}
+    for name, v in values.items():
+        if isinstance(v, np.ndarray) and v.ndim > 0:
+            v = device.to_device(v)               # a host field joins the GPU call
+        arrays[name] = v
+    outs_in = None
+    if out is not None:
+        outs_in = out if isinstance(out, tuple) else (out,)
+        for k, o in enumerate(outs_in):
+            if not is_device_array(o):
+                raise StencilCallError(f"out{'' if len(outs_in) == 1 else f'[{k}]'} is a "
+                                       f"{type(o).__name__}; a GPU call writes into GPU arrays "
+                                       "(e.g. cupy.empty)")
+    call = stencil.bind(arrays, boundary, fill_value, domain, threads, check, out)
+    fields = {n: arrays[n] for n in call.fields}
+    descs = {n: _usable(device, DeviceArray(a, f"argument '{n}'"), a) for n, a in fields.items()}
+    fields = {n: d.obj for n, d in descs.items()}
+    if outs_in is not None:
+        outs = _check_out(outs_in, call)
+        if any(overlap(DeviceArray(o), d) for o in outs for d in descs.values()):
+            fresh = _run(device, stencil, call, None, descs)
+            for o, r in zip(outs, fresh):
+                device.copy(o, r)
+            results = tuple(outs)
+        else:
+            results = _run(device, stencil, call, outs, descs)
+    else:
+        results = _run(device, stencil, call, None, descs)
+    if check:
+        _check(stencil, call, device, fields, results)
+    return results[0] if len(results) == 1 else results
+
+
+def _usable(device, desc: DeviceArray, obj) -> DeviceArray:
+    """``desc``, or a contiguous device copy when its strides are not whole elements."""
+    if desc.element_strides() is None:
+        return DeviceArray(device.contiguous(obj))
+    return desc
+
+
+def _check_out(outs, call) -> tuple:
+    n = len(call.out_dtypes)
+    if len(outs) != n:
+        raise StencilCallError(f"out= has {len(outs)} arrays but the stencil returns {n}")
+    descs = []
+    for k, (o, dt) in enumerate(zip(outs, call.out_dtypes)):
+        what = "out" if n == 1 else f"out[{k}]"
+        d = DeviceArray(o, what)
+        if d.shape != call.out_shape:
+            raise StencilCallError(f"{what} has shape {d.shape}; this call's output has "
+                                   f"shape {call.out_shape}")
+        if d.readonly:
+            raise StencilCallError(f"{what} is read-only; pass a writeable array")
+        if not np.can_cast(dt, d.dtype, "same_kind") or d.dtype == np.float16 \
+                or d.dtype.kind not in "biuf":
+            raise StencilCallError(f"{what} has dtype {d.dtype} but the result is {dt}; "
+                                   f"pass an array of dtype {dt}")
+        if d.element_strides() is None:
+            raise StencilCallError(f"{what} has strides {d.strides} that are not whole "
+                                   "elements; pass a contiguous array")
+        descs.append(d)
+    for k, a in enumerate(descs):
+        if any(overlap(a, b) for b in descs[k + 1:]):
+            raise StencilCallError("the arrays passed as out= overlap each other; pass "
+                                   "separate arrays")
+    return tuple(outs)
+
+
+def gpu_spec(call, descs: dict, outs: list, rows: int | None = None) -> GpuSpec:
+    ndim = len(call.domain)
+    rows = tuning(ndim)[0] if rows is None else rows
+    fields = tuple(GpuField(n, d.dtype, call.broadcast[n],
+                            not call.broadcast[n][-1] and d.strides[-1] == d.itemsize)
+                   for n, d in descs.items())
+    outputs = tuple(GpuOutput(d.dtype, d.strides[-1] == d.itemsize if d.ndim else True)
+                    for d in outs)
+    scalars = tuple((n, type(v)) for n, v in call.scalars.items())
+    temps = tuple((s.target, call.temp_types[s.target]) for s in call.stencil.body)
+    return GpuSpec(call.stencil, fields, scalars, outputs, call.options.modes, temps,
+                   rows if ndim >= 2 else 1)
+
+
+def fast_ranges(call, views: dict) -> list[tuple[int, int]]:
+    """Per axis, the part of the region where every read of every field is in bounds."""
+    out = []
+    for d, (lo, hi) in enumerate(call.regions):
+        for name, v in views.items():
+            if call.broadcast[name][d]:
+                continue
+            e_lo, e_hi = call.plan.field_extent(name)[d]
+            lo, hi = max(lo, e_lo), min(hi, v.lens[d] - e_hi)
+        out.append((lo, max(lo, hi)))
+    return out
+
+
+def launch_params(call, spec: GpuSpec, views: dict, out_views: list, k_axis,
+                  nbatch: int) -> list[int]:
+    """The kernel's parameters (pointers unshifted; ``runtime/gpu/execute.py`` adds the
+    Python-looped batch offsets)."""
+    params: list[int] = []
+    for f in spec.fields:
+        v = views[f.name]
+        params += [v.ptr, v.batch[k_axis][1] if k_axis is not None else 0, *v.strides, *v.lens]
+    for v in out_views:
+        params += [v.ptr, v.batch[k_axis][1] if k_axis is not None else 0, *v.strides]
+    modes = call.options.modes
+    for d, ((lo, hi), (flo, fhi), mode) in enumerate(zip(call.regions, fast_ranges(call, views),
+                                                         modes)):
+        glo, ghi = (0, call.domain[d]) if mode == "fill" else (lo, hi)
+        origin = lo if mode == "valid" else 0
+        params += [call.domain[d], lo, hi, flo, fhi, glo, ghi, origin]
+    params.append(nbatch)
+    params += [scalar_bits(v) for v in call.scalars.values()]
+    params.append(int(np.float64(call.options.fill_value).view(np.int64)))
+    params += [fill_bits(o.dtype, call.options.fill_value) or 0 for o in spec.outputs]
+    return params
+
+
+def launch_shape(call, spec: GpuSpec, nbatch: int) -> tuple[tuple, tuple]:
+    """(grid, block) of a launch."""
+    n = spec.ndim
+    rows, bx, by = tuning(n)
+    modes = call.options.modes
+
+    def length(d):
+        lo, hi = (0, call.domain[d]) if modes[d] == "fill" else call.regions[d]
+        return max(hi - lo, 0)
+
+    if n == 1:
+        by = 1
+    gx = -(-length(n - 1) // bx)
+    gy = 1 if n == 1 else -(-(-(-length(n - 2) // spec.rows)) // by)
+    nz = nbatch
+    for d in range(n - 2):
+        nz *= length(d)
+    return (max(gx, 1), max(min(gy, MAX_GRID_YZ), 1), max(min(nz, MAX_GRID_YZ), 1)), (bx, by, 1)
+
+
+def _run(device, stencil, call, outs, descs: dict) -> tuple:
+    if outs is None:
+        outs = tuple(device.empty(call.out_shape, dt) for dt in call.out_dtypes)
+    out_descs = [DeviceArray(o) for o in outs]
+    if call.is_empty:
+        fill_strips(call, outs)
+        return tuple(outs)
+    ndim = len(call.domain)
+    spec = gpu_spec(call, descs, out_descs)
+    kernel = device.kernel(stencil, spec)
+    views = {n: _View(d, ndim, call.batch_shape, call.broadcast[n]) for n, d in descs.items()}
+    out_views = [_View(d, ndim, call.batch_shape) for d in out_descs]
+    all_views = list(views.values()) + out_views
+    loop_dims, kernel_dims = _batch_split(all_views, call.batch_shape)
+    k_axis = kernel_dims[-1] if kernel_dims else None
+    nbatch = int(np.prod([call.batch_shape[i] for i in kernel_dims], dtype=np.int64))
+    params = launch_params(call, spec, views, out_views, k_axis, nbatch)
+    ptr_slots = spec.pointer_params()
+    grid, block = launch_shape(call, spec, nbatch)
+    for index in np.ndindex(*[call.batch_shape[i] for i in loop_dims]):
+        local = list(params)
+        for slot, v in zip(ptr_slots, all_views):
+            local[slot] = v.ptr + sum(i * v.batch[a][1] for a, i in zip(loop_dims, index)) \
+                * v.itemsize
+        device.launch(kernel, grid, block, local)
+    return tuple(outs)
+
+
+def _check(stencil, call, device, fields: dict, results) -> None:
+    import dataclasses
+
+    from stencilpy.decorator import _compare
+    from stencilpy.reference import run_reference
+
+    host = {n: device.to_host(a) for n, a in fields.items()}
+    expected = run_reference(dataclasses.replace(call, fields=host))
+    for k, (got, want) in enumerate(zip(results, expected)):
+        _compare(stencil.ir.name, k, device.to_host(got), want)

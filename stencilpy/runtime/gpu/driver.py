@@ -80,8 +80,18 @@ class CudaDevice:
         with self._lock:
             found = self._loaded.get((dev, key))
             if found is None:
-                loader = _load_cuda_python if self.driver == "cuda-python" else _load_cupy
-                found = self._loaded[(dev, key)] = loader(self.cp, spec, key, ptx)
+                if self.driver == "cuda-python":
+                    try:
+                        found = _load_cuda_python(self.cp, spec, key, ptx)
+                    except (ImportError, AttributeError, TypeError) as exc:
+                        import warnings
+                        warnings.warn(f"stencilpy: cuda-python could not load the kernel "
+                                      f"({type(exc).__name__}: {exc}); using CuPy's module "
+                                      "loader", RuntimeWarning, stacklevel=2)
+                        self.driver = "cupy"
+                if found is None:
+                    found = _load_cupy(self.cp, spec, key, ptx)
+                self._loaded[(dev, key)] = found
         kernels[(dev, spec)] = found
         return found
 

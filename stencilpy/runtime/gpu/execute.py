@@ -158,9 +158,36 @@ def _check_out(outs, call) -> tuple:
     return tuple(outs)
 
 
+#: a kernel whose body costs more than this many operations per point (loads count 1,
+#: math functions 20: ``passes/inline_temporaries.cost``) computes one row per thread: the
+#: register window pays for memory-bound kernels, and unrolling a heavy body R times costs
+#: compile time and registers
+WINDOW_MAX_COST = 400
+
+
+def rows_for(stencil, ndim: int) -> int:
+    from stencilpy.passes.inline_temporaries import cost
+    rows = tuning(ndim)[0]
+    if rows > 1:
+        total = sum(cost(s.value) for s in stencil.body) + sum(cost(e) for e in stencil.returns)
+        heavy = any(getattr(n, "func", None) not in (None, "abs", "min", "max", "where", "sqrt",
+                                                     "floor", "ceil", "trunc", "isnan", "isinf",
+                                                     "isfinite", "sign", "copysign")
+                    for e in [s.value for s in stencil.body] + list(stencil.returns)
+                    for n in _walk(e))
+        if heavy or total > WINDOW_MAX_COST:
+            return 1
+    return rows
+
+
+def _walk(expr):
+    from stencilpy.ir import nodes as N
+    return N.walk(expr)
+
+
 def gpu_spec(call, descs: dict, outs: list, rows: int | None = None) -> GpuSpec:
     ndim = len(call.domain)
-    rows = tuning(ndim)[0] if rows is None else rows
+    rows = rows_for(call.stencil, ndim) if rows is None else rows
     fields = tuple(GpuField(n, d.dtype, call.broadcast[n],
                             not call.broadcast[n][-1] and d.strides[-1] == d.itemsize)
                    for n, d in descs.items())
@@ -211,7 +238,7 @@ def launch_params(call, spec: GpuSpec, views: dict, out_views: list, k_axis,
 def launch_shape(call, spec: GpuSpec, nbatch: int) -> tuple[tuple, tuple]:
     """(grid, block) of a launch."""
     n = spec.ndim
-    rows, bx, by = tuning(n)
+    _, bx, by = tuning(n)
     modes = call.options.modes
 
     def length(d):
@@ -231,11 +258,20 @@ def launch_shape(call, spec: GpuSpec, nbatch: int) -> tuple[tuple, tuple]:
 def _run(device, stencil, call, outs, descs: dict) -> tuple:
     if outs is None:
         outs = tuple(device.empty(call.out_shape, dt) for dt in call.out_dtypes)
-    out_descs = [DeviceArray(o) for o in outs]
     if call.is_empty:
         fill_strips(call, outs)
         return tuple(outs)
+    kernel, launches = plan_launches(device, stencil, call, outs, descs)
+    for grid, block, params in launches:
+        device.launch(kernel, grid, block, params)
+    return tuple(outs)
+
+
+def plan_launches(device, stencil, call, outs, descs: dict):
+    """(kernel, [(grid, block, parameters)]) of a call: one launch per Python-looped batch
+    index (the batch axes the kernel cannot walk as one strided axis)."""
     ndim = len(call.domain)
+    out_descs = [DeviceArray(o) for o in outs]
     spec = gpu_spec(call, descs, out_descs)
     kernel = device.kernel(stencil, spec)
     views = {n: _View(d, ndim, call.batch_shape, call.broadcast[n]) for n, d in descs.items()}
@@ -247,13 +283,37 @@ def _run(device, stencil, call, outs, descs: dict) -> tuple:
     params = launch_params(call, spec, views, out_views, k_axis, nbatch)
     ptr_slots = spec.pointer_params()
     grid, block = launch_shape(call, spec, nbatch)
+    launches = []
     for index in np.ndindex(*[call.batch_shape[i] for i in loop_dims]):
         local = list(params)
         for slot, v in zip(ptr_slots, all_views):
             local[slot] = v.ptr + sum(i * v.batch[a][1] for a, i in zip(loop_dims, index)) \
                 * v.itemsize
-        device.launch(kernel, grid, block, local)
-    return tuple(outs)
+        launches.append((grid, block, local))
+    return kernel, launches
+
+
+def prepare(stencil, values: dict, out, **options):
+    """A zero-overhead re-run of one GPU call writing into ``out``: returns ``run()``, which
+    launches the planned kernel(s) again on the same arrays (for benchmarks and time loops
+    whose arrays do not change; ``out`` must not overlap an input)."""
+    device = device_for(values.values(), out)
+    outs = out if isinstance(out, tuple) else (out,)
+    call = stencil.bind(values, options.get("boundary"), options.get("fill_value"),
+                        options.get("domain"), None, False, out)
+    descs = {n: DeviceArray(values[n], n) for n in call.fields}
+    if any(overlap(DeviceArray(o), d) for o in outs for d in descs.values()):
+        raise StencilCallError("prepare(): out= overlaps an input")
+    if call.is_empty:
+        raise StencilCallError("prepare(): the call computes no point")
+    kernel, launches = plan_launches(device, stencil, call, _check_out(outs, call), descs)
+
+    def run():
+        for grid, block, params in launches:
+            device.launch(kernel, grid, block, params)
+    run.kernel = kernel
+    run.launches = launches
+    return run
 
 
 def _check(stencil, call, device, fields: dict, results) -> None:

@@ -119,7 +119,7 @@ def llvm_ir(spec) -> str:
 
 
 def _needs_libdevice(text: str) -> bool:
-    return "@__nv_" in text
+    return "@__nv_" in text or "@\"__nv_" in text
 
 
 def _module(text: str, arch: str):

@@ -112,6 +112,7 @@ def test_mpdata_step_against_reference_solver():
     psi = 1.0 + rng.random((24, 30))
     c0 = 0.3 * (rng.random((25, 30)) - 0.5)
     c1 = 0.3 * (rng.random((24, 31)) - 0.5)
+    c0[-1], c1[:, -1] = c0[0], c1[:, 0]            # the periodic face N is face 0
     K = kernels(2)
     got = K.step(EmulatedArray(psi), EmulatedArray(c0), EmulatedArray(c1), 1e-15,
                  boundary="periodic").get()

@@ -18,7 +18,8 @@ Lowering, as typed comments::
 
 Expressions are lowered by the shared ``codegen/expr.py``; on NVPTX, math functions that
 the backend cannot select (``llvm.exp``, ``tan``, ``frem`` ...) become libdevice calls
-(``__nv_exp`` ...) through ``GpuBuilder``; ``runtime/gpu/ptx.py`` links libdevice in.
+(``__nv_exp`` ...) through ``GpuTarget`` (``codegen/gpu/target.py``) and ``frem`` through
+``GpuBuilder``; ``runtime/gpu/ptx.py`` links libdevice in.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from llvmlite import ir
 
 from stencilpy.codegen.boundary import in_bounds, remap
 from stencilpy.codegen.expr import ExprLowerer
-from stencilpy.codegen.gpu.spec import GRID_NAME, KERNEL_NAME, GpuSpec
+from stencilpy.codegen.gpu.spec import EDGE_GRID_NAME, EDGE_NAME, GRID_NAME, KERNEL_NAME, GpuSpec
+from stencilpy.codegen.gpu.target import GPU, declare
+from stencilpy.codegen.target import CPU
 from stencilpy.codegen.loops import const, smin
 from stencilpy.codegen.types import F64, I64, cast, concrete, memory_type, store
 from stencilpy.options import PAD_MODES
@@ -38,49 +41,32 @@ NVPTX_TRIPLE = "nvptx64-nvidia-cuda"
 NVPTX_DATALAYOUT = "e-p6:32:32-i64:64-i128:128-i256:256-v16:16-v32:32-n16:32:64"
 I32 = ir.IntType(32)
 
-#: math functions NVPTX cannot select, as libdevice functions (``__nv_<name>``, float32:
-#: ``__nv_<name>f``): LLVM intrinsics by their base name, C library names as they are
-_LIBDEVICE = frozenset({"exp", "log", "log10", "log2", "sin", "cos", "pow", "tan", "asin",
-                        "acos", "atan", "sinh", "cosh", "tanh", "expm1", "log1p", "atan2",
-                        "hypot", "fmod"})
-
-
 def libdevice_name(name: str) -> str | None:
-    """The libdevice function for a called function's name (None: NVPTX selects it)."""
+    """The libdevice function of an LLVM intrinsic or C math function name (None: NVPTX
+    selects it itself)."""
+    from stencilpy.codegen.gpu.target import GPU_MATH
+    base = {v: v for v in GPU_MATH.values() if not v.startswith("llvm.")}
     if name.startswith("llvm."):
         parts = name.split(".")
-        if len(parts) == 3 and parts[1] in _LIBDEVICE and parts[2] in ("f32", "f64"):
+        if len(parts) == 3 and parts[1] in base and parts[2] in ("f32", "f64"):
             return f"__nv_{parts[1]}" + ("f" if parts[2] == "f32" else "")
         return None
-    if name in _LIBDEVICE:
+    if name in base:
         return f"__nv_{name}"
-    if name.endswith("f") and name[:-1] in _LIBDEVICE:
+    if name.endswith("f") and name[:-1] in base:
         return f"__nv_{name}"
     return None
 
 
 class GpuBuilder(ir.IRBuilder):
-    """An IRBuilder for NVPTX: calls of math functions the backend cannot select become
-    libdevice calls, and ``frem`` is libdevice's exact ``fmod`` (NVPTX's own expansion,
-    ``x - y * trunc(x / y)``, is not exact)."""
-
-    def call(self, fn, args, *rest, **kwargs):
-        target = libdevice_name(getattr(fn, "name", ""))
-        if target is not None:
-            fn = self._declare(target, fn.function_type)
-        return super().call(fn, args, *rest, **kwargs)
+    """An IRBuilder for NVPTX: ``frem`` (NumPy's ``%``, ``//`` and ``fmod`` use it) is
+    libdevice's exact ``fmod`` (NVPTX's own expansion, ``x - y * trunc(x / y)``, is not
+    exact for large quotients)."""
 
     def frem(self, lhs, rhs, name=""):
         target = "__nv_fmodf" if lhs.type == ir.FloatType() else "__nv_fmod"
-        return super().call(self._declare(target, ir.FunctionType(lhs.type, [lhs.type] * 2)),
-                            [lhs, rhs], name=name)
-
-    def _declare(self, name, fnty):
-        module = self.module
-        fn = module.globals.get(name)
-        if fn is None:
-            fn = ir.Function(module, fnty, name)
-        return fn
+        fn = declare(self, target, ir.FunctionType(lhs.type, [lhs.type] * 2))
+        return self.call(fn, [lhs, rhs], name=name)
 
 
 @contextmanager
@@ -122,6 +108,7 @@ class GpuKernelBuilder:
         self.type_memo: dict = {}
         self.pad = [m in PAD_MODES for m in spec.modes]
         self.invariant = self.module.add_metadata([]) if self.nvptx else None
+        self.target_math = GPU if self.nvptx else CPU
 
     # -- signature -------------------------------------------------------------------
     def param_types(self) -> list:
@@ -136,24 +123,26 @@ class GpuKernelBuilder:
 
     def build(self) -> ir.Module:
         tys = self.param_types()
-        if self.nvptx:
-            fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), tys), KERNEL_NAME)
-            fn.calling_convention = "ptx_kernel"
-            params, ids = list(fn.args), None
-        else:
-            fnty = ir.FunctionType(ir.VoidType(), tys + [I64] * len(self.IDS))
-            fn = ir.Function(self.module, fnty, KERNEL_NAME + "_thread")
-            fn.linkage = "internal"
-            params, ids = list(fn.args[:len(tys)]), dict(zip(self.IDS, fn.args[len(tys):]))
-        for k in self.spec.pointer_params():
-            fn.args[k].add_attribute("noalias")
-        self.b = GpuBuilder(fn.append_basic_block("entry")) if self.nvptx \
-            else ir.IRBuilder(fn.append_basic_block("entry"))
-        self._ids = ids
-        self._unpack(params)
-        self._emit_body()
-        if not self.nvptx:
-            self._emit_grid(fn, tys)
+        for kind in ("interior", "edge"):
+            name = KERNEL_NAME if kind == "interior" else EDGE_NAME
+            if self.nvptx:
+                fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), tys), name)
+                fn.calling_convention = "ptx_kernel"
+                params, ids = list(fn.args), None
+            else:
+                fnty = ir.FunctionType(ir.VoidType(), tys + [I64] * len(self.IDS))
+                fn = ir.Function(self.module, fnty, name + "_thread")
+                fn.linkage = "internal"
+                params, ids = list(fn.args[:len(tys)]), dict(zip(self.IDS, fn.args[len(tys):]))
+            for k in self.spec.pointer_params():
+                fn.args[k].add_attribute("noalias")
+            self.b = GpuBuilder(fn.append_basic_block("entry")) if self.nvptx \
+                else ir.IRBuilder(fn.append_basic_block("entry"))
+            self._ids = ids
+            self._unpack(params)
+            self._emit_body(kind)
+            if not self.nvptx:
+                self._emit_grid(fn, tys, GRID_NAME if kind == "interior" else EDGE_GRID_NAME)
         return self.module
 
     def _id(self, name: str):
@@ -208,72 +197,75 @@ class GpuKernelBuilder:
         return value if isinstance(mt, ir.IntType) else self.b.bitcast(value, mt)
 
     # -- the thread's work -------------------------------------------------------------
-    def _emit_body(self) -> None:
+    def _emit_body(self, kind: str) -> None:
+        """The thread's work in the launch's box (the ``grid`` parameters): "interior",
+        R rows of fast points per thread (the host guarantees every point of the box is
+        fast and its rows a multiple of R), or "edge", one generic point per step."""
         spec, b, n = self.spec, self.b, self.spec.ndim
         inner, row = n - 1, spec.row_axis
+        R = spec.rows if kind == "interior" and row is not None else 1
+        loops = kind == "edge" or spec.loops
         x = b.add(b.mul(self._id("ctaid.x"), self._id("ntid.x")), self._id("tid.x"))
         j = b.add(self.grid[inner][0], x, name="j")
-        work = b.append_basic_block("work")
-        done = b.append_basic_block("done")
-        b.cbranch(b.icmp_signed("<", j, self.grid[inner][1]), work, done)
-        b.position_at_end(work)
         outer = list(range(0, n - 2)) if row is not None else []
-        lens = [b.sub(self.grid[d][1], self.grid[d][0]) for d in outer]
-        nz = self.nbatch
+        lens = [b.trunc(b.sub(self.grid[d][1], self.grid[d][0]), I32) for d in outer]
+        nz = b.trunc(self.nbatch, I32)
         for length in lens:
             nz = b.mul(nz, length)
+        nz = b.zext(nz, I64)
+        z0 = self._id("ctaid.z")
+        ok = b.icmp_signed("<", j, self.grid[inner][1])
+        if not loops:
+            ok = b.and_(ok, b.icmp_signed("<", z0, nz))
         if row is not None:
             y0 = b.add(b.mul(self._id("ctaid.y"), self._id("ntid.y")), self._id("tid.y"))
-            ystep = b.mul(self._id("nctaid.y"), self._id("ntid.y"))
-        with _loop(b, self._id("ctaid.z"), self._id("nctaid.z"),
-                   lambda z: b.icmp_signed("<", z, nz), "z") as z:
-            idx = {}
-            rest = z
+            lo_r, hi_r = self.grid[row]
+            if not loops:
+                ok = b.and_(ok, b.icmp_signed("<", b.add(lo_r, b.mul(y0, const(R))), hi_r))
+        work = b.append_basic_block("work")
+        done = b.append_basic_block("done")
+        b.cbranch(ok, work, done)
+        b.position_at_end(work)
+
+        def rows_of(z):
+            idx, rest = {}, b.trunc(z, I32)
             for d, length in reversed(list(zip(outer, lens))):
-                idx[d] = b.add(self.grid[d][0], b.urem(rest, length))
+                idx[d] = b.add(self.grid[d][0], b.zext(b.urem(rest, length), I64))
                 rest = b.udiv(rest, length)
-            batch = rest
+            batch = b.zext(rest, I64)
             if row is None:
-                self._block(batch, idx, None, j)
+                self._step(kind, batch, idx, None, j, R)
+            elif not loops:
+                self._step(kind, batch, idx, b.add(lo_r, b.mul(y0, const(R))), j, R)
             else:
-                R = const(spec.rows)
-                lo_r, hi_r = self.grid[row]
-                with _loop(b, y0, ystep,
-                           lambda y: b.icmp_signed("<", b.add(lo_r, b.mul(y, R)), hi_r), "y") as y:
-                    self._block(batch, idx, b.add(lo_r, b.mul(y, R)), j)
+                ystep = b.mul(self._id("nctaid.y"), self._id("ntid.y"))
+                with _loop(b, y0, ystep, lambda y: b.icmp_signed(
+                        "<", b.add(lo_r, b.mul(y, const(R))), hi_r), "y") as y:
+                    self._step(kind, batch, idx, b.add(lo_r, b.mul(y, const(R))), j, R)
+
+        if loops:
+            with _loop(b, z0, self._id("nctaid.z"), lambda z: b.icmp_signed("<", z, nz), "z") as z:
+                rows_of(z)
+        else:
+            rows_of(z0)
         b.branch(done)
         b.position_at_end(done)
         b.ret_void()
 
-    def _block(self, batch, idx: dict, r0, j) -> None:
-        """The thread's points at (batch, outer idx, rows r0.. r0+R-1, j)."""
-        b, spec, n = self.b, self.spec, self.spec.ndim
-        row, R = spec.row_axis, spec.rows
-        ok = self._within(self.fast[n - 1], j)
-        for d, i in idx.items():
-            ok = b.and_(ok, self._within(self.fast[d], i))
-        if row is not None:
-            flo, fhi = self.fast[row]
-            ok = b.and_(ok, b.icmp_signed(">=", r0, flo))
-            ok = b.and_(ok, b.icmp_signed("<=", b.add(r0, const(R)), fhi))
-        with b.if_else(ok, likely=True) as (fast, slow):
-            with fast:
-                self._fast_block(batch, idx, r0, j)
-            with slow:
-                if row is None:
-                    self._point(batch, [idx.get(d) for d in range(n - 1)] + [j])
-                else:
-                    end = smin(b, b.add(r0, const(R)), self.grid[row][1])
-                    with _loop(b, r0, const(1), lambda r: b.icmp_signed("<", r, end), "r") as r:
-                        pos = [idx.get(d) for d in range(n - 2)] + [r, j]
-                        self._point(batch, pos)
+    def _step(self, kind, batch, idx: dict, r0, j, R: int) -> None:
+        n = self.spec.ndim
+        if kind == "interior":
+            self._fast_block(batch, idx, r0, j, R)
+        else:
+            pos = [idx.get(d) for d in range(n - 2)] + ([r0] if r0 is not None else []) + [j]
+            self._point(batch, pos)
 
     def _within(self, bounds, i):
         b = self.b
         return b.and_(b.icmp_signed(">=", i, bounds[0]), b.icmp_signed("<", i, bounds[1]))
 
     # -- fast rows: every read in bounds, R rows with shared loads -----------------------
-    def _fast_block(self, batch, idx: dict, r0, j) -> None:
+    def _fast_block(self, batch, idx: dict, r0, j, R: int) -> None:
         b, spec, n = self.b, self.spec, self.spec.ndim
         row = spec.row_axis
         pos = [idx.get(d) for d in range(n - 2)] + ([r0] if row is not None else []) + [j]
@@ -301,7 +293,7 @@ class GpuKernelBuilder:
             for d in range(n):
                 total = b.add(total, self._mul(b.sub(pos[d], self.origin[d]), self.ostride[k][d]))
             obases.append(b.gep(self.optr[k], [total]))
-        for k in range(spec.rows if row is not None else 1):
+        for k in range(R):
             shift = tuple(k if d == row else 0 for d in range(n))
             values = self._outputs(load, memo, shift)
             for q, (v, o) in enumerate(zip(values, spec.outputs)):
@@ -375,17 +367,20 @@ class GpuKernelBuilder:
         return [lower.lower_as(e, o.dtype) for e, o in zip(self.spec.stencil.returns, self.spec.outputs)]
 
     def _lowerer(self, load, memo: dict, shift: tuple) -> ExprLowerer:
-        def access(node):
-            off = tuple(a + c for a, c in zip(node.offset, shift))
-            key = (node.name, off)
+        """A lowerer of the point at ``shift``: fields through ``load``, temporaries (read
+        at any offset) recomputed there, once per (name, offset) in ``memo``."""
+        def value(name, offset):
+            off = tuple(a + c for a, c in zip(offset, shift))
+            key = (name, off)
             if key not in memo:
-                if node.name in self.defs:                       # temporary: recomputed
+                if name in self.defs:
                     inner = self._lowerer(load, memo, off)
-                    memo[key] = inner.lower_as(self.defs[node.name], self.types[node.name])
+                    memo[key] = inner.lower_as(self.defs[name], self.types[name])
                 else:
-                    memo[key] = load(node.name, off)
+                    memo[key] = load(name, off)
             return memo[key]
-        return ExprLowerer(self.b, self.types, access, self.scalars, self.type_memo)
+        return ExprLowerer(self.b, self.target_math, self.types, value, self.scalars,
+                           type_memo=self.type_memo)
 
     def _load(self, ptr, t):
         b = self.b
@@ -406,11 +401,11 @@ class GpuKernelBuilder:
         return self.b.mul(x, s)
 
     # -- host emulation: the launch grid as loops -----------------------------------------
-    def _emit_grid(self, thread: ir.Function, tys: list) -> None:
+    def _emit_grid(self, thread: ir.Function, tys: list, name: str) -> None:
         """``stencil_gpu_grid(params.., gx, gy, gz, bx, by)``: every block and thread of the
         launch grid, one after the other, as the GPU would run them (in some order)."""
         fnty = ir.FunctionType(ir.VoidType(), tys + [I64] * 5)
-        fn = ir.Function(self.module, fnty, GRID_NAME)
+        fn = ir.Function(self.module, fnty, name)
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         params = list(fn.args[:len(tys)])
         gx, gy, gz, bx, by = fn.args[len(tys):]

@@ -26,7 +26,9 @@ from stencilpy.ir.printer import format_stencil
 
 #: the kernel symbol (PTX ``.entry``) and the host emulation's grid function
 KERNEL_NAME = "stencil_gpu"
+EDGE_NAME = "stencil_gpu_edge"
 GRID_NAME = "stencil_gpu_grid"
+EDGE_GRID_NAME = "stencil_gpu_edge_grid"
 AXIS_PARAMS = 8          # N, region lo/hi, fast lo/hi, grid lo/hi, origin
 
 
@@ -47,7 +49,8 @@ class GpuOutput:
 @dataclass(frozen=True)
 class GpuSpec:
     """A stencil specialised for the GPU: dtypes, broadcasting, layout, modes and the
-    loop mapping (``rows``: points of axis ndim-2 each thread computes)."""
+    loop mapping (``rows``: points of axis ndim-2 each thread of the interior kernel computes;
+    ``loops``: grid-stride loops over y and z, for launches beyond the grid limits)."""
 
     stencil: N.Stencil
     fields: tuple[GpuField, ...]
@@ -56,6 +59,7 @@ class GpuSpec:
     modes: tuple[str, ...]
     temp_types: tuple[tuple[str, object], ...]
     rows: int = 1
+    loops: bool = False
 
     @property
     def ndim(self) -> int:
@@ -74,7 +78,7 @@ class GpuSpec:
 
     def fingerprint_text(self) -> str:
         parts = [format_stencil(self.stencil), f"modes={self.modes}", f"rows={self.rows}",
-                 "gpu-abi=1"]
+                 f"loops={self.loops}", "gpu-abi=2"]
         parts += [f"field {f.name} {f.dtype.str} bcast={f.broadcast} unit={f.unit_inner}"
                   for f in self.fields]
         parts += [f"scalar {n} {t.__name__}" for n, t in self.scalars]
@@ -85,6 +89,11 @@ class GpuSpec:
         n = self.ndim
         return (len(self.fields) * (2 + 2 * n) + len(self.outputs) * (2 + n)
                 + AXIS_PARAMS * n + 1 + len(self.scalars) + 1 + len(self.outputs))
+
+    def axis_params(self) -> int:
+        """Position of the first per-axis parameter (``AXIS_PARAMS`` per axis follow)."""
+        n = self.ndim
+        return len(self.fields) * (2 + 2 * n) + len(self.outputs) * (2 + n)
 
     def pointer_params(self) -> list[int]:
         """Positions of the pointer parameters (fields, then outputs)."""

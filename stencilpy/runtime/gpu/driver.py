@@ -95,8 +95,8 @@ class CudaDevice:
         kernels[(dev, spec)] = found
         return found
 
-    def launch(self, kernel: _Loaded, grid, block, params) -> None:
-        kernel.launch(grid, block, params)
+    def launch(self, kernel: _Loaded, kind: str, grid, block, params) -> None:
+        kernel.launch(kind, grid, block, params)
 
 
 def _cuda_python_or_cupy() -> str:
@@ -120,37 +120,40 @@ def _check(result, what: str):
 def _load_cuda_python(cp, spec, key, ptx: str) -> _Loaded:
     from cuda.bindings import driver as cu
 
-    from stencilpy.codegen.gpu.spec import KERNEL_NAME
+    from stencilpy.codegen.gpu.spec import EDGE_NAME, KERNEL_NAME
 
     cp.cuda.runtime.free(0)                 # CuPy's (primary) context current on this thread
     _check(cu.cuInit(0), "cuInit")
     data = ptx.encode("ascii") + b"\0"
     module = _check(cu.cuModuleLoadData(data), "loading the PTX (cuModuleLoadData)")
-    function = _check(cu.cuModuleGetFunction(module, KERNEL_NAME.encode()), "cuModuleGetFunction")
+    functions = {kind: _check(cu.cuModuleGetFunction(module, name.encode()), "cuModuleGetFunction")
+                 for kind, name in (("interior", KERNEL_NAME), ("edge", EDGE_NAME))}
     ptrs = set(spec.pointer_params())
     kinds = [ctypes.c_void_p if k in ptrs else ctypes.c_int64 for k in range(spec.n_params())]
 
-    def launch(grid, block, params):
+    def launch(which, grid, block, params):
         values = [kind(v) for kind, v in zip(kinds, params)]
         array = (ctypes.c_void_p * len(values))(*[ctypes.addressof(v) for v in values])
         stream = cu.CUstream(cp.cuda.get_current_stream().ptr)
-        _check(cu.cuLaunchKernel(function, *grid, *block, 0, stream, ctypes.addressof(array), 0),
-               "cuLaunchKernel")
+        _check(cu.cuLaunchKernel(functions[which], *grid, *block, 0, stream,
+                                 ctypes.addressof(array), 0), "cuLaunchKernel")
 
     return _Loaded(spec, key, launch, module)
 
 
 def _load_cupy(cp, spec, key, ptx: str) -> _Loaded:
-    from stencilpy.codegen.gpu.spec import KERNEL_NAME
+    from stencilpy.codegen.gpu.spec import EDGE_NAME, KERNEL_NAME
 
     module = cp.cuda.function.Module()
     module.load(ptx.encode("ascii"))
-    function = module.get_function(KERNEL_NAME)
+    functions = {"interior": module.get_function(KERNEL_NAME),
+                 "edge": module.get_function(EDGE_NAME)}
     ptrs = set(spec.pointer_params())
     kinds = [np.uint64 if k in ptrs else np.int64 for k in range(spec.n_params())]
 
-    def launch(grid, block, params):
-        function(tuple(grid), tuple(block), tuple(kind(v) for kind, v in zip(kinds, params)))
+    def launch(which, grid, block, params):
+        functions[which](tuple(grid), tuple(block),
+                         tuple(kind(v) for kind, v in zip(kinds, params)))
 
     return _Loaded(spec, key, launch, module)
 

@@ -63,8 +63,8 @@ class EmulatedArray:
 
 
 class _HostKernel:
-    def __init__(self, spec, loaded, cfunc):
-        self.spec, self.loaded, self.cfunc = spec, loaded, cfunc
+    def __init__(self, spec, loaded, cfuncs: dict):
+        self.spec, self.loaded, self.cfuncs = spec, loaded, cfuncs
 
 
 class EmulatedDevice:
@@ -94,10 +94,10 @@ class EmulatedDevice:
             found = kernels[spec] = host_kernel(spec)
         return found
 
-    def launch(self, kernel: _HostKernel, grid, block, params) -> None:
+    def launch(self, kernel: _HostKernel, kind: str, grid, block, params) -> None:
         gx, gy, gz = grid
         bx, by, _ = block
-        kernel.cfunc(*params, gx, gy, gz, bx, by)
+        kernel.cfuncs[kind](*params, gx, gy, gz, bx, by)
 
 
 @functools.lru_cache(maxsize=None)
@@ -112,13 +112,15 @@ def host_ir(spec) -> str:
 
 def host_kernel(spec) -> _HostKernel:
     """``spec``'s GPU kernel compiled for this CPU (through the CPU kernel cache)."""
-    from stencilpy.codegen.gpu.spec import GRID_NAME
+    from stencilpy.codegen.gpu.spec import EDGE_GRID_NAME, GRID_NAME
     from stencilpy.runtime import jit
 
     key = jit.cache_key("gpu-host\n" + spec.fingerprint_text())
     loaded = jit.load(key, lambda: host_ir(spec), GRID_NAME)
+    edge = loaded.owner.address(EDGE_GRID_NAME) if loaded.loader == "elf" \
+        else loaded.owner.get_function_address(EDGE_GRID_NAME)
     n = spec.n_params()
     ptrs = set(spec.pointer_params())
     argtypes = [ctypes.c_void_p if k in ptrs else ctypes.c_int64 for k in range(n)]
-    cfunc = ctypes.CFUNCTYPE(None, *argtypes, *[ctypes.c_int64] * 5)(loaded.address)
-    return _HostKernel(spec, loaded, cfunc)
+    proto = ctypes.CFUNCTYPE(None, *argtypes, *[ctypes.c_int64] * 5)
+    return _HostKernel(spec, loaded, {"interior": proto(loaded.address), "edge": proto(edge)})

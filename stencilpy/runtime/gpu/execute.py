@@ -14,6 +14,8 @@ arrays, or the host emulation (``runtime/gpu/emulate.py``) for its test arrays.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from stencilpy.codegen.gpu.spec import GpuField, GpuOutput, GpuSpec
@@ -214,8 +216,8 @@ def fast_ranges(call, views: dict) -> list[tuple[int, int]]:
 
 def launch_params(call, spec: GpuSpec, views: dict, out_views: list, k_axis,
                   nbatch: int) -> list[int]:
-    """The kernel's parameters (pointers unshifted; ``runtime/gpu/execute.py`` adds the
-    Python-looped batch offsets)."""
+    """The kernels' parameters (pointers unshifted, the launch box in the ``grid`` slots
+    filled per launch by ``plan_launches``)."""
     params: list[int] = []
     for f in spec.fields:
         v = views[f.name]
@@ -225,9 +227,8 @@ def launch_params(call, spec: GpuSpec, views: dict, out_views: list, k_axis,
     modes = call.options.modes
     for d, ((lo, hi), (flo, fhi), mode) in enumerate(zip(call.regions, fast_ranges(call, views),
                                                          modes)):
-        glo, ghi = (0, call.domain[d]) if mode == "fill" else (lo, hi)
         origin = lo if mode == "valid" else 0
-        params += [call.domain[d], lo, hi, flo, fhi, glo, ghi, origin]
+        params += [call.domain[d], lo, hi, flo, fhi, 0, 0, origin]
     params.append(nbatch)
     params += [scalar_bits(v) for v in call.scalars.values()]
     params.append(int(np.float64(call.options.fill_value).view(np.int64)))
@@ -235,24 +236,66 @@ def launch_params(call, spec: GpuSpec, views: dict, out_views: list, k_axis,
     return params
 
 
-def launch_shape(call, spec: GpuSpec, nbatch: int) -> tuple[tuple, tuple]:
-    """(grid, block) of a launch."""
+def grid_box(call) -> list[tuple[int, int]]:
+    """The output indices the launches cover: the region, plus the "fill" strips."""
+    return [(0, n) if m == "fill" else r
+            for r, m, n in zip(call.regions, call.options.modes, call.domain)]
+
+
+def boxes(call, spec: GpuSpec, views: dict) -> tuple[list | None, list[list]]:
+    """(interior box or None, edge boxes): the interior is every point whose reads are all
+    in bounds (its rows along the row axis a multiple of R); the edge boxes cover the rest
+    of the grid box (at most two slabs per axis)."""
+    grid = grid_box(call)
+    fast = fast_ranges(call, views)
+    inner = [(max(flo, glo), min(fhi, ghi)) for (flo, fhi), (glo, ghi) in zip(fast, grid)]
+    row = spec.row_axis
+    if row is not None:
+        lo, hi = inner[row]
+        inner[row] = (lo, lo + max(hi - lo, 0) // spec.rows * spec.rows)
+    if any(hi <= lo for lo, hi in inner):
+        return None, [grid]
+    edges = []
+    for d in range(len(grid)):
+        for part in ((grid[d][0], inner[d][0]), (inner[d][1], grid[d][1])):
+            if part[1] > part[0]:
+                edges.append(inner[:d] + [part] + grid[d + 1:])
+    return inner, edges
+
+
+def launch_shape(spec: GpuSpec, box, nbatch: int, kind: str) -> tuple[tuple, tuple]:
+    """(grid, block) of a launch over ``box``: x over the inner axis, y over the row axis
+    (R rows per thread in the interior), z over the batch and the outer axes."""
     n = spec.ndim
     _, bx, by = tuning(n)
-    modes = call.options.modes
-
-    def length(d):
-        lo, hi = (0, call.domain[d]) if modes[d] == "fill" else call.regions[d]
-        return max(hi - lo, 0)
-
+    rows = spec.rows if kind == "interior" else 1
+    width = box[n - 1][1] - box[n - 1][0]
+    if kind == "edge":                       # thin strips: narrow blocks, taller
+        bx = min(bx * by, 1 << max(0, (width - 1).bit_length()))
+        by = max(1, (256 // bx) if n > 1 else 1)
     if n == 1:
         by = 1
-    gx = -(-length(n - 1) // bx)
-    gy = 1 if n == 1 else -(-(-(-length(n - 2) // spec.rows)) // by)
+    gx = -(-width // bx)
+    gy = 1 if n == 1 else -(-(-(-(box[n - 2][1] - box[n - 2][0]) // rows)) // by)
     nz = nbatch
     for d in range(n - 2):
-        nz *= length(d)
+        nz *= box[d][1] - box[d][0]
     return (max(gx, 1), max(min(gy, MAX_GRID_YZ), 1), max(min(nz, MAX_GRID_YZ), 1)), (bx, by, 1)
+
+
+def _needs_loops(call, spec: GpuSpec, nbatch: int) -> bool:
+    """Whether the interior launch exceeds the grid's y or z limit (grid-stride loops)."""
+    grid = grid_box(call)
+    n = spec.ndim
+    _, _, by = tuning(n)
+    nz = nbatch
+    for d in range(n - 2):
+        nz *= grid[d][1] - grid[d][0]
+    gy = 1 if n == 1 else -(-(-(-(grid[n - 2][1] - grid[n - 2][0]) // spec.rows)) // by)
+    if nz >= 2 ** 31:
+        raise StencilCallError(f"the GPU kernel walks {nz} planes x batch elements, more than "
+                               "2**31; split the call along its leading axes")
+    return gy > MAX_GRID_YZ or nz > MAX_GRID_YZ
 
 
 def _run(device, stencil, call, outs, descs: dict) -> tuple:
@@ -262,34 +305,45 @@ def _run(device, stencil, call, outs, descs: dict) -> tuple:
         fill_strips(call, outs)
         return tuple(outs)
     kernel, launches = plan_launches(device, stencil, call, outs, descs)
-    for grid, block, params in launches:
-        device.launch(kernel, grid, block, params)
+    for launch in launches:
+        device.launch(kernel, *launch)
     return tuple(outs)
 
 
 def plan_launches(device, stencil, call, outs, descs: dict):
-    """(kernel, [(grid, block, parameters)]) of a call: one launch per Python-looped batch
-    index (the batch axes the kernel cannot walk as one strided axis)."""
+    """(kernel, [(kind, grid, block, parameters)]) of a call: the interior launch and the
+    edge launches, per Python-looped batch index (batch axes the kernel cannot walk as one
+    strided axis)."""
     ndim = len(call.domain)
     out_descs = [DeviceArray(o) for o in outs]
-    spec = gpu_spec(call, descs, out_descs)
-    kernel = device.kernel(stencil, spec)
     views = {n: _View(d, ndim, call.batch_shape, call.broadcast[n]) for n, d in descs.items()}
     out_views = [_View(d, ndim, call.batch_shape) for d in out_descs]
     all_views = list(views.values()) + out_views
     loop_dims, kernel_dims = _batch_split(all_views, call.batch_shape)
     k_axis = kernel_dims[-1] if kernel_dims else None
     nbatch = int(np.prod([call.batch_shape[i] for i in kernel_dims], dtype=np.int64))
+    spec = gpu_spec(call, descs, out_descs)
+    spec = dataclasses.replace(spec, loops=_needs_loops(call, spec, nbatch))
+    kernel = device.kernel(stencil, spec)
     params = launch_params(call, spec, views, out_views, k_axis, nbatch)
     ptr_slots = spec.pointer_params()
-    grid, block = launch_shape(call, spec, nbatch)
+    box_slot = spec.axis_params()                   # per axis: N, region, fast, grid, origin
+    interior, edges = boxes(call, spec, views)
+    shapes = []
+    for kind, box in ([("interior", interior)] if interior else []) + [("edge", e) for e in edges]:
+        local = list(params)
+        for d, (lo, hi) in enumerate(box):
+            local[box_slot + 8 * d + 5], local[box_slot + 8 * d + 6] = lo, hi
+        shapes.append((kind, *launch_shape(spec, box, nbatch, kind), local))
     launches = []
     for index in np.ndindex(*[call.batch_shape[i] for i in loop_dims]):
-        local = list(params)
-        for slot, v in zip(ptr_slots, all_views):
-            local[slot] = v.ptr + sum(i * v.batch[a][1] for a, i in zip(loop_dims, index)) \
-                * v.itemsize
-        launches.append((grid, block, local))
+        shifts = [v.ptr + sum(i * v.batch[a][1] for a, i in zip(loop_dims, index)) * v.itemsize
+                  for v in all_views]
+        for kind, grid, block, base in shapes:
+            local = list(base)
+            for slot, ptr in zip(ptr_slots, shifts):
+                local[slot] = ptr
+            launches.append((kind, grid, block, local))
     return kernel, launches
 
 
@@ -309,16 +363,14 @@ def prepare(stencil, values: dict, out, **options):
     kernel, launches = plan_launches(device, stencil, call, _check_out(outs, call), descs)
 
     def run():
-        for grid, block, params in launches:
-            device.launch(kernel, grid, block, params)
+        for launch in launches:
+            device.launch(kernel, *launch)
     run.kernel = kernel
     run.launches = launches
     return run
 
 
 def _check(stencil, call, device, fields: dict, results) -> None:
-    import dataclasses
-
     from stencilpy.decorator import _compare
     from stencilpy.reference import run_reference
 

@@ -131,9 +131,9 @@ def _module(text: str, arch: str):
         lib.triple = mod.triple
         lib.data_layout = mod.data_layout
         mod.link_in(lib)
-        from stencilpy.codegen.gpu.spec import KERNEL_NAME
+        from stencilpy.codegen.gpu.spec import EDGE_NAME, KERNEL_NAME
         for fn in mod.functions:
-            if not fn.is_declaration and fn.name != KERNEL_NAME:
+            if not fn.is_declaration and fn.name not in (KERNEL_NAME, EDGE_NAME):
                 fn.linkage = "internal"
         for gv in mod.global_variables:
             if not gv.is_declaration:

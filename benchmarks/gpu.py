@@ -267,7 +267,7 @@ def timings(cp, quick: bool) -> list:
     def line(name, nbytes, t_sp, t_plan, t_c, t_cupy, t_copy):
         def pct(t):
             return f"{100 * t_copy / t:5.1f}%" if t else "   - "
-        row = (name, t_sp, t_plan, t_c, t_cupy, t_copy, nbytes / t_plan / 1e9 if t_plan else 0,
+        row = (name, t_sp, t_plan, t_c, t_cupy, t_copy, nbytes / t_plan / 1e6 if t_plan else 0,
                pct(t_plan), (t_c / t_plan) if (t_c and t_plan) else 0)
         rows.append(row)
         print(f"  {name:28s} stencilpy {t_sp:8.3f}  planned {t_plan:8.3f}  CUDA C "
@@ -300,7 +300,8 @@ def timings(cp, quick: bool) -> list:
     line(f"lap2d {n2}^2", 2 * u.nbytes, t_sp, t_plan, t_c, t_cupy, t_copy2)
     # variants of the loop mapping
     saved = dict(E.TUNING)
-    for r, bx, by in ((1, 256, 1), (1, 32, 8), (4, 128, 1), (8, 256, 1), (8, 64, 2), (16, 128, 1)):
+    for r, bx, by in ((1, 256, 1), (1, 32, 8), (4, 128, 1), (4, 256, 1), (8, 128, 1), (8, 256, 1),
+                      (8, 64, 2), (8, 32, 4), (16, 128, 1), (16, 64, 2), (32, 128, 1)):
         E.TUNING[2] = (r, bx, by)
         run_v = E.prepare(lap2d, {"u": u}, out)
         t = _timeit(cp, run_v)
@@ -329,7 +330,8 @@ def timings(cp, quick: bool) -> list:
     line(f"lap3d {n3}^3", 2 * u.nbytes, t_sp, t_plan, t_c, t_cupy, t_copy3)
     saved = dict(E.TUNING)
     for r, bx, by in ((1, 32, 4), (1, 64, 4), (1, 128, 2), (2, 32, 4), (4, 32, 4), (4, 64, 2),
-                      (8, 32, 4)):
+                      (4, 128, 1), (8, 32, 4), (8, 64, 2), (8, 128, 1), (8, 32, 8), (16, 32, 4),
+                      (16, 64, 2)):
         E.TUNING[3] = (r, bx, by)
         E.TUNING[2] = saved[2]
         run_v = E.prepare(lap3d, {"u": u}, out)
@@ -367,6 +369,15 @@ def timings(cp, quick: bool) -> list:
                                                          + fly[:, 1:-1, 1:] - fly[:, 1:-1, :-1])
     t_cupy = _timeit(cp, hdiff_cupy, burst=2, repeats=3)
     line(f"hdiff {nb}x{nh}^2", 2 * u.nbytes, t_sp, t_plan, t_c, t_cupy, t_copyh)
+    saved = dict(E.TUNING)
+    for r, bx, by in ((1, 128, 1), (1, 32, 8), (4, 128, 1), (8, 64, 2), (8, 32, 4), (16, 64, 1)):
+        E.TUNING[2] = (r, bx, by)
+        run_v = E.prepare(hdiff, {"u": u, "coeff": 0.025}, out)
+        t = _timeit(cp, run_v)
+        print(f"    hdiff variant rows={r:2d} block=({bx},{by}): {t:.3f} ms "
+              f"{100 * t_copyh / t:5.1f}% of copy", flush=True)
+    E.TUNING.clear()
+    E.TUNING.update(saved)
     del u, out, ref
 
     # MPDATA 2-D: donor-cell pass (C and CuPy too) and the fused steps
@@ -397,14 +408,34 @@ def timings(cp, quick: bool) -> list:
         out[...] = p - ((donor(cp.roll(c0, -1, 0), p, pxp) - donor(c0, pxm, p))
                         + (donor(cp.roll(c1, -1, 1), p, pyp) - donor(c1, pym, p)))
     t_cupy = _timeit(cp, upwind_cupy, burst=2, repeats=3)
-    line(f"mpdata upwind {nm}^2", 4 * p.nbytes, t_sp, t_plan, t_c, t_cupy, t_copym)
+    line(f"mpdata upwind {nm}^2", 4 * p.nbytes, t_sp, t_plan, t_c, t_cupy, 2 * t_copym)
+    saved = dict(E.TUNING)
+    for r, bx, by in ((1, 128, 1), (1, 32, 8), (4, 128, 1), (8, 64, 2), (8, 32, 4)):
+        E.TUNING[2] = (r, bx, by)
+        run_v = E.prepare(K.upwind, {"p": p, "c0": c0, "c1": c1}, out, boundary="periodic")
+        t = _timeit(cp, run_v)
+        print(f"    upwind variant rows={r:2d} block=({bx},{by}): {t:.3f} ms "
+              f"{100 * t_copym * 2 / t:5.1f}% of copy", flush=True)
+    E.TUNING.clear()
+    E.TUNING.update(saved)
     for kern in (K.step, K.step_fct):
         run = E.prepare(kern, {"p": p, "c0": c0, "c1": c1, "eps": 1e-10}, out,
                         boundary="periodic")
         t_sp = _timeit(cp, lambda: kern(p, c0, c1, 1e-10, boundary="periodic", out=out),
                        burst=3, repeats=3)
         t_plan = _timeit(cp, run, burst=3, repeats=3)
-        line(f"mpdata {kern.ir.name} {nm}^2", 4 * p.nbytes, t_sp, t_plan, None, None, t_copym)
+        line(f"mpdata {kern.ir.name} {nm}^2", 4 * p.nbytes, t_sp, t_plan, None, None,
+             2 * t_copym)
+        saved = dict(E.TUNING)
+        for r, bx, by in ((1, 128, 1), (1, 32, 4), (4, 64, 2)):
+            E.TUNING[2] = (r, bx, by)
+            run_v = E.prepare(kern, {"p": p, "c0": c0, "c1": c1, "eps": 1e-10}, out,
+                              boundary="periodic")
+            t = _timeit(cp, run_v, burst=3, repeats=3)
+            print(f"    {kern.ir.name} variant rows={r:2d} block=({bx},{by}): {t:.3f} ms",
+                  flush=True)
+        E.TUNING.clear()
+        E.TUNING.update(saved)
     return rows
 
 
@@ -429,8 +460,21 @@ def cold(cp) -> None:
         import numpy as np
         spec = gpu_example_spec(cold_lap, (np.zeros((1024, 1024)),), {})
         t5 = time.perf_counter(); text = ptx.compile_ptx(ptx.llvm_ir(spec)); t6 = time.perf_counter()
-        print(f"COLD first call {t3 - t2:.3f} s (imports {t1 - t0:.3f} s, decorate {t2 - t1:.3f} s), "
-              f"second call {1e3 * (t4 - t3):.2f} ms, lowering+PTX alone {t6 - t5:.3f} s")
+        @sp.stencil
+        def cold_other(u):
+            return 0.25 * (u[2, 0] + u[-2, 0] + u[0, 2] + u[0, -2]) - u[1, 1]
+        t7 = time.perf_counter()
+        r = cold_other(u, boundary="wrap"); cp.cuda.Device().synchronize()
+        t8 = time.perf_counter()
+        from stencilpy.runtime.gpu import driver
+        d = driver.cuda_device()
+        spec2 = gpu_example_spec(cold_other, (np.zeros((64, 64)),), {"boundary": "wrap"})
+        k2, text2 = ptx.ptx_for(spec2, d.arch())
+        t9 = time.perf_counter(); driver._load_cuda_python(cp, spec2, k2, text2); t10 = time.perf_counter()
+        print(f"COLD first call {t3 - t2:.3f} s (imports {t1 - t0:.3f} s, decorate {t2 - t1:.3f} s, "
+              f"sympy analysis included), second call {1e3 * (t4 - t3):.2f} ms; lowering+PTX alone "
+              f"{t6 - t5:.3f} s; a second new stencil's first call {t8 - t7:.3f} s "
+              f"(driver PTX load {t10 - t9:.3f} s)")
     ''')
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "cold_case.py")

@@ -182,3 +182,27 @@ def test_empty_and_batch_broadcast():
     u, w = rng.random((2, 3, 7, 8)), rng.random((3, 1, 8))
     _close(two(EmulatedArray(u), EmulatedArray(w), boundary="symmetric"),
            _reference(two)(u, w, boundary="symmetric"))
+
+
+def test_call_plans_follow_new_data_scalars_and_overlap():
+    """A repeated call takes its plan: new arrays, new scalar values, a fresh output each
+    time; an out= that overlaps an input (or another output) still goes the full way."""
+    k = CORPUS["corpus.scaled"]
+    ref = _reference(k)
+    rng = np.random.default_rng(12)
+    for alpha in (0.5, -2.0, 3.25):
+        u = rng.random((14, 19))
+        _close(k(EmulatedArray(u), alpha, 1.5, boundary="wrap"), ref(u, alpha, 1.5, boundary="wrap"))
+    assert len(k.__dict__["_gpu_plans"]) == 1
+    u = rng.random((14, 19))
+    eu, other = EmulatedArray(u.copy()), EmulatedArray(np.zeros((14, 19)))
+    k(eu, 0.5, 1.5, boundary="wrap", out=other)
+    _close(other, ref(u, 0.5, 1.5, boundary="wrap"))
+    k(eu, 0.5, 1.5, boundary="wrap", out=eu)                # same key, now in place
+    _close(eu, ref(u, 0.5, 1.5, boundary="wrap"))
+    two = CORPUS["corpus.two_out"]
+    w = rng.random(19)
+    a, b = EmulatedArray(np.zeros((14, 19))), EmulatedArray(np.zeros((14, 19)))
+    two(EmulatedArray(u), EmulatedArray(w), out=(a, b))
+    with pytest.raises(sp.StencilCallError, match="overlap each other"):
+        two(EmulatedArray(u), EmulatedArray(w), out=(a, a))

@@ -91,6 +91,14 @@ class _View:
 def execute_gpu(stencil, values: dict, boundary=None, fill_value=None, out=None, domain=None,
                 threads=None, check=False):
     """``Stencil.call_arrays`` for a call with GPU arrays; returns device array(s)."""
+    key = _plan_key(values, boundary, fill_value, out) if domain is None and not check else None
+    plans = stencil.__dict__.setdefault("_gpu_plans", {})
+    if key is not None:
+        plan = plans.get(key)
+        if plan is not None:
+            result = plan.run(values, out)
+            if result is not _MISS:
+                return result
     device = device_for(values.values(), out)
     arrays = {}
     for name, v in values.items():
@@ -108,6 +116,7 @@ def execute_gpu(stencil, values: dict, boundary=None, fill_value=None, out=None,
     call = stencil.bind(arrays, boundary, fill_value, domain, threads, check, out)
     fields = {n: arrays[n] for n in call.fields}
     descs = {n: _usable(device, DeviceArray(a, f"argument '{n}'"), a) for n, a in fields.items()}
+    copied = any(d.obj is not fields[n] for n, d in descs.items())
     fields = {n: d.obj for n, d in descs.items()}
     if outs_in is not None:
         outs = _check_out(outs_in, call)
@@ -117,12 +126,117 @@ def execute_gpu(stencil, values: dict, boundary=None, fill_value=None, out=None,
                 device.copy(o, r)
             results = tuple(outs)
         else:
-            results = _run(device, stencil, call, outs, descs)
+            results = _run(device, stencil, call, outs, descs, plans if key and not copied else None,
+                           key)
     else:
-        results = _run(device, stencil, call, None, descs)
+        results = _run(device, stencil, call, None, descs, plans if key and not copied else None,
+                       key)
     if check:
         _check(stencil, call, device, fields, results)
     return results[0] if len(results) == 1 else results
+
+
+# -- call plans: a repeated call (same shapes, dtypes, strides, options) skips the binding -------
+
+_MISS = object()
+#: plans kept per stencil (emptied when it grows beyond this)
+MAX_PLANS = 64
+
+
+def _ptr_and_sig(obj):
+    cai = obj.__cuda_array_interface__
+    return cai["data"][0], (tuple(cai["shape"]), cai["typestr"], cai.get("strides"),
+                            bool(cai["data"][1]))
+
+
+def _plan_key(values: dict, boundary, fill_value, out):
+    """The static facts of a call, or None when it cannot be planned (host arrays, ...)."""
+    parts = []
+    try:
+        for v in values.values():
+            if type(v) is float:
+                parts.append(float)
+            elif is_device_array(v):
+                parts.append(_ptr_and_sig(v)[1])
+            else:
+                return None
+        if out is None:
+            okey = None
+        else:
+            outs = out if isinstance(out, tuple) else (out,)
+            if not all(is_device_array(o) for o in outs):
+                return None
+            okey = (isinstance(out, tuple),) + tuple(_ptr_and_sig(o)[1] for o in outs)
+        if isinstance(boundary, dict):
+            boundary = tuple(boundary.items())
+        elif boundary is not None and type(boundary) is not str:
+            return None
+        if fill_value is not None:
+            if type(fill_value) not in (float, int):
+                return None
+            fill_value = (type(fill_value), fill_value if fill_value == fill_value else "nan")
+        key = (tuple(parts), boundary, fill_value, okey)
+        hash(key)
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return key
+
+
+def _span(shape, strides, itemsize) -> tuple[int, int]:
+    lo = hi = 0
+    for n, s in zip(shape, strides):
+        if n == 0:
+            return 0, 0
+        if s < 0:
+            lo += (n - 1) * s
+        else:
+            hi += (n - 1) * s
+    return lo, hi + itemsize
+
+
+class CallPlan:
+    """A planned call: launches with the array pointers and scalar values to patch."""
+
+    def __init__(self, device, kernel, launches, names, nfields, scalar_slots, out_shape,
+                 out_dtypes, spans, out_spans, single):
+        self.device, self.kernel, self.single = device, kernel, single
+        self.names, self.nfields = names, nfields        # field names (argument keys)
+        self.out_shape, self.out_dtypes = out_shape, out_dtypes
+        self.spans, self.out_spans = spans, out_spans
+        self.template = []
+        for kind, grid, block, params, pointers in launches:
+            self.template.append((kind, grid, block, list(params), pointers))
+        self.scalar_slots = scalar_slots                 # [(slot, name)]
+        self.busy = False
+
+    def run(self, values: dict, out):
+        ptrs = [_ptr_and_sig(values[n])[0] for n in self.names]
+        if out is None:
+            outs = tuple(self.device.empty(self.out_shape, dt) for dt in self.out_dtypes)
+        else:
+            outs = out if isinstance(out, tuple) else (out,)
+        optrs = [_ptr_and_sig(o)[0] for o in outs]
+        if out is not None:
+            for i, (p, (a, b)) in enumerate(zip(optrs, self.out_spans)):
+                for q, (c, d) in list(zip(optrs, self.out_spans))[i + 1:]:
+                    if p + a < q + d and q + c < p + b:
+                        return _MISS                       # outputs overlap: the full path raises
+            for p, (a, b) in zip(optrs, self.out_spans):
+                for q, (c, d) in zip(ptrs, self.spans):
+                    if p + a < q + d and q + c < p + b:
+                        return _MISS                       # overlap: the full path snapshots
+        bits = {}
+        for slot, name in self.scalar_slots:
+            v = values[name]
+            bits[slot] = int(np.float64(v).view(np.int64))
+        addresses = ptrs + optrs
+        for kind, grid, block, params, pointers in self.template:
+            for slot, k, delta in pointers:
+                params[slot] = addresses[k] + delta
+            for slot, value in bits.items():
+                params[slot] = value
+            self.device.launch(self.kernel, kind, grid, block, params)
+        return outs[0] if self.single else tuple(outs)
 
 
 def _usable(device, desc: DeviceArray, obj) -> DeviceArray:
@@ -298,7 +412,7 @@ def _needs_loops(call, spec: GpuSpec, nbatch: int) -> bool:
     return gy > MAX_GRID_YZ or nz > MAX_GRID_YZ
 
 
-def _run(device, stencil, call, outs, descs: dict) -> tuple:
+def _run(device, stencil, call, outs, descs: dict, plans=None, key=None) -> tuple:
     if outs is None:
         outs = tuple(device.empty(call.out_shape, dt) for dt in call.out_dtypes)
     if call.is_empty:
@@ -307,7 +421,32 @@ def _run(device, stencil, call, outs, descs: dict) -> tuple:
     kernel, launches = plan_launches(device, stencil, call, outs, descs)
     for launch in launches:
         device.launch(kernel, *launch)
+    if plans is not None and all(type(v) is float for v in call.scalars.values()):
+        _record_plan(plans, key, device, kernel, launches, call, descs, outs)
     return tuple(outs)
+
+
+def _record_plan(plans, key, device, kernel, launches, call, descs, outs) -> None:
+    """Remember ``launches`` as a plan: each pointer parameter as (array, byte offset)."""
+    spec = kernel.spec
+    bases = [d.ptr for d in descs.values()] + [DeviceArray(o).ptr for o in outs]
+    slots = spec.pointer_params()
+    template = []
+    for kind, grid, block, params in launches:
+        pointers = []
+        for k, slot in enumerate(slots):
+            pointers.append((slot, k, params[slot] - bases[k]))
+        template.append((kind, grid, block, params, pointers))
+    first_scalar = spec.axis_params() + 8 * spec.ndim + 1
+    scalar_slots = [(first_scalar + i, name) for i, name in enumerate(call.scalars)]
+    spans = [_span(d.shape, d.strides, d.itemsize) for d in descs.values()]
+    out_spans = [_span(*(lambda a: (a.shape, a.strides, a.itemsize))(DeviceArray(o)))
+                 for o in outs]
+    if len(plans) >= MAX_PLANS:
+        plans.clear()
+    plans[key] = CallPlan(device, kernel, template, list(descs), len(descs), scalar_slots,
+                          call.out_shape, call.out_dtypes, spans, out_spans,
+                          len(call.out_dtypes) == 1)
 
 
 def plan_launches(device, stencil, call, outs, descs: dict):

@@ -202,6 +202,11 @@ def correctness(cp, rep: Report) -> None:
     tr = cp.asarray(u2).T
     rep.check("transposed (strided) input", lap2d(tr, boundary="wrap").get(),
               lap2d(u2.T, boundary="wrap"))
+    for trial in range(3):                       # the second and third calls take the call plan
+        v = rng.random((301, 517))
+        rep.check(f"call plan, new data {trial}", two_out(cp.asarray(v), cp.asarray(w), 0.25 * trial,
+                                                          boundary="edge")[1].get(),
+                  two_out(v, w, 0.25 * trial, boundary="edge")[1])
     inplace = cp.asarray(u2)
     lap2d(inplace, boundary="wrap", out=inplace)
     rep.check("out= is the input (snapshot)", inplace.get(), lap2d(u2, boundary="wrap"))
@@ -506,6 +511,7 @@ def smoke(cp, dev) -> None:
                 dev.driver = "cupy"
                 dev._loaded.clear()
                 lap2d.__dict__.pop("_gpu_kernels", None)
+                lap2d.__dict__.pop("_gpu_plans", None)
 
 
 def main(argv=None) -> int:

@@ -23,10 +23,11 @@ from stencilpy.errors import StencilCallError
 from stencilpy.runtime.call import _batch_split, fill_bits, fill_strips, scalar_bits
 from stencilpy.runtime.gpu.arrays import DeviceArray, is_device_array, overlap, placeholder
 
-#: loop mapping per stencil rank: (rows per thread, block x, block y).  2-D: each thread
-#: walks ROWS rows with a register window (measured on an H200: one point per thread 81%
-#: of copy bandwidth, 8 rows 94%); 3-D: one point per thread in 32 x 4 blocks.
-TUNING = {1: (1, 256, 1), 2: (8, 128, 1), 3: (1, 32, 4)}
+#: loop mapping per stencil rank: (rows per thread, block x, block y) of the interior kernel.
+#: Each thread walks R rows of axis ndim-2 with a register window (H200, float64, first
+#: device run: 2-D Laplacian 16384^2 one point per thread 42% of copy, 8 rows 85%; 3-D
+#: 640^3 one point per thread 42%, 8 rows in 32 x 4 blocks 77%; see docs/performance.md).
+TUNING = {1: (1, 256, 1), 2: (8, 128, 1), 3: (8, 32, 4)}
 MAX_GRID_YZ = 65535
 
 

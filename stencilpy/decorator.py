@@ -177,7 +177,7 @@ class Stencil:
         if self.backend == "llvm" and _gpu_call(values.values(), out):
             from stencilpy.runtime.gpu.execute import execute_gpu
             return execute_gpu(self, values, boundary=boundary, fill_value=fill_value, out=out,
-                               domain=domain, threads=threads, check=check)
+                               domain=domain, threads=threads, check=check, compare=_compare)
         call = self.bind(values, boundary, fill_value, domain, threads, check, out)
         outs = check_out(out, call) if out is not None else None
         results = self._run(call, outs)

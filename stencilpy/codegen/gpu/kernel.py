@@ -1,20 +1,26 @@
 """The GPU loop mapping: ``GpuSpec`` -> ``llvmlite.ir.Module`` (target "nvptx" or "host").
 
-Lowering, as typed comments::
+Two kernels with one parameter list; the host fills the ``grid`` parameters with the box
+each launch covers (``runtime/gpu/execute.py: boxes``).  Lowering, as typed comments::
 
     # [GpuSpec] -> stencil_gpu(ptr noalias fields.., ptr noalias outputs.., i64 params..)
+    #   (interior: every point of the box reads in bounds; its rows a multiple of R)
     # j  = grid_lo[inner] + ctaid.x * ntid.x + tid.x          (threads over the fastest axis)
-    # if j >= grid_hi[inner]: return
-    # for z = ctaid.z; z < nbatch * outer points; z += nctaid.z:   (batch x axes 0..n-3)
-    #   for y = ctaid.y * ntid.y + tid.y; r0 = grid_lo[row] + y * R < grid_hi[row]; y += ...
-    #     if the R rows r0.. and j are in the fast range (every read in bounds):
-    #       R rows unrolled: loads at (field, offset) shared between rows (a register
-    #       window: u[r+1] of row r is u[r] of row r+1), temporaries recomputed once per
-    #       (temporary, offset) in the window, plain strided addressing
-    #     else, for each row r in [r0, min(r0 + R, grid_hi)):
-    #       outside the region ("fill" axes): store the fill value
-    #       else: the point with every read remapped (codegen/boundary.py)
-    # 1-D stencils: R = 1 along the only axis, z over the batch.
+    # z  = ctaid.z -> (batch, outer axes 0..n-3)               (i32 division)
+    # r0 = grid_lo[row] + (ctaid.y * ntid.y + tid.y) * R        (blocks over rows)
+    # if j, z, r0 are in the box:
+    #   R rows unrolled, plain strided addressing: loads at (field, offset) shared between
+    #   rows (a register window: u[r+1] of row r is u[r] of row r+1), temporaries
+    #   recomputed once per (temporary, offset) in the window
+    #   (spec.loops: grid-stride loops over z and y instead, beyond the grid limits)
+    #
+    # [GpuSpec] -> stencil_gpu_edge(same parameters)   (a slab the interior leaves out)
+    # for z, for y (grid-stride), one point per step:
+    #   outside the region ("fill" axes): store the fill value
+    #   else: the point with every read remapped (codegen/boundary.py)
+    #
+    # host target: the same functions with the ids as arguments (``*_thread``), and
+    # stencil_gpu_grid / stencil_gpu_edge_grid looping over every block and thread.
 
 Expressions are lowered by the shared ``codegen/expr.py``; on NVPTX, math functions that
 the backend cannot select (``llvm.exp``, ``tan``, ``frem`` ...) become libdevice calls

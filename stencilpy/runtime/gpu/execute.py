@@ -90,8 +90,10 @@ class _View:
 
 
 def execute_gpu(stencil, values: dict, boundary=None, fill_value=None, out=None, domain=None,
-                threads=None, check=False):
-    """``Stencil.call_arrays`` for a call with GPU arrays; returns device array(s)."""
+                threads=None, check=False, compare=None):
+    """``Stencil.call_arrays`` for a call with GPU arrays; returns device array(s).
+    ``check``: also run the numpy reference and ``compare(name, k, got, want)`` each output
+    (host copies) with it."""
     key = _plan_key(values, boundary, fill_value, out) if domain is None and not check else None
     plans = stencil.__dict__.setdefault("_gpu_plans", {})
     if key is not None:
@@ -133,7 +135,7 @@ def execute_gpu(stencil, values: dict, boundary=None, fill_value=None, out=None,
         results = _run(device, stencil, call, None, descs, plans if key and not copied else None,
                        key)
     if check:
-        _check(stencil, call, device, fields, results)
+        _check(stencil, call, device, fields, results, compare)
     return results[0] if len(results) == 1 else results
 
 
@@ -510,11 +512,10 @@ def prepare(stencil, values: dict, out, **options):
     return run
 
 
-def _check(stencil, call, device, fields: dict, results) -> None:
-    from stencilpy.decorator import _compare
+def _check(stencil, call, device, fields: dict, results, compare) -> None:
     from stencilpy.reference import run_reference
 
     host = {n: device.to_host(a) for n, a in fields.items()}
     expected = run_reference(dataclasses.replace(call, fields=host))
     for k, (got, want) in enumerate(zip(results, expected)):
-        _compare(stencil.ir.name, k, device.to_host(got), want)
+        compare(stencil.ir.name, k, device.to_host(got), want)

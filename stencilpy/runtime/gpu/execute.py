@@ -210,7 +210,6 @@ class CallPlan:
         for kind, grid, block, params, pointers in launches:
             self.template.append((kind, grid, block, list(params), pointers))
         self.scalar_slots = scalar_slots                 # [(slot, name)]
-        self.busy = False
 
     def run(self, values: dict, out):
         ptrs = [_ptr_and_sig(values[n])[0] for n in self.names]
@@ -233,7 +232,8 @@ class CallPlan:
             v = values[name]
             bits[slot] = int(np.float64(v).view(np.int64))
         addresses = ptrs + optrs
-        for kind, grid, block, params, pointers in self.template:
+        for kind, grid, block, template, pointers in self.template:
+            params = list(template)                       # callers may run it concurrently
             for slot, k, delta in pointers:
                 params[slot] = addresses[k] + delta
             for slot, value in bits.items():

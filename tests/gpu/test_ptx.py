@@ -109,3 +109,12 @@ def test_ptx_is_cached_on_disk(tmp_path, monkeypatch):
 def test_inspect_ptx_stage_listed():
     from stencilpy.inspection import STAGES
     assert "ptx" in STAGES
+
+
+def test_info_reports_the_gpu_toolchain(capsys):
+    from stencilpy import cli
+    assert cli.main(["info"]) == 0
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("gpu ")][0]
+    assert "libdevice" in line and "ptxas" in line
+    if HAVE_LIBDEVICE:
+        assert P.libdevice_path() in line

@@ -4,9 +4,12 @@
       -> Stencil.bind on host placeholders (same validation, regions, dtypes as the CPU)
       -> outputs (fresh device arrays; ``out=`` that overlaps an input: computed into fresh
          arrays, then copied: snapshot semantics)
-      -> GpuSpec (dtypes, broadcasting, unit strides, modes, rows per thread) -> kernel
-      -> parameters per Python-looped batch index -> launch (grid: inner axis x rows x
-         (batch x outer axes)); the kernel writes the "fill" strips itself
+      -> GpuSpec (dtypes, broadcasting, unit strides, modes, rows per thread) -> kernels
+      -> boxes: the interior (every read in bounds; R rows per thread) and the edge slabs
+      -> parameters per launch and Python-looped batch index -> launches (x: inner axis,
+         y: rows, z: batch x outer axes); the edge kernel writes the "fill" strips
+      -> a call plan, so that the next call with the same static facts only patches the
+         array pointers and scalars into the planned launches
 
 ``device_for`` picks the device: the CUDA driver (``runtime/gpu/driver.py``) for real GPU
 arrays, or the host emulation (``runtime/gpu/emulate.py``) for its test arrays.
@@ -33,11 +36,6 @@ MAX_GRID_YZ = 65535
 
 def tuning(ndim: int) -> tuple[int, int, int]:
     return TUNING.get(ndim, TUNING[3])
-
-
-def uses_gpu(values, out) -> bool:
-    outs = out if isinstance(out, tuple) else (out,)
-    return any(is_device_array(v) for v in (*values, *outs))
 
 
 def host_values(values: dict) -> dict:
@@ -285,23 +283,20 @@ WINDOW_MAX_COST = 400
 
 
 def rows_for(stencil, ndim: int) -> int:
-    from stencilpy.passes.inline_temporaries import cost
+    """Rows per thread of the interior kernel: the rank's tuning, or 1 for a stencil that
+    calls libdevice math functions or whose body is heavy."""
+    from stencilpy.ir import nodes as N
+    from stencilpy.passes.inline_temporaries import _CHEAP_CALLS, cost
+
     rows = tuning(ndim)[0]
     if rows > 1:
-        total = sum(cost(s.value) for s in stencil.body) + sum(cost(e) for e in stencil.returns)
-        heavy = any(getattr(n, "func", None) not in (None, "abs", "min", "max", "where", "sqrt",
-                                                     "floor", "ceil", "trunc", "isnan", "isinf",
-                                                     "isfinite", "sign", "copysign")
-                    for e in [s.value for s in stencil.body] + list(stencil.returns)
-                    for n in _walk(e))
+        exprs = [s.value for s in stencil.body] + list(stencil.returns)
+        total = sum(cost(e) for e in exprs)
+        heavy = any(isinstance(n, N.Call) and n.func not in _CHEAP_CALLS | {"sqrt"}
+                    for e in exprs for n in N.walk(e))
         if heavy or total > WINDOW_MAX_COST:
             return 1
     return rows
-
-
-def _walk(expr):
-    from stencilpy.ir import nodes as N
-    return N.walk(expr)
 
 
 def gpu_spec(call, descs: dict, outs: list, rows: int | None = None) -> GpuSpec:

@@ -1,8 +1,8 @@
 """GPU device checks: correctness against the CPU, then timings side by side.
 
-    python -m benchmarks.gpu            # correctness + timings (about 2-4 minutes on an H200)
-    python -m benchmarks.gpu --quick    # smaller arrays
-    python -m benchmarks.gpu --cold     # (internal) one cold-compile measurement, fresh cache
+    python -m stencilpy.bench.gpu       # correctness + timings (about 2 minutes on an H200)
+    python -m benchmarks.gpu            # the same, in a checkout
+    python -m stencilpy.bench.gpu --quick    # smaller arrays
 
 Skips (exit 0, one line) where CuPy or a CUDA GPU is missing.
 

@@ -180,7 +180,7 @@ class Stencil:
         if self.backend == "llvm" and _gpu_call(values.values(), out):
             from stencilpy.runtime.gpu.execute import execute_gpu
             return execute_gpu(self, values, boundary=boundary, fill_value=fill_value, out=out,
-                               domain=domain, threads=threads, check=check, compare=_compare)
+                               domain=domain, threads=threads, check=check, verify=self._check)
         call = self.bind(values, boundary, fill_value, domain, threads, check, out)
         outs = check_out(out, call) if out is not None else None
         results = self._run(call, outs)

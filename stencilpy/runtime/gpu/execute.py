@@ -88,10 +88,10 @@ class _View:
 
 
 def execute_gpu(stencil, values: dict, boundary=None, fill_value=None, out=None, domain=None,
-                threads=None, check=False, compare=None):
+                threads=None, check=False, verify=None):
     """``Stencil.call_arrays`` for a call with GPU arrays; returns device array(s).
-    ``check``: also run the numpy reference and ``compare(name, k, got, want)`` each output
-    (host copies) with it."""
+    ``check``: ``verify(call, results)`` with the fields and results copied to the host
+    (the caller runs the numpy reference and compares)."""
     key = _plan_key(values, boundary, fill_value, out) if domain is None and not check else None
     plans = stencil.__dict__.setdefault("_gpu_plans", {})
     if key is not None:
@@ -133,7 +133,8 @@ def execute_gpu(stencil, values: dict, boundary=None, fill_value=None, out=None,
         results = _run(device, stencil, call, None, descs, plans if key and not copied else None,
                        key)
     if check:
-        _check(stencil, call, device, fields, results, compare)
+        host = {n: device.to_host(a) for n, a in fields.items()}
+        verify(dataclasses.replace(call, fields=host), [device.to_host(r) for r in results])
     return results[0] if len(results) == 1 else results
 
 
@@ -275,6 +276,9 @@ def _check_out(outs, call) -> tuple:
     return tuple(outs)
 
 
+#: calls that stay cheap on a GPU (no libdevice)
+_CHEAP_CALLS = frozenset({"min", "max", "abs", "where", "sign", "copysign", "floor", "ceil",
+                          "trunc", "isnan", "isinf", "isfinite", "sqrt"})
 #: a kernel whose body costs more than this many operations per point (loads count 1,
 #: math functions 20: ``passes/inline_temporaries.cost``) computes one row per thread: the
 #: register window pays for memory-bound kernels, and unrolling a heavy body R times costs
@@ -286,14 +290,17 @@ def rows_for(stencil, ndim: int) -> int:
     """Rows per thread of the interior kernel: the rank's tuning, or 1 for a stencil that
     calls libdevice math functions or whose body is heavy."""
     from stencilpy.ir import nodes as N
-    from stencilpy.passes.inline_temporaries import _CHEAP_CALLS, cost
 
     rows = tuning(ndim)[0]
     if rows > 1:
         exprs = [s.value for s in stencil.body] + list(stencil.returns)
-        total = sum(cost(e) for e in exprs)
-        heavy = any(isinstance(n, N.Call) and n.func not in _CHEAP_CALLS | {"sqrt"}
-                    for e in exprs for n in N.walk(e))
+        nodes = [n for e in exprs for n in N.walk(e)]
+        ops = {"/": 4, "//": 8, "%": 8, "**": 8}
+        total = sum((1 if n.func in _CHEAP_CALLS else 20) if isinstance(n, N.Call)
+                    else ops.get(n.op, 1) if isinstance(n, N.BinOp) else 1 for n in nodes
+                    if isinstance(n, (N.BinOp, N.Call, N.UnaryOp, N.Compare, N.BoolOp, N.Select,
+                                      N.FieldAccess)))
+        heavy = any(isinstance(n, N.Call) and n.func not in _CHEAP_CALLS for n in nodes)
         if heavy or total > WINDOW_MAX_COST:
             return 1
     return rows
@@ -505,12 +512,3 @@ def prepare(stencil, values: dict, out, **options):
     run.kernel = kernel
     run.launches = launches
     return run
-
-
-def _check(stencil, call, device, fields: dict, results, compare) -> None:
-    from stencilpy.reference import run_reference
-
-    host = {n: device.to_host(a) for n, a in fields.items()}
-    expected = run_reference(dataclasses.replace(call, fields=host))
-    for k, (got, want) in enumerate(zip(results, expected)):
-        compare(stencil.ir.name, k, device.to_host(got), want)

@@ -33,7 +33,26 @@ def _cmd_info(args) -> int:
     from stencilpy.options import default_threads
     print(f"threads     {default_threads()} (STENCILPY_NUM_THREADS overrides)")
     print(f"cache       {_cache_line()}")
+    print(f"gpu         {_gpu_line()}")
     return 0
+
+
+def _gpu_line() -> str:
+    """What the GPU backend would use here (no GPU library is imported)."""
+    import importlib.util
+
+    from stencilpy.runtime.gpu import ptx
+    have = [n for n in ("cupy", "cuda.bindings") if _spec_found(importlib.util, n)]
+    lib = ptx.libdevice_path() or "not found (math functions unavailable; STENCILPY_LIBDEVICE)"
+    return (f"{', '.join(have) or 'no CuPy / cuda-python'}; libdevice {lib}; "
+            f"ptxas {ptx.ptxas_path() or '-'}")
+
+
+def _spec_found(util, name: str) -> bool:
+    try:
+        return util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _cache_line() -> str:

@@ -172,7 +172,15 @@ class Stencil:
 
     def bind(self, values: dict, boundary=None, fill_value=None, domain=None, threads=None,
              check=False, out=None):
-        """Validate a call (numpy arrays and numbers); returns a ``BoundCall``."""
+        """Validate a call (numpy arrays and numbers); returns a ``BoundCall``.  GPU arrays
+        (``__cuda_array_interface__``) are validated through host placeholders."""
+        if _gpu_call(values.values(), out):
+            if self.backend == "numpy":
+                raise StencilCallError(
+                    f"'{self.ir.name}' uses the numpy reference backend, which runs on host "
+                    "arrays; pass host copies (cupy.asnumpy(x)) or use the default backend")
+            from stencilpy.runtime.gpu.execute import host_values, placeholder_out
+            values, out = host_values(values), placeholder_out(out)
         fields, scalars = self._split(values)
         ir = self._specialise(frozenset(scalars))
         modes = normalize_boundary(boundary, self.dims)
@@ -181,7 +189,11 @@ class Stencil:
 
     def call_arrays(self, values: dict, boundary=None, fill_value=None, out=None, domain=None,
                     threads=None, check=False):
-        """Run on numpy arrays; returns an array or a tuple of arrays."""
+        """Run on numpy arrays (or GPU arrays); returns an array or a tuple of arrays."""
+        if self.backend == "llvm" and _gpu_call(values.values(), out):
+            from stencilpy.runtime.gpu.execute import execute_gpu
+            return execute_gpu(self, values, boundary=boundary, fill_value=fill_value, out=out,
+                               domain=domain, threads=threads, check=check, verify=self._check)
         call = self.bind(values, boundary, fill_value, domain, threads, check, out)
         outs = check_out(out, call) if out is not None else None
         results = self._run(call, outs)
@@ -213,6 +225,13 @@ class Stencil:
     def inspect(self, stage: str, *args, **kwargs) -> str:
         from stencilpy.inspection import inspect_stencil
         return inspect_stencil(self, stage, *args, **kwargs)
+
+
+def _gpu_call(values, out) -> bool:
+    """Whether a call has a GPU array (``__cuda_array_interface__``) among its arguments."""
+    outs = out if isinstance(out, tuple) else (out,)
+    return any(hasattr(v, "__cuda_array_interface__") and not isinstance(v, np.ndarray)
+               for v in (*values, *outs))
 
 
 def _compare(name: str, k: int, got: np.ndarray, want: np.ndarray) -> None:

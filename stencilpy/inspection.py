@@ -6,7 +6,7 @@ import numpy as np
 
 from stencilpy.errors import StencilCallError
 
-STAGES = ("ir", "analysis", "llvm", "llvm-opt", "asm")
+STAGES = ("ir", "analysis", "llvm", "llvm-opt", "asm", "ptx")
 
 
 def _example_spec(k, args, kwargs):
@@ -33,6 +33,9 @@ def inspect_stencil(k, stage: str, *args, **kwargs) -> str:
     if stage == "analysis":
         from stencilpy.analysis import describe
         return describe(k.plan)
+    if stage == "ptx":
+        from stencilpy.runtime.gpu.ptx import ptx_for
+        return ptx_for(gpu_example_spec(k, args, kwargs))[1]
     from stencilpy.runtime import jit
     from stencilpy.runtime.kernel import llvm_ir
 
@@ -55,9 +58,29 @@ def _example_spec_boundary(k, args, kwargs, boundary):
     return kernel_spec(call, outs)
 
 
+def gpu_example_spec(k, args, kwargs):
+    """The GPU kernel spec for example arguments (host arrays standing in for GPU arrays:
+    PTX needs no GPU)."""
+    from stencilpy.runtime.gpu.arrays import DeviceArray
+    from stencilpy.runtime.gpu.emulate import EmulatedArray
+    from stencilpy.runtime.gpu.execute import gpu_spec
+
+    kwargs = dict(kwargs)
+    boundary = kwargs.pop("boundary", None)
+    fill_value = kwargs.pop("fill_value", None)
+    if not args and not kwargs:
+        args = [np.zeros((16,) * k.ndim) for _ in k.ir.params]
+    values = k._bind_arguments(args, kwargs)
+    call = k.bind(values, boundary=boundary, fill_value=fill_value)
+    descs = {n: DeviceArray(EmulatedArray(np.ascontiguousarray(a))) for n, a in call.fields.items()}
+    outs = [DeviceArray(EmulatedArray(np.empty(call.out_shape, dtype=dt)))
+            for dt in call.out_dtypes]
+    return gpu_spec(call, descs, outs)
+
+
 def inspect(k, stage: str, *args, **kwargs) -> str:
     """Text of one compilation stage of stencil ``k``: "ir", "analysis", "llvm",
-    "llvm-opt" or "asm".  For the code stages, example arguments may be given
+    "llvm-opt", "asm" or "ptx" (the GPU kernel's PTX; no GPU needed).  For the code stages, example arguments may be given
     (default: float64 arrays of shape 16 x ... x 16); ``boundary=`` selects the modes.
 
     >>> import stencilpy as sp

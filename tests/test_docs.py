@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = ("tutorial.md", "language.md", "index.md", "diagnostics.md")
+PAGES = ("tutorial.md", "language.md", "index.md", "diagnostics.md", "gpu.md")
 
 #: ``requires: <name>`` -> the module that must import for the block to run
 REQUIREMENTS = {"xarray": "stencilpy.adapters.xarray", "dask": "stencilpy.adapters.dask",

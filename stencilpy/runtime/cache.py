@@ -75,7 +75,8 @@ _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 _warned_dirs: set[str] = set()
 #: the parts of the package whose source decides what a cached plan or kernel contains
 _CODE_PARTS = ("analysis/", "codegen/", "ir/", "passes/", "options.py", "runtime/jit.py",
-               "runtime/kernel.py", "runtime/loader.py", "runtime/plans.py")
+               "runtime/kernel.py", "runtime/loader.py", "runtime/plans.py", "codegen/gpu/",
+               "runtime/gpu/ptx.py", "runtime/gpu/emulate.py")
 _code_version: str | None = None
 
 

@@ -397,7 +397,7 @@ def test_decorating_a_non_function():
 
 def test_unknown_inspect_stage():
     call_error(r"unknown stage 'machine'; use one of \('ir', 'analysis', 'llvm', 'llvm-opt', "
-               r"'asm'\)", sp.inspect, LAP, "machine")
+               r"'asm', 'ptx'\)", sp.inspect, LAP, "machine")
 
 
 # -- out= ------------------------------------------------------------------------------------

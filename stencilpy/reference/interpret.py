@@ -246,5 +246,9 @@ def run_reference(call: BoundCall) -> tuple[np.ndarray, ...]:
     if call.is_empty and 0 in call.batch_shape + call.domain:
         return tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
     with np.errstate(all="ignore"):
-        values = _stage_values(call)
+        if N.has_sweeps(call.stencil):
+            from stencilpy.reference.columns import run_columns
+            values = run_columns(call)
+        else:
+            values = _stage_values(call)
         return tuple(_finish(v, dt, call) for v, dt in zip(values, call.out_dtypes))

@@ -83,6 +83,8 @@ class Stencil:
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, boundary=None, fill_value=None, out=None, domain=None,
                  threads=None, check=False, **kwargs):
+        if self.backend == "llvm" and self.columns:
+            self._no_compiled_columns()
         if self.backend == "llvm" and domain is None and not check:   # cached call plan
             result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
                                                        out, threads)
@@ -96,6 +98,18 @@ class Stencil:
                            domain=domain, threads=threads, check=check)
         return self.call_arrays(values, boundary=boundary, fill_value=fill_value, out=out,
                                 domain=domain, threads=threads, check=check)
+
+    @property
+    def columns(self) -> bool:
+        """Whether the stencil has sweeps (``with sp.forward/backward``)."""
+        from stencilpy.ir.nodes import has_sweeps
+        return has_sweeps(self.ir)
+
+    def _no_compiled_columns(self):
+        raise StencilCallError(
+            f"'{self.ir.name}' has sweeps (with sp.forward/sp.backward), which the compiled "
+            "backend does not run yet; decorate it with @sp.stencil(..., backend=\"numpy\") "
+            "to run the numpy reference of it")
 
     def _fast_path(self):
         from stencilpy.runtime.fastpath import FastPath
@@ -182,6 +196,8 @@ class Stencil:
             for o, r in zip(outs, results):
                 o[...] = r
             return outs
+        if self.columns:
+            self._no_compiled_columns()
         from stencilpy.runtime.execute import execute
         return execute(self._kernels, call, outs)
 

@@ -33,6 +33,8 @@ def inspect_stencil(k, stage: str, *args, **kwargs) -> str:
     if stage == "analysis":
         from stencilpy.analysis import describe
         return describe(k.plan)
+    if k.columns:
+        k._no_compiled_columns()
     from stencilpy.runtime import jit
     from stencilpy.runtime.kernel import llvm_ir
 

@@ -322,7 +322,7 @@ class FunctionParser(ExprParser):
         outer = self.out
         self.ctx.sweep = node
         ranges: list[N.Levels] = []
-        bare: list = []
+        loc = self.src.header_loc(node, call)
         try:
             for stmt in node.body:
                 if isinstance(stmt, ast.With) and self._with_marker(stmt)[0] == "levels":
@@ -330,14 +330,13 @@ class FunctionParser(ExprParser):
                     continue
                 self.out = []
                 self.visit(stmt)
-                if not bare:
-                    ranges.append(None)          # placeholder: where the bare statements go
-                bare.extend(self.out)
+                if ranges and ranges[-1].every:     # consecutive statements: one block
+                    last = ranges.pop()
+                    self.out = list(last.body) + self.out
+                ranges.append(N.Levels(0, None, tuple(self.out), True, loc))
         finally:
             self.out = outer
             self.ctx.sweep = None
-        loc = self.src.header_loc(node, call)
-        ranges = [N.Levels(0, None, tuple(bare), loc) if r is None else r for r in ranges]
         outer.append(N.Sweep(axis, kind, tuple(ranges), loc))
 
     def _sweep_axis(self, arg: ast.expr) -> int:
@@ -594,8 +593,8 @@ def _zero_offsets(stmts, zeros: tuple[int, ...]) -> tuple[N.Stmt, ...]:
                     f"sweep over axis {stmt.axis}, but the stencil has {len(zeros)} "
                     f"dimension{'s' if len(zeros) != 1 else ''}", stmt.loc,
                     f"give an axis position from 0 to {len(zeros) - 1}, or a name from dims=")
-            ranges = tuple(N.Levels(r.start, r.stop, _zero_offsets(r.body, zeros), r.loc)
-                           for r in stmt.ranges)
+            ranges = tuple(N.Levels(r.start, r.stop, _zero_offsets(r.body, zeros), r.every,
+                                    r.loc) for r in stmt.ranges)
             out.append(N.Sweep(axis, stmt.direction, ranges, stmt.loc))
         else:
             out.append(N.If(_fill_zeros(stmt.cond, zeros), _zero_offsets(stmt.body, zeros),

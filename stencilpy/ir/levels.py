@@ -115,7 +115,7 @@ def _check_sweep(sweep: N.Sweep, sizes, dims, params, defined, need) -> None:
     dim = dims[axis]
     mine = {s.target for s in N.assignments((sweep,))}
     spans = [(rng, *rng.bounds(n)) for rng in sweep.ranges]
-    ordered = sorted((s for s in spans if s[1] < s[2]), key=lambda s: s[1])
+    ordered = sorted((s for s in spans if s[1] < s[2] and not s[0].every), key=lambda s: s[1])
     for (r1, lo1, hi1), (r2, lo2, hi2) in zip(ordered, ordered[1:]):
         if lo2 < hi1:
             raise LevelError(
@@ -129,18 +129,22 @@ def _check_sweep(sweep: N.Sweep, sizes, dims, params, defined, need) -> None:
                        t in {s.target for s in N.assignments(rng.body)}] for t in mine}
     ahead = 1 if sweep.direction == "forward" else -1
     before = {t: defined.get(t, ()) for t in mine}
+    done: list[tuple[int, int, set]] = []        # earlier blocks of the sweep (same level)
     for rng, lo, hi in spans:
         here: set[str] = set()
+        where = "in this sweep" if rng.every else f"in 'sp.levels({rng.start}, {rng.stop})'"
         for stmt in rng.body:
             for reads, target in _stmt_reads(stmt):
                 for access in reads:
                     if access.name in mine:
+                        now = [(a, b) for a, b, names in done if access.name in names]
                         _check_own(access, rng, lo, hi, axis, ahead, dims, before,
-                                   assigned_by, here, sweep.direction)
+                                   assigned_by, here, now, sweep.direction, where)
                     else:
-                        need(access, axis, lo, hi, f"in 'sp.levels({rng.start}, {rng.stop})'")
+                        need(access, axis, lo, hi, where)
                 if target is not None:
                     here.add(target)
+        done.append((lo, hi, here))
     for t in mine:
         if before[t] is None:
             continue                      # defined everywhere before: still defined everywhere
@@ -148,8 +152,8 @@ def _check_sweep(sweep: N.Sweep, sizes, dims, params, defined, need) -> None:
         defined[t] = (axis, earlier + assigned_by[t])
 
 
-def _check_own(access, rng, lo, hi, axis, ahead, dims, before, assigned_by, here,
-               direction) -> None:
+def _check_own(access, rng, lo, hi, axis, ahead, dims, before, assigned_by, here, now,
+               direction, block) -> None:
     """A read of a temporary that this sweep assigns."""
     dim = dims[axis]
     o = access.offset[axis]
@@ -173,13 +177,13 @@ def _check_own(access, rng, lo, hi, axis, ahead, dims, before, assigned_by, here
     prior = before[access.name]
     prior_intervals = list(_EVERYWHERE) if prior is None else (prior[1] if prior else [])
     if o == 0:
-        ok = access.name in here or _covers(prior_intervals, lo, hi)
+        ok = access.name in here or _covers(prior_intervals + now, lo, hi)
     else:
         ok = _covers(prior_intervals + assigned_by[access.name], lo + o, hi + o)
     if not ok:
         missing = "at this level yet" if o == 0 else "at all the levels this range reads"
         raise LevelError(
-            f"'{where}' in 'sp.levels({rng.start}, {rng.stop})' reads '{access.name}', which "
+            f"'{where}' {block} reads '{access.name}', which "
             f"is not computed {missing}", access.loc,
             f"assign '{access.name}' in this range before the read, or in a range of the sweep "
             f"that covers the levels read (e.g. start the range one level later and give the "

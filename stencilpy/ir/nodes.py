@@ -146,6 +146,7 @@ class Levels:
     start: int
     stop: int | None
     body: tuple[Stmt, ...]
+    every: bool = False      # statements written directly in the sweep: at every level
     loc: SourceLoc = field(default=_NOLOC, compare=False)
 
     def bounds(self, n: int) -> tuple[int, int]:
@@ -156,9 +157,10 @@ class Levels:
 
 @dataclass(frozen=True)
 class Sweep:
-    """``with sp.forward(axis):`` / ``with sp.backward(axis):``: its level ranges run level by
-    level along ``axis`` in ``direction`` ("forward": increasing index), in parallel over the
-    other axes.  Statements written directly in the sweep form a ``Levels(0, None, ...)``."""
+    """``with sp.forward(axis):`` / ``with sp.backward(axis):``: runs level by level along
+    ``axis`` in ``direction`` ("forward": increasing index), in parallel over the other axes.
+    At each level, the ``ranges`` that contain it run in the order written; statements written
+    directly in the sweep form ``Levels(0, None, ..., every=True)`` blocks (every level)."""
 
     axis: int
     direction: str

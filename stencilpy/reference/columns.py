@@ -9,8 +9,8 @@ of the points where its value is defined:
   by ``o`` (points shifted in from outside the box are masked out), so a read sees the
   previous definition of a reassigned name, as in any stencil;
 * a sweep walks the levels of its axis one at a time (forward or backward) and, at each
-  level, runs the statements of the range that holds it, each vectorised over the other
-  axes; an assignment writes that level of the temporary in place, so ``t[lev - 1]`` reads
+  level, runs the statements of the blocks that hold it in the order written, each
+  vectorised over the other axes; an assignment writes that level of the temporary in place, so ``t[lev - 1]`` reads
   what the sweep computed one level earlier -- exactly the straightforward loop;
 * the outputs are cropped to the domain; a masked-out point inside the computed region
   would be a bug of the analysis and raises ``InternalCompilerError``.
@@ -108,14 +108,11 @@ class _Columns:
     def sweep(self, sweep: N.Sweep) -> None:
         axis, n = sweep.axis, self.call.domain[sweep.axis]
         lo_halo = self.halo[axis][0]
-        by_level: dict[int, N.Levels] = {}
-        for rng in sweep.ranges:
-            for k in range(*rng.bounds(n)):
-                by_level[k] = rng
-        order = sorted(by_level, reverse=(sweep.direction == "backward"))
+        spans = [(rng, *rng.bounds(n)) for rng in sweep.ranges]
+        order = range(n - 1, -1, -1) if sweep.direction == "backward" else range(n)
         for k in order:
             box_k = lo_halo + k
-            for stmt in by_level[k].body:
+            for stmt in [s for rng, lo, hi in spans if lo <= k < hi for s in rng.body]:
                 value, mask = self.evaluate(stmt.value, lambda a: self._at_level(a, axis, box_k))
                 self._store(stmt.target, value, mask, axis, box_k)
 

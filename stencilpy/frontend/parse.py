@@ -394,7 +394,7 @@ class FunctionParser(ExprParser):
         try:
             for stmt in node.body:
                 self.visit(stmt)                 # a nested 'with' fails: ranges do not nest
-            return N.Levels(start, stop, tuple(self.out), self.src.header_loc(node, call))
+            return N.Levels(start, stop, tuple(self.out), loc=self.src.header_loc(node, call))
         finally:
             self.out = outer
 

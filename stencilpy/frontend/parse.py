@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from stencilpy.errors import ReservedNameError, SourceLoc, StencilSyntaxError
 from stencilpy.frontend.expr import BINARY_OPERATORS, UNSUPPORTED, ExprParser
 from stencilpy.frontend.functions import SpFunction
+from stencilpy.frontend.recurrence import warn_recurrences
 from stencilpy.frontend.resolve import Namespace
 from stencilpy.frontend.source import FunctionSource, get_function_source, parameters
 from stencilpy.frontend.sweeps import (
@@ -291,12 +292,10 @@ class FunctionParser(ExprParser):
         if kind is None or len(node.items) != 1 or item.optional_vars is not None:
             what = ("'with' blocks are not supported" if kind is None else
                     f"'with sp.{kind}(...)' takes no 'as' and no second context")
-            self.fail(node.items[0].context_expr if kind is None else node,
-                      f"'{self.src.segment(node.items[0].context_expr)}' is not part of the "
-                      f"stencil language: {what}",
-                      "the 'with' blocks of a stencil are 'with sp.forward(axis):', "
-                      "'with sp.backward(axis):' and, inside those, "
-                      "'with sp.levels(start, stop):'")
+            self.fail(node, f"'{self.src.segment(node)}' is not part of the stencil language: "
+                      f"{what}", "move other 'with' blocks outside the stencil; the 'with' "
+                      "blocks of a stencil are 'with sp.forward(axis):', 'with sp.backward(axis):'"
+                      " and, inside those, 'with sp.levels(start, stop):'")
         return kind, call
 
     def visit_With(self, node: ast.With) -> None:
@@ -637,6 +636,7 @@ def parse_stencil(pyfunc, dims: tuple[str, ...] | None = None) -> N.Stencil:
         returns=tuple(_fill_zeros(r, zeros) for r in returns),
         dims=declared or tuple(f"dim_{i}" for i in range(ndim)),
         loc=src.def_loc())
+    warn_recurrences(stencil)
     if N.has_sweeps(stencil):
         try:
             check_levels(stencil, [DECORATION_LEVELS] * ndim)

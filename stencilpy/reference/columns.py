@@ -125,9 +125,9 @@ class _Columns:
         pos = arr.ndim - self.ndim + axis
         inside = 0 <= k < self.box[axis]
         if arr.shape[pos] != 1:
-            arr = np.take(arr, [min(max(k, 0), arr.shape[pos] - 1)], axis=pos)
+            arr = _level(arr, pos, min(max(k, 0), arr.shape[pos] - 1))
         if mask is not None:
-            mask = np.take(mask, [min(max(k, 0), self.box[axis] - 1)], axis=axis)
+            mask = _level(mask, axis, min(max(k, 0), self.box[axis] - 1))
         if not inside:
             mask = np.zeros(_level_shape(self.box, axis), dtype=bool)
         slab_box = _level_shape(self.box, axis)
@@ -192,6 +192,13 @@ class _Columns:
                     f"the column reference read an undefined value for output point {bad} "
                     f"of '{self.call.stencil.name}' (halo {self.halo}): an analysis bug")
         return value[index]
+
+
+def _level(arr: np.ndarray, pos: int, k: int) -> np.ndarray:
+    """The view of level ``k`` of ``arr`` along axis ``pos`` (kept, with length 1)."""
+    index = [slice(None)] * arr.ndim
+    index[pos] = slice(k, k + 1)
+    return arr[tuple(index)]
 
 
 def _level_shape(box, axis):

@@ -35,6 +35,8 @@ def _pad_axis(arr: np.ndarray, axis: int, before: int, after: int, mode: str, n:
         idx = np.arange(-before, n + after)
         inside = (idx >= 0) & (idx < length)
         return np.take(arr, np.where(inside, idx, idx % n), axis=axis)
+    if before == 0 and want_after == 0:
+        return arr                             # nothing to add: no copy
     widths = [(0, 0)] * arr.ndim
     widths[axis] = (before, max(0, want_after))
     kwargs = {"constant_values": fill} if mode == "constant" else {}

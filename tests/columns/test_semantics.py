@@ -185,3 +185,33 @@ def test_xarray_dims_by_name_and_dask_chunks():
     lazy = thomas(*chunked)
     assert lazy.chunks is not None
     np.testing.assert_allclose(lazy.compute().values.transpose(2, 0, 1), want, rtol=1e-13)
+
+
+@sp.function
+def below(t):
+    return t[lev - 1]
+
+
+def test_helper_inside_a_sweep_and_integer_counter():
+    @sp.stencil(dims=("lev", "x"), backend="numpy")
+    def count(a):
+        with sp.forward("lev"):
+            with sp.levels(0, 1):
+                n = 0
+                s = a
+            with sp.levels(1, None):
+                n = below(n) + 1
+                s = below(s) + a
+        return n, s
+    a = rng.random((5, 3))
+    n, s = count(a)
+    assert n.dtype == np.int64
+    np.testing.assert_array_equal(n, np.broadcast_to(np.arange(5)[:, None], (5, 3)))
+    np.testing.assert_allclose(s, np.cumsum(a, axis=0), rtol=1e-14)
+
+
+def test_inspect_ir_and_analysis():
+    text = sp.inspect(smoothed_running, "ir")
+    assert "forward axis 0:" in text and "levels 1::" in text
+    analysis = sp.inspect(smoothed_running, "analysis")
+    assert "halo: ((0, 1), (2, 2), (1, 1))" in analysis

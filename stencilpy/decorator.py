@@ -17,6 +17,7 @@ import numpy as np
 
 from stencilpy.errors import MismatchError, StencilCallError, close_match
 from stencilpy.frontend import parse_stencil
+from stencilpy.ir.nodes import has_sweeps
 from stencilpy.ir.types import infer
 from stencilpy.options import RESERVED, check_threads, normalize_boundary
 from stencilpy.passes.pipeline import run_definition_passes, specialize
@@ -35,6 +36,7 @@ class Stencil:
         self.backend = backend
         self.dims_argument = dims           # as given to @sp.stencil (None: not declared)
         self.ir = run_definition_passes(parse_stencil(pyfunc, tuple(dims) if dims else None))
+        self._columns = has_sweeps(self.ir)
         functools.update_wrapper(self, pyfunc)
         self._lock = threading.Lock()
         self._plan = None
@@ -83,7 +85,7 @@ class Stencil:
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, boundary=None, fill_value=None, out=None, domain=None,
                  threads=None, check=False, **kwargs):
-        if self.backend == "llvm" and self.columns:
+        if self._columns and self.backend == "llvm":
             self._no_compiled_columns()
         if self.backend == "llvm" and domain is None and not check:   # cached call plan
             result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
@@ -102,8 +104,7 @@ class Stencil:
     @property
     def columns(self) -> bool:
         """Whether the stencil has sweeps (``with sp.forward/backward``)."""
-        from stencilpy.ir.nodes import has_sweeps
-        return has_sweeps(self.ir)
+        return self._columns
 
     def _no_compiled_columns(self):
         raise StencilCallError(

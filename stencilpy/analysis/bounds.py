@@ -68,9 +68,6 @@ class Plan:
 
 def analyse(stencil: N.Stencil) -> Plan:
     """Derive stages, regions, footprints and the halo of a straight-line SSA stencil."""
-    if N.has_sweeps(stencil):                  # column stencils: footprints block by block
-        from stencilpy.analysis.columns import analyse_columns
-        return analyse_columns(stencil)
     ndim = stencil.ndim
     zero = ((0, 0),) * ndim
     params = set(stencil.param_names)

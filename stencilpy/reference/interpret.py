@@ -243,14 +243,11 @@ def _finish(value, dtype, call: BoundCall) -> np.ndarray:
     return np.ascontiguousarray(result[tuple(keep)])
 
 
-def run_reference(call: BoundCall) -> tuple[np.ndarray, ...]:
-    """Evaluate a bound call with numpy slicing; one array per output."""
+def run_reference(call: BoundCall, evaluate=_stage_values) -> tuple[np.ndarray, ...]:
+    """Evaluate a bound call with numpy slicing; one array per output.  ``evaluate(call)``
+    gives the outputs' values on the domain (``reference/columns.py`` for sweeps)."""
     if call.is_empty and 0 in call.batch_shape + call.domain:
         return tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
     with np.errstate(all="ignore"):
-        if N.has_sweeps(call.stencil):
-            from stencilpy.reference.columns import run_columns
-            values = run_columns(call)
-        else:
-            values = _stage_values(call)
+        values = evaluate(call)
         return tuple(_finish(v, dt, call) for v, dt in zip(values, call.out_dtypes))

@@ -85,9 +85,8 @@ class Stencil:
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, boundary=None, fill_value=None, out=None, domain=None,
                  threads=None, check=False, **kwargs):
-        if self._columns and self.backend == "llvm":
-            self._no_compiled_columns()
-        if self.backend == "llvm" and domain is None and not check:   # cached call plan
+        if self.backend == "llvm" and domain is None and not check and not self._columns:
+            # cached call plan
             result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
                                                        out, threads)
             if result is not self._fast.MISS:
@@ -108,9 +107,21 @@ class Stencil:
 
     def _no_compiled_columns(self):
         raise StencilCallError(
-            f"'{self.ir.name}' has sweeps (with sp.forward/sp.backward), which the compiled "
-            "backend does not run yet; decorate it with @sp.stencil(..., backend=\"numpy\") "
-            "to run the numpy reference of it")
+            f"'{self.ir.name}' has sweeps (with sp.forward/sp.backward): the 'llvm', 'llvm-opt' "
+            "and 'asm' stages of sp.inspect are not available for them yet; run it, or "
+            "inspect 'ir' and 'analysis'")
+
+    def _run_columns(self, call) -> tuple:
+        """A column stencil on the compiled backend: the reference's padding, the column
+        kernel (``codegen/columns.py``), the reference's cropping and "fill"/"valid"."""
+        from stencilpy.reference.columns import box_fields, check_call_levels, finish_outputs
+        from stencilpy.runtime.columns import run_columns_kernel
+        if call.is_empty and 0 in call.batch_shape + call.domain:
+            return tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
+        check_call_levels(call)
+        with np.errstate(all="ignore"):
+            boxes, box, lo = box_fields(call)
+        return finish_outputs(call, run_columns_kernel(call, boxes, box, lo))
 
     def _fast_path(self):
         from stencilpy.runtime.fastpath import FastPath
@@ -200,8 +211,13 @@ class Stencil:
             for o, r in zip(outs, results):
                 o[...] = r
             return outs
-        if self.columns:
-            self._no_compiled_columns()
+        if self._columns:
+            results = self._run_columns(call)
+            if outs is None:
+                return results
+            for o, r in zip(outs, results):
+                o[...] = r
+            return outs
         from stencilpy.runtime.execute import execute
         return execute(self._kernels, call, outs)
 

@@ -226,10 +226,32 @@ def _shift(arr, mask, d, o, ndim, box):
 
 def run_columns(call: BoundCall) -> list:
     """The outputs of a column stencil on the domain (before "fill"/"valid" are applied)."""
+    check_call_levels(call)
+    return _Columns(call).run()
+
+
+def box_fields(call: BoundCall) -> tuple[dict, tuple, tuple]:
+    """The padded fields (as the reference pads them), the box shape and the box index of
+    domain point 0, for a compiled column kernel."""
+    state = _Columns(call)
+    return ({n: state.env[n][0] for n in call.fields}, state.box,
+            tuple(lo for lo, _ in state.halo))
+
+
+def finish_outputs(call: BoundCall, outputs: list) -> tuple:
+    """Box outputs of a compiled column kernel -> the call's results ("fill"/"valid" applied)."""
+    from stencilpy.reference.interpret import _finish
+
+    inner = (Ellipsis,) + tuple(slice(lo, lo + n) for (lo, _), n in
+                                zip(call.plan.halo, call.domain))
+    return tuple(_finish(o[inner], dt, call) for o, dt in zip(outputs, call.out_dtypes))
+
+
+def check_call_levels(call: BoundCall) -> None:
+    """``check_levels`` with the call's true axis lengths (a ``StencilCallError``)."""
     try:
         check_levels(call.stencil, call.domain)
     except LevelError as exc:
         raise StencilCallError(
             f"'{call.stencil.name}' cannot run on this domain {call.domain}: {exc.message} "
             f"({exc.loc}); {exc.hint}") from None
-    return _Columns(call).run()

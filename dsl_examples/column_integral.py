@@ -20,7 +20,7 @@ import numpy as np
 
 import stencilpy as sp
 
-BACKEND = "numpy"      # the compiled backend does not run sweeps yet
+BACKEND = "llvm"       # the compiled backend; "numpy" runs the reference of the same stencil
 G = 9.80665
 RHO_W = 1000.0
 

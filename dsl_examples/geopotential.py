@@ -14,7 +14,7 @@ import numpy as np
 
 import stencilpy as sp
 
-BACKEND = "numpy"      # the compiled backend does not run sweeps yet
+BACKEND = "llvm"       # the compiled backend; "numpy" runs the reference of the same stencil
 RD = 287.04            # J kg-1 K-1
 G = 9.80665            # m s-2
 

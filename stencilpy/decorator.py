@@ -105,11 +105,15 @@ class Stencil:
         """Whether the stencil has sweeps (``with sp.forward/backward``)."""
         return self._columns
 
-    def _no_compiled_columns(self):
-        raise StencilCallError(
-            f"'{self.ir.name}' has sweeps (with sp.forward/sp.backward): the 'llvm', 'llvm-opt' "
-            "and 'asm' stages of sp.inspect are not available for them yet; run it, or "
-            "inspect 'ir' and 'analysis'")
+    def column_ir(self, args, kwargs, boundary) -> str:
+        """LLVM IR of the column kernel for example arguments (default: float64 arrays of
+        shape 16 x ... x 16), for ``sp.inspect``."""
+        from stencilpy.reference.columns import box_fields
+        from stencilpy.runtime.columns import column_ir
+        if not args and not kwargs:
+            args = [np.zeros((16,) * self.ndim) for _ in self.ir.params]
+        call = self.bind(self._bind_arguments(args, dict(kwargs)), boundary=boundary)
+        return column_ir(call, *box_fields(call))
 
     def _run_columns(self, call) -> tuple:
         """A column stencil on the compiled backend: the reference's padding, the column

@@ -33,12 +33,15 @@ def inspect_stencil(k, stage: str, *args, **kwargs) -> str:
     if stage == "analysis":
         from stencilpy.analysis import describe
         return describe(k.plan)
-    if k.columns:
-        k._no_compiled_columns()
     from stencilpy.runtime import jit
     from stencilpy.runtime.kernel import llvm_ir
 
     boundary = kwargs.pop("boundary", None)
+    if k.columns:
+        text = k.column_ir(args, kwargs, boundary)
+        if stage == "llvm":
+            return text
+        return jit.optimised_ir(text) if stage == "llvm-opt" else jit.assembly(text)
     spec = _example_spec(k, args, kwargs) if boundary is None else \
         _example_spec_boundary(k, args, kwargs, boundary)
     text = llvm_ir(spec)

@@ -16,8 +16,7 @@ from stencilpy.ir.printer import format_stencil
 from stencilpy.runtime import jit
 
 
-def run_columns_kernel(call, boxes: dict, box: tuple, halo_lo: tuple) -> list:
-    """The outputs of ``call`` on the box (shape batch + box), one array per return."""
+def _prepare(call, boxes: dict, box: tuple, halo_lo: tuple):
     stencil = call.stencil
     env = {name: arr.dtype for name, arr in boxes.items()}
     env.update({name: type(v) for name, v in call.scalars.items()})
@@ -34,6 +33,19 @@ def run_columns_kernel(call, boxes: dict, box: tuple, halo_lo: tuple) -> list:
                           tuple((n, arrays[n].dtype.str) for n in names),
                           tuple((n, type(call.scalars[n]).__name__) for n in scalar_names),
                           outputs)
+    return layout, types, arrays, names, scalar_names, outputs
+
+
+def column_ir(call, boxes: dict, box: tuple, halo_lo: tuple) -> str:
+    """The LLVM IR text of the kernel ``run_columns_kernel`` would run (for sp.inspect)."""
+    layout, types, *_ = _prepare(call, boxes, box, halo_lo)
+    return str(lower_columns(call.stencil, types, layout))
+
+
+def run_columns_kernel(call, boxes: dict, box: tuple, halo_lo: tuple) -> list:
+    """The outputs of ``call`` on the box (shape batch + box), one array per return."""
+    stencil = call.stencil
+    layout, types, arrays, names, scalar_names, outputs = _prepare(call, boxes, box, halo_lo)
     key = jit.cache_key(format_stencil(stencil) + "\n" + layout.text())
     loaded = jit.load(key, lambda: str(lower_columns(stencil, types, layout)), ENTRY)
     scalars = [np.array([call.scalars[n]], dtype={bool: np.bool_, int: np.int64,

@@ -62,3 +62,30 @@ def test_examples_on_the_reference_backend():
         for case, (got, want) in results.items():
             np.testing.assert_allclose(got, want, rtol=1e-12,
                                        atol=1e-12 * np.max(np.abs(want)), err_msg=case)
+
+
+def test_xarray_and_dask_compiled():
+    xr = pytest.importorskip("xarray")
+    pytest.importorskip("dask.array")
+    k = compiled(S.thomas)
+    a, b, c, d = S._system((6, 5, 4))
+    want = S.thomas_loop(a, b, c, d)
+    arrays = [xr.DataArray(x.transpose(1, 2, 0), dims=("lat", "lon", "lev")) for x in (a, b, c, d)]
+    np.testing.assert_allclose(k(*arrays).values.transpose(2, 0, 1), want, rtol=1e-13)
+    lazy = k(*[x.chunk({"lat": 2, "lev": 3}) for x in arrays])
+    np.testing.assert_allclose(lazy.compute().values.transpose(2, 0, 1), want, rtol=1e-13)
+
+
+def test_integer_and_bool_columns_compiled():
+    @sp.stencil(dims=("lev", "x"))
+    def count_wet(wet):
+        with sp.forward("lev"):
+            with sp.levels(0, 1):
+                n = 1 if wet else 0
+            with sp.levels(1, None):
+                n = n[lev - 1] + (1 if wet else 0)
+        return n, n > 2
+    wet = rng.random((7, 5)) > 0.4
+    n, many = count_wet(wet, check=True)
+    np.testing.assert_array_equal(n, np.cumsum(wet, axis=0))
+    np.testing.assert_array_equal(many, np.cumsum(wet, axis=0) > 2)

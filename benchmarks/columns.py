@@ -215,7 +215,8 @@ def main(argv=None) -> None:
     base = {name: (t, o) for name, t, o in rows}["numpy loop"]
     mb = np.prod(shape) * 8 / 1e6
     print(f"shape {shape} ({mb:.0f} MB per field), {args.threads} threads, best of {args.repeat}")
-    print(f"{'implementation':<28s} {'tridiagonal':>12s} {'x numpy':>8s} {'omega':>12s} {'x numpy':>8s}")
+    print(f"{'implementation':<28s} {'tridiagonal':>12s} {'x numpy':>8s} {'omega':>12s} "
+          f"{'x numpy':>8s}")
     for name, t, o in rows:
         print(f"{name:<28s} {t * 1e3:10.2f} ms {base[0] / t:7.1f}x {o * 1e3:10.2f} ms "
               f"{base[1] / o:7.1f}x")

@@ -20,7 +20,7 @@ __all__ = ["forward", "backward", "levels", "SWEEP_NAMES", "check_levels", "Leve
 
 @dataclass(frozen=True)
 class SweepMarker:
-    """``sp.forward(axis)`` / ``sp.backward(axis)`` / ``sp.levels(start, stop)`` outside a stencil."""
+    """``sp.forward(axis)``, ``sp.backward(axis)`` or ``sp.levels(start, stop)`` (a marker)."""
 
     kind: str
     args: tuple

@@ -42,8 +42,9 @@ def _format_stmts(stmts, indent: str) -> list[str]:
         elif isinstance(stmt, N.Sweep):
             lines.append(f"{indent}{stmt.direction} axis {stmt.axis}:")
             for rng in stmt.ranges:
+                stop = "" if rng.stop is None else rng.stop
                 lines.append(f"{indent}    every level:" if rng.every else
-                             f"{indent}    levels {rng.start}:{'' if rng.stop is None else rng.stop}:")
+                             f"{indent}    levels {rng.start}:{stop}:")
                 lines.extend(_format_stmts(rng.body, indent + "        ") or
                              [indent + "        pass"])
         else:

@@ -10,8 +10,9 @@ of the points where its value is defined:
   previous definition of a reassigned name, as in any stencil;
 * a sweep walks the levels of its axis one at a time (forward or backward) and, at each
   level, runs the statements of the blocks that hold it in the order written, each
-  vectorised over the other axes; an assignment writes that level of the temporary in place, so ``t[lev - 1]`` reads
-  what the sweep computed one level earlier -- exactly the straightforward loop;
+  vectorised over the other axes; an assignment writes that level of the temporary in
+  place, so ``t[lev - 1]`` reads what the sweep computed one level earlier -- exactly the
+  straightforward loop;
 * the outputs are cropped to the domain; a masked-out point inside the computed region
   would be a bug of the analysis and raises ``InternalCompilerError``.
 """

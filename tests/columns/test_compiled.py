@@ -36,8 +36,8 @@ def test_fill_valid_out_batch_scalars_compiled():
     ref = S.smoothed_running(u, w)
     np.testing.assert_array_equal(np.isnan(k(u, w)), np.isnan(ref))
     np.testing.assert_allclose(k(u, w), ref, rtol=1e-13)
-    np.testing.assert_allclose(k(u, w, boundary="valid"), S.smoothed_running(u, w, boundary="valid"),
-                               rtol=1e-13)
+    np.testing.assert_allclose(k(u, w, boundary="valid"),
+                               S.smoothed_running(u, w, boundary="valid"), rtol=1e-13)
     t = compiled(S.thomas)
     a, b, c, d = S._system((5, 3, 4))
     d2 = d.copy()

@@ -17,6 +17,7 @@ import numpy as np
 
 from stencilpy.errors import MismatchError, StencilCallError, close_match
 from stencilpy.frontend import parse_stencil
+from stencilpy.ir.nodes import has_sweeps
 from stencilpy.ir.types import infer
 from stencilpy.options import COMBINING_MODES, RESERVED, check_threads, normalize_boundary
 from stencilpy.passes.pipeline import run_definition_passes, specialize
@@ -35,6 +36,7 @@ class Stencil:
         self.backend = backend
         self.dims_argument = dims           # as given to @sp.stencil (None: not declared)
         self.ir = run_definition_passes(parse_stencil(pyfunc, tuple(dims) if dims else None))
+        self._columns = has_sweeps(self.ir)
         functools.update_wrapper(self, pyfunc)
         self._lock = threading.Lock()
         self._plan = None
@@ -87,7 +89,8 @@ class Stencil:
             return self._call_labelled(args, kwargs, names, attrs, boundary=boundary,
                                        fill_value=fill_value, out=out, domain=domain,
                                        threads=threads, check=check)
-        if self.backend == "llvm" and domain is None and not check:   # cached call plan
+        if self.backend == "llvm" and domain is None and not check and not self._columns:
+            # cached call plan
             result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
                                                        out, threads)
             if result is not self._fast.MISS:
@@ -109,6 +112,32 @@ class Stencil:
             raise StencilCallError("names= and attrs= label DataArray results; the arguments "
                                    "are not DataArrays (drop names=/attrs=, or pass DataArrays)")
         return call_xarray(self, values, names=names, attrs=attrs, **options)
+    @property
+    def columns(self) -> bool:
+        """Whether the stencil has sweeps (``with sp.forward/backward``)."""
+        return self._columns
+
+    def column_ir(self, args, kwargs, boundary) -> str:
+        """LLVM IR of the column kernel for example arguments (default: float64 arrays of
+        shape 16 x ... x 16), for ``sp.inspect``."""
+        from stencilpy.reference.columns import box_fields
+        from stencilpy.runtime.columns import column_ir
+        if not args and not kwargs:
+            args = [np.zeros((16,) * self.ndim) for _ in self.ir.params]
+        call = self.bind(self._bind_arguments(args, dict(kwargs)), boundary=boundary)
+        return column_ir(call, *box_fields(call))
+
+    def _run_columns(self, call) -> tuple:
+        """A column stencil on the compiled backend: the reference's padding, the column
+        kernel (``codegen/columns.py``), the reference's cropping and "fill"/"valid"."""
+        from stencilpy.reference.columns import box_fields, check_call_levels, finish_outputs
+        from stencilpy.runtime.columns import run_columns_kernel
+        if call.is_empty and 0 in call.batch_shape + call.domain:
+            return tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
+        check_call_levels(call)
+        with np.errstate(all="ignore"):
+            boxes, box, lo = box_fields(call)
+        return finish_outputs(call, run_columns_kernel(call, boxes, box, lo))
 
     def _fast_path(self):
         from stencilpy.runtime.fastpath import FastPath
@@ -213,6 +242,13 @@ class Stencil:
         if any(m in COMBINING_MODES for m in call.options.modes):    # "extrapolate"
             from stencilpy.runtime.ghosts import execute_with_ghosts
             return execute_with_ghosts(self, call, outs)
+        if self._columns:
+            results = self._run_columns(call)
+            if outs is None:
+                return results
+            for o, r in zip(outs, results):
+                o[...] = r
+            return outs
         from stencilpy.runtime.execute import execute
         return execute(self._kernels, call, outs)
 

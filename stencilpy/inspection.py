@@ -40,6 +40,11 @@ def inspect_stencil(k, stage: str, *args, **kwargs) -> str:
     from stencilpy.runtime.kernel import llvm_ir
 
     boundary = kwargs.pop("boundary", None)
+    if k.columns:
+        text = k.column_ir(args, kwargs, boundary)
+        if stage == "llvm":
+            return text
+        return jit.optimised_ir(text) if stage == "llvm-opt" else jit.assembly(text)
     spec = _example_spec(k, args, kwargs) if boundary is None else \
         _example_spec_boundary(k, args, kwargs, boundary)
     text = llvm_ir(spec)

@@ -8,7 +8,7 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "dsl_examples"
 NAMES = ["laplacian", "hdiff", "donor_cell", "vorticity", "smoothing", "conditional",
-         "mpdata_winds"]
+         "mpdata_winds", "tridiagonal", "geopotential", "omega", "column_integral", "first_level"]
 
 
 def load(name: str):

@@ -14,7 +14,8 @@ call's own boundary mode, on the field as it is (no copies).  Batch axes are chu
 freely.  The box of a field is the field extended (or cropped) to cover domain positions
 ``[start - lo, stop + hi)`` exactly as the numpy reference pads it, so each block
 computes every point from the same values as the eager call: ``.compute()`` equals
-the eager result bit for bit.  Chunks along a stencil axis smaller than the halo are
+the eager result bit for bit.  The axis of a sweep (``with sp.forward(axis)``) is merged
+into one chunk: a column is computed by one block.  Chunks along a stencil axis smaller than the halo are
 merged with their neighbours (``dask.array.overlap.ensure_minimum_chunksize``).
 """
 
@@ -137,6 +138,7 @@ class _Layout:
         nb, full = len(call.batch_shape), call.batch_shape + call.domain
         given = [_native_chunks(fields, originals, axis, n) for axis, n in enumerate(full)]
         ranges, depth, axis_chunks = [], [], []
+        sweep_axes = {b.axis for b in call.stencil.body if hasattr(b, "ranges")}
         for d, (mode, region) in enumerate(zip(call.options.modes, call.regions)):
             start, stop = region if mode == "valid" else (0, call.domain[d])
             lo, hi, reach = 0, 0, False
@@ -156,6 +158,8 @@ class _Layout:
             if len(chunks) > 1 and min(chunks) < need:
                 chunks = ensure_minimum_chunksize(need, chunks) if sum(chunks) >= need \
                     else (sum(chunks),)
+            if d in sweep_axes:                # a sweep walks the whole axis: one chunk
+                chunks = (sum(chunks),)
             ranges.append((start, stop))
             depth.append((lo, hi))
             axis_chunks.append(chunks)

@@ -45,7 +45,8 @@ _FUNCTIONS_HINT = ("use abs, min, max, sp.where and the math functions (sp.sqrt,
 #: node type -> (what is not supported, hint)
 UNSUPPORTED: dict[type, tuple[str, str]] = {
     ast.For: ("loops are not supported", "the stencil body already runs at every point; "
-              "write the terms out, or use an @sp.function helper"),
+              "'for i in range(-2, 3):' with constant bounds is unrolled; along an axis use "
+              "a sweep (with sp.forward(axis):)"),
     ast.While: ("loops are not supported", "the stencil body already runs at every point; "
                 "use 'if' blocks or sp.where for conditions"),
     ast.With: ("'with' blocks are not supported", "move the 'with' block outside the stencil"),
@@ -221,7 +222,8 @@ class ExprParser(ast.NodeVisitor):
             what = base.id if isinstance(base, ast.Name) else self.src.segment(base)
             self.fail(base, f"'{what}' is not a parameter or a temporary, so it cannot be "
                       "read at offsets", "pass arrays to the stencil as parameters")
-        offset = fold_offsets(node, self.ctx.dims, self.fail, self.src.segment, self._defined)
+        offset = fold_offsets(node, self.ctx.dims, self.fail, self.src.segment, self._defined,
+                              getattr(self, "constant_int", None))
         self._check_rank(node, len(offset))
         return N.FieldAccess(name, offset, self.src.loc(node))
 

@@ -38,6 +38,8 @@ def _pad_axis(arr: np.ndarray, axis: int, before: int, after: int, mode: str, n:
         idx = np.arange(-before, n + after)
         inside = (idx >= 0) & (idx < length)
         return np.take(arr, np.where(inside, idx, idx % n), axis=axis)
+    if before == 0 and want_after == 0:
+        return arr                             # nothing to add: no copy
     widths = [(0, 0)] * arr.ndim
     widths[axis] = (before, max(0, want_after))
     kwargs = {"constant_values": fill} if mode == "constant" else {}
@@ -244,10 +246,11 @@ def _finish(value, dtype, call: BoundCall) -> np.ndarray:
     return np.ascontiguousarray(result[tuple(keep)])
 
 
-def run_reference(call: BoundCall) -> tuple[np.ndarray, ...]:
-    """Evaluate a bound call with numpy slicing; one array per output."""
+def run_reference(call: BoundCall, evaluate=_stage_values) -> tuple[np.ndarray, ...]:
+    """Evaluate a bound call with numpy slicing; one array per output.  ``evaluate(call)``
+    gives the outputs' values on the domain (``reference/columns.py`` for sweeps)."""
     if call.is_empty and 0 in call.batch_shape + call.domain:
         return tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
     with np.errstate(all="ignore"):
-        values = _stage_values(call)
+        values = evaluate(call)
         return tuple(_finish(v, dt, call) for v, dt in zip(values, call.out_dtypes))

@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-from stencilpy.errors import MismatchError, StencilCallError
+from stencilpy.errors import MismatchError, StencilCallError, StencilSyntaxError
 from stencilpy.frontend import parse_stencil
 from stencilpy.ir.types import infer
 from stencilpy.options import RESERVED, check_threads, normalize_boundary
@@ -34,7 +34,10 @@ class Stencil:
         self.pyfunc = pyfunc
         self.backend = backend
         self.dims_argument = dims           # as given to @sp.stencil (None: not declared)
-        self.ir = run_definition_passes(parse_stencil(pyfunc, tuple(dims) if dims else None))
+        try:
+            self.ir = run_definition_passes(parse_stencil(pyfunc, tuple(dims) if dims else None))
+        except RecursionError:   # the limits of frontend/limits.py make this rare
+            raise _too_deep(getattr(pyfunc, "__name__", "?")) from None
         functools.update_wrapper(self, pyfunc)
         self._lock = threading.Lock()
         self._plan = None
@@ -83,6 +86,12 @@ class Stencil:
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, boundary=None, fill_value=None, out=None, domain=None,
                  threads=None, check=False, **kwargs):
+        try:
+            return self._call(args, kwargs, boundary, fill_value, out, domain, threads, check)
+        except RecursionError:
+            raise _too_deep(self.ir.name) from None
+
+    def _call(self, args, kwargs, boundary, fill_value, out, domain, threads, check):
         if self.backend == "llvm" and domain is None and not check:   # cached call plan
             result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
                                                        out, threads)
@@ -194,6 +203,12 @@ class Stencil:
     def inspect(self, stage: str, *args, **kwargs) -> str:
         from stencilpy.inspection import inspect_stencil
         return inspect_stencil(self, stage, *args, **kwargs)
+
+
+def _too_deep(name: str) -> StencilSyntaxError:
+    from stencilpy.frontend.limits import DEPTH_HINT
+    return StencilSyntaxError(f"stencil '{name}' nests too deeply for the compiler (Python's "
+                              "recursion limit was reached)", None, DEPTH_HINT)
 
 
 def _compare(name: str, k: int, got: np.ndarray, want: np.ndarray) -> None:

@@ -21,10 +21,13 @@ import sys
 import threading
 import weakref
 
+from stencilpy.runtime.forksafe import reset_in_child
+
 _REBUILT: dict = {}                               # payload digest -> stencil rebuilt here
 _SENT = weakref.WeakValueDictionary()             # payload digest -> stencil pickled here
 _PAYLOADS = weakref.WeakKeyDictionary()           # stencil -> its payload
 _LOCK = threading.Lock()
+reset_in_child(sys.modules[__name__], "_LOCK")
 
 
 def _lookup(module, qualname: str):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from stencilpy.errors import ReservedNameError, SourceLoc, StencilSyntaxError
 from stencilpy.frontend.expr import BINARY_OPERATORS, ExprParser
 from stencilpy.frontend.functions import SpFunction
+from stencilpy.frontend.limits import MAX_HELPER_DEPTH, check_reach
 from stencilpy.frontend.resolve import Namespace
 from stencilpy.frontend.source import FunctionSource, get_function_source, parameters
 from stencilpy.ir import nodes as N
@@ -46,6 +47,7 @@ class _Context:
     active: list = field(default_factory=list)    # helpers being inlined (recursion check)
     sources: dict = field(default_factory=dict)   # helper function -> FunctionSource
     counter: int = 0
+    depth: int = 0                        # expressions being parsed, helpers included
 
     def source_of(self, pyfunc) -> FunctionSource:
         if pyfunc not in self.sources:
@@ -278,6 +280,10 @@ class FunctionParser(ExprParser):
         if helper.pyfunc in self.ctx.active:
             self.fail(node, f"helper '{name}' calls itself", "helpers are inlined, so they "
                       "cannot be recursive; write the terms out")
+        if len(self.ctx.active) >= MAX_HELPER_DEPTH:
+            self.fail(node, f"helper '{name}' is called {MAX_HELPER_DEPTH + 1} helpers deep",
+                      f"helpers call helpers at most {MAX_HELPER_DEPTH} deep: call some of "
+                      "them one after the other from the stencil, through temporaries")
         src = self.ctx.source_of(helper.pyfunc)
         params = parameters(src, "helper")
         _check_param_names(src, params, self.ctx.dims, reserved=())
@@ -388,10 +394,12 @@ def parse_stencil(pyfunc, dims: tuple[str, ...] | None = None) -> N.Stencil:
     returns = parser.parse_function()
     ndim = ctx.ndim or 1
     zeros = (0,) * ndim
-    return N.Stencil(
+    stencil = N.Stencil(
         name=src.name,
         params=tuple(N.Param(p.arg, p.arg in ctx.subscripted, src.loc(p)) for p in params),
         body=_zero_offsets(parser.out, zeros),
         returns=tuple(_fill_zeros(r, zeros) for r in returns),
         dims=declared or tuple(f"dim_{i}" for i in range(ndim)),
         loc=src.def_loc())
+    check_reach(stencil)
+    return stencil

@@ -5,16 +5,19 @@ per call signature; this module is the full, validating path."""
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
 
 from stencilpy.errors import StencilCallError
 from stencilpy.runtime.call import fill_strips, kernel_spec, run_compiled, wants_streaming
+from stencilpy.runtime.forksafe import reset_in_child
 from stencilpy.runtime.kernel import compile_kernel
 from stencilpy.signature import BoundCall
 
 _COMPILE_LOCK = threading.Lock()
+reset_in_child(sys.modules[__name__], "_COMPILE_LOCK")  # a fork during a compile
 
 
 def _static_key(call: BoundCall, outs, streaming: bool) -> tuple:

@@ -26,8 +26,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from stencilpy.runtime import cache as disk
+from stencilpy.runtime.forksafe import reset_in_child
 
 _LOCK = threading.RLock()
+# fork waits until no other thread is inside LLVM (whose own mutexes a child would inherit)
+reset_in_child(sys.modules[__name__], "_LOCK", threading.RLock, hold_across_fork=True)
 
 
 @functools.lru_cache(maxsize=None)

@@ -22,6 +22,8 @@ import threading
 
 import numpy as np
 
+from stencilpy.runtime.forksafe import after_fork_in_child
+
 _POOL: ThreadPoolExecutor | None = None
 _LOCK = threading.Lock()
 _HELPERS: list = []
@@ -136,14 +138,15 @@ def _claim_helpers(n: int) -> list:
 
 
 def _forget_helpers() -> None:
-    """In a forked child the helper threads do not exist: make new ones when needed."""
-    global _LOCK
+    """In a forked child the helper threads and the pool's threads do not exist: make new
+    ones when needed."""
+    global _LOCK, _POOL
     _HELPERS.clear()
     _LOCK = threading.Lock()
+    _POOL = None
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_helpers)
+after_fork_in_child(_forget_helpers)
 
 
 @atexit.register

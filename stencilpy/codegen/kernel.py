@@ -527,6 +527,10 @@ class KernelBuilder:
         lower = ExprLowerer(self.b, self.types,
                             lambda node: self._access(node, rows, idx, j, safe, cache, lower),
                             self.scalars, self.type_memo)
+        zero = (0,) * self.spec.ndim
+        for name in stage.inline:     # in definition order: no recursion through chains
+            if name not in self.tgeom:
+                cache[(name, zero)] = lower.lower_as(self.defs[name], self.types[name])
         if stage.target is not None:
             return [lower.lower_as(self.defs[stage.target], self.types[stage.target])]
         return [lower.lower_as(expr, out.dtype)
@@ -606,14 +610,18 @@ def _stage_reads(exprs, defs: dict, materialised) -> list:
     (through the temporaries they evaluate inline), in first-read order."""
     seen, out, inlined = set(), [], set()
 
-    def visit(expr):
-        for node in N.walk(expr):
-            if not isinstance(node, N.FieldAccess):
+    def visit(expr):    # depth first, with a stack of iterators: chains of temporaries are long
+        stack = [N.walk(expr)]
+        while stack:
+            node = next(stack[-1], None)
+            if node is None:
+                stack.pop()
+            elif not isinstance(node, N.FieldAccess):
                 continue
-            if node.name in defs and node.name not in materialised:
+            elif node.name in defs and node.name not in materialised:
                 if node.name not in inlined:
                     inlined.add(node.name)
-                    visit(defs[node.name])
+                    stack.append(N.walk(defs[node.name]))
             elif (node.name, node.offset) not in seen:
                 seen.add((node.name, node.offset))
                 out.append((node.name, node.offset))

@@ -41,7 +41,7 @@ def case(fn, name=None):
             value = fn()
         RESULTS[name] = ["ok", _plain(value), [str(w.message) for w in caught]]
     except BaseException as exc:  # noqa: BLE001 - recorded for the parent
-        RESULTS[name] = ["error", type(exc).__name__, str(exc)[:2000],
+        RESULTS[name] = ["error", type(exc).__name__, str(exc)[-20000:],
                                 [c.__name__ for c in type(exc).__mro__]]
     return fn
 

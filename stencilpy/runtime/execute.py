@@ -17,7 +17,9 @@ from stencilpy.runtime.kernel import compile_kernel
 from stencilpy.signature import BoundCall
 
 _COMPILE_LOCK = threading.Lock()
-reset_in_child(sys.modules[__name__], "_COMPILE_LOCK")  # a fork during a compile
+# fork waits for a compile in another thread (it may be importing llvmlite or codegen: a
+# child would inherit those modules half-imported, their import locks held)
+reset_in_child(sys.modules[__name__], "_COMPILE_LOCK", hold_rank=10)
 
 
 def _static_key(call: BoundCall, outs, streaming: bool) -> tuple:

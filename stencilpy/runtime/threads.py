@@ -22,7 +22,7 @@ import threading
 
 import numpy as np
 
-from stencilpy.runtime.forksafe import after_fork_in_child
+from stencilpy.runtime.forksafe import after_fork_in_child, lazy_imports
 
 _POOL: ThreadPoolExecutor | None = None
 _LOCK = threading.Lock()
@@ -60,14 +60,15 @@ def _sync():
     """The compiled ``sp_sync(box, op)`` (None where helpers are not supported)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return None
-    from stencilpy.codegen import worker
-    from stencilpy.runtime import jit
+    with lazy_imports():           # a fork waits for the imports and the compile
+        from stencilpy.codegen import worker
+        from stencilpy.runtime import jit
 
-    try:
-        loaded = jit.load(jit.cache_key("stencilpy-worker-1"), lambda: str(worker.build()),
-                          worker.ENTRY)
-    except Exception:  # pragma: no cover - the thread pool still works
-        return None
+        try:
+            loaded = jit.load(jit.cache_key("stencilpy-worker-1"), lambda: str(worker.build()),
+                              worker.ENTRY)
+        except Exception:  # pragma: no cover - the thread pool still works
+            return None
     fn = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64)(loaded.address)
     return loaded, fn
 

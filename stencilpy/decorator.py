@@ -86,17 +86,21 @@ class Stencil:
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, boundary=None, fill_value=None, out=None, domain=None,
                  threads=None, check=False, **kwargs):
+        if self.backend == "llvm" and domain is None and not check:   # cached call plan
+            try:
+                result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
+                                                           out, threads)
+            except RecursionError:   # compiling a first call (frontend/limits.py: rare)
+                raise _too_deep(self.ir.name) from None
+            if result is not self._fast.MISS:
+                return result
         try:
-            return self._call(args, kwargs, boundary, fill_value, out, domain, threads, check)
+            return self._call_slow(args, kwargs, boundary, fill_value, out, domain, threads,
+                                   check)
         except RecursionError:
             raise _too_deep(self.ir.name) from None
 
-    def _call(self, args, kwargs, boundary, fill_value, out, domain, threads, check):
-        if self.backend == "llvm" and domain is None and not check:   # cached call plan
-            result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
-                                                       out, threads)
-            if result is not self._fast.MISS:
-                return result
+    def _call_slow(self, args, kwargs, boundary, fill_value, out, domain, threads, check):
         values = self._bind_arguments(args, kwargs)
         from stencilpy.adapters import dispatch
         adapter = dispatch(values.values(), out)

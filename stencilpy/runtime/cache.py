@@ -242,6 +242,33 @@ def _make_private_dir(path: Path) -> None:
             pass
 
 
+_FD_WALK = hasattr(os, "geteuid") and {os.open, os.stat, os.unlink} <= os.supports_dir_fd \
+    and hasattr(os, "O_DIRECTORY") and hasattr(os, "O_NOFOLLOW")
+
+
+@contextlib.contextmanager
+def _open_folder(name, dir_fd: int | None = None) -> Iterator[int | None]:
+    """An fd of the folder ``name`` (relative to ``dir_fd``) if it is a real folder of
+    the user (not a symbolic link), else None."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     dir_fd=dir_fd)
+    except OSError:
+        yield None
+        return
+    try:
+        yield fd if _mine(os.fstat(fd)) else None
+    finally:
+        os.close(fd)
+
+
+def _listdir(fd: int) -> list[str]:
+    try:
+        return os.listdir(fd)
+    except OSError:
+        return []
+
+
 def _unlink_quietly(path: str | Path) -> bool:
     try:
         os.unlink(path)
@@ -469,14 +496,32 @@ class DiskCache:
         Only regular files inside the cache's own folders are deleted (no symbolic link
         is followed, folders of other users are left alone); the user's folders are made
         private (0700) again, so that a cache that was distrusted is used again."""
-        removed = sum(_unlink_quietly(path) for _, path, _ in self._scan(owned_only=False))
-        if hasattr(os, "geteuid") and _mine(_folder_stat(self._root, follow=True)) \
-                and _mine(_folder_stat(self._base)):
+        if not _FD_WALK:  # pragma: no cover - no dir_fd (Windows): by path
+            return sum(_unlink_quietly(path) for _, path, _ in self._scan(owned_only=False))
+        removed = 0
+        if not _mine(_folder_stat(self._root, follow=True)):
+            return removed
+        with _open_folder(self._base) as base:
+            if base is None:
+                return removed
+            for name in _listdir(base):
+                with _open_folder(name, base) as shard:
+                    if shard is None:
+                        continue
+                    for item in _listdir(shard):
+                        try:  # relative to the open folder: a swapped-in link is never followed
+                            st = os.stat(item, dir_fd=shard, follow_symlinks=False)
+                            if stat.S_ISREG(st.st_mode) and item.endswith((_SUFFIX, _TMP_SUFFIX)):
+                                os.unlink(item, dir_fd=shard)
+                                removed += item.endswith(_SUFFIX)
+                        except OSError:
+                            pass
+                    with contextlib.suppress(OSError):
+                        os.chmod(shard, _DIR_MODE)
             with contextlib.suppress(OSError):
-                shards = [d.path for d in os.scandir(self._base) if d.is_dir(follow_symlinks=False)]
-                for folder in [self._root, self._base, *shards]:
-                    if _mine(_folder_stat(folder, follow=folder == self._root)):
-                        os.chmod(folder, _DIR_MODE)
+                os.chmod(base, _DIR_MODE)
+        with contextlib.suppress(OSError):
+            os.chmod(self._root, _DIR_MODE)
         _distrusted_warned.discard(str(self._root))
         return removed
 

@@ -110,8 +110,9 @@ def check_dtype(what: str, dtype: np.dtype) -> None:
             f"{what} has dtype {dtype}; stencilpy computes on bool, integer, float32 and "
             "float64 arrays: convert it first (e.g. .astype(np.float64))")
     if dtype.byteorder not in "=|":
-        raise StencilCallError(f"{what} is not in native byte order (dtype '{dtype.str}'); "
-                               "use arr.astype(arr.dtype.newbyteorder('='))")
+        raise StencilCallError(f"{what} is not in native byte order; use "
+                               f"arr.astype(arr.dtype.newbyteorder('=')) (its dtype is "
+                               f"'{dtype.str}')")
 
 
 def _domain_shape(fields: dict, domain, out, ndim: int) -> tuple[int, ...]:

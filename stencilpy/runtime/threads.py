@@ -16,7 +16,6 @@ from __future__ import annotations
 import atexit
 import ctypes
 import functools
-import os
 import platform
 import threading
 

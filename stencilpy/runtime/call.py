@@ -172,7 +172,7 @@ def _scratch(call: BoundCall, spec: KernelSpec, tile: int) -> list[np.ndarray]:
             for d in range(1, len(call.domain)):
                 lo, hi = call.regions[d]
                 width = hi - lo + region[d][0] + region[d][1]
-                if d == len(call.domain) - 1:             # padded as in codegen/kernel.py
+                if d == len(call.domain) - 1:             # padded as in codegen/geometry.py
                     per_line = row_align(dt.itemsize)
                     width = -(-width // per_line) * per_line
                 size *= width
@@ -208,21 +208,20 @@ def _block_rows(call: BoundCall, spec: KernelSpec) -> int:
 def _header(block, layout: ArgLayout, call: BoundCall, tile: int) -> None:
     block[layout.tile] = tile
     for d, (lo, hi) in enumerate(call.regions):
-        n_slot, lo_slot, hi_slot = layout.axis[d]
-        block[n_slot], block[lo_slot], block[hi_slot] = call.domain[d], lo, hi
+        axis = layout.axis[d]
+        block[axis.length], block[axis.lo], block[axis.hi] = call.domain[d], lo, hi
 
 
 def _fill_views(block, layout, spec, views, out_views, origins, k) -> None:
-    n = spec.ndim
     for f in spec.fields:
-        v, s = views[f.name], layout.field[f.name]
-        block[s + 1] = v.batch[k][1] if k is not None else 0
-        block[s + 2:s + 2 + n] = v.strides
-        block[s + 2 + n:s + 2 + 2 * n] = v.lens
-    for v, s in zip(out_views, layout.output):
-        block[s + 1] = v.batch[k][1] if k is not None else 0
-        block[s + 2:s + 2 + n] = v.strides
-        block[s + 2 + n:s + 2 + 2 * n] = origins
+        v, s = views[f.name], layout.fields[f.name]
+        block[s.batch_stride] = v.batch[k][1] if k is not None else 0
+        block[s.strides] = v.strides
+        block[s.lengths] = v.lens
+    for v, s in zip(out_views, layout.outputs):
+        block[s.batch_stride] = v.batch[k][1] if k is not None else 0
+        block[s.strides] = v.strides
+        block[s.origin] = origins
 
 
 def fill_bits(dtype, value) -> int | None:
@@ -280,7 +279,7 @@ def plan_jobs(call: BoundCall, kernel, views: list, nthreads: int) -> Jobs:
         base[slot] = fill_bits(o.array.dtype, call.options.fill_value) or 0
     for name, value in call.scalars.items():
         base[layout.scalar[name]] = scalar_bits(value)
-    slots = [layout.field[f.name] for f in spec.fields] + list(layout.output)
+    slots = layout.array_ptrs
     rounds, pointers, scratch = [], [], []
     counter = _aligned_empty(8, np.int64)             # chunks claimed (a cache line of its own)
     for index in np.ndindex(*[call.batch_shape[i] for i in loop_dims]):

@@ -21,6 +21,8 @@ import pytest
 
 from ._harness import ROOT, child_env, run_python
 
+pytestmark = pytest.mark.skipif(not hasattr(os, "geteuid") or not hasattr(os, "mkfifo"),
+                                reason="POSIX ownership, modes and FIFOs")
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 OTHER_UID = 65534                      # "nobody"
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="making files of another user needs root")

@@ -7,9 +7,13 @@ thread compiles, runs or unpickles, then compiles and runs a *new* stencil in th
 off (``STENCILPY_CACHE=0``), so every stencil really compiles.
 """
 
+import os
+
 import pytest
 
 from ._harness import assert_ok, child_env, run_cases
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork on this platform")
 
 CASES = r'''
 import os, pickle, threading, time, traceback

@@ -19,18 +19,27 @@ from __future__ import annotations
 
 import hashlib
 import linecache
+import os
 import pickle
 import sys
 import threading
 import weakref
 
-from stencilpy.runtime.forksafe import reset_in_child
-
 _REBUILT: dict = {}                               # payload digest -> stencil rebuilt here
 _SENT = weakref.WeakValueDictionary()             # payload digest -> stencil pickled here
 _PAYLOADS = weakref.WeakKeyDictionary()           # stencil -> its payload
 _LOCK = threading.Lock()
-reset_in_child(sys.modules[__name__], "_LOCK")
+
+
+def _new_lock_in_child() -> None:
+    """A forked child has none of the threads that may hold the lock (runtime/forksafe.py
+    does this for the runtime's locks; adapters do not import the runtime)."""
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def _lookup(module, qualname: str):

@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-from stencilpy.errors import MismatchError, StencilCallError, close_match
+from stencilpy.errors import MismatchError, StencilCallError, StencilSyntaxError, close_match
 from stencilpy.frontend import parse_stencil
 from stencilpy.ir.nodes import has_sweeps
 from stencilpy.ir.types import infer
@@ -35,7 +35,10 @@ class Stencil:
         self.pyfunc = pyfunc
         self.backend = backend
         self.dims_argument = dims           # as given to @sp.stencil (None: not declared)
-        self.ir = run_definition_passes(parse_stencil(pyfunc, tuple(dims) if dims else None))
+        try:
+            self.ir = run_definition_passes(parse_stencil(pyfunc, tuple(dims) if dims else None))
+        except RecursionError:   # the limits of frontend/limits.py make this rare
+            raise _too_deep(getattr(pyfunc, "__name__", "?")) from None
         self._columns = has_sweeps(self.ir)
         functools.update_wrapper(self, pyfunc)
         self._lock = threading.Lock()
@@ -91,10 +94,20 @@ class Stencil:
                                        threads=threads, check=check)
         if self.backend == "llvm" and domain is None and not check and not self._columns:
             # cached call plan
-            result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
-                                                       out, threads)
+            try:
+                result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
+                                                           out, threads)
+            except RecursionError:   # compiling a first call (frontend/limits.py: rare)
+                raise _too_deep(self.ir.name) from None
             if result is not self._fast.MISS:
                 return result
+        try:
+            return self._call_slow(args, kwargs, boundary, fill_value, out, domain, threads,
+                                   check)
+        except RecursionError:
+            raise _too_deep(self.ir.name) from None
+
+    def _call_slow(self, args, kwargs, boundary, fill_value, out, domain, threads, check):
         values = self._bind_arguments(args, kwargs)
         from stencilpy.adapters import dispatch
         adapter = dispatch(values.values(), out)
@@ -268,6 +281,10 @@ def _gpu_call(values, out) -> bool:
     outs = out if isinstance(out, tuple) else (out,)
     return any(hasattr(v, "__cuda_array_interface__") and not isinstance(v, np.ndarray)
                for v in (*values, *outs))
+def _too_deep(name: str) -> StencilSyntaxError:
+    from stencilpy.frontend.limits import DEPTH_HINT
+    return StencilSyntaxError(f"stencil '{name}' nests too deeply for the compiler (Python's "
+                              "recursion limit was reached)", None, DEPTH_HINT)
 
 
 def _compare(name: str, k: int, got: np.ndarray, want: np.ndarray) -> None:

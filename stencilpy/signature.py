@@ -49,6 +49,13 @@ class BoundCall:
         return self.batch_shape + axes
 
     @property
+    def needs_fill(self) -> bool:
+        """Whether some output points get ``fill_value`` ("fill" axes the stencil's halo
+        reaches out of)."""
+        return any(m == "fill" and (lo, hi) != (0, n) for m, (lo, hi), n
+                   in zip(self.options.modes, self.regions, self.domain))
+
+    @property
     def is_empty(self) -> bool:
         return 0 in self.out_shape or any(hi <= lo for lo, hi in self.regions)
 
@@ -84,16 +91,28 @@ def as_field(name: str, value, ndim: int) -> np.ndarray:
                 f"argument '{name}' is a {type(value).__name__}; pass a numpy array "
                 "(or an xarray.DataArray / dask array) or, for a scalar, a number")
         value = np.asarray(value)
-    if value.dtype.kind not in "biuf" or value.dtype == np.float16:
-        raise StencilCallError(
-            f"argument '{name}' has dtype {value.dtype}; stencilpy computes on bool, integer, "
-            "float32 and float64 arrays: convert it first (e.g. .astype(np.float64))")
+    check_dtype(f"argument '{name}'", value.dtype)
     if value.ndim == 0:
         raise StencilCallError(f"argument '{name}' is a 0-d array; pass a number instead")
-    if value.dtype.byteorder not in "=|":
-        raise StencilCallError(f"argument '{name}' is not in native byte order; "
-                               "use arr.astype(arr.dtype.newbyteorder('='))")
     return value
+
+
+def check_dtype(what: str, dtype: np.dtype) -> None:
+    """An array of ``dtype`` can be read or written by a kernel (and the numpy reference):
+    bool, integers up to 64 bits, float32/float64, in native byte order."""
+    if dtype.kind == "f" and dtype.itemsize > 8:
+        raise StencilCallError(
+            f"{what} has dtype {dtype} (extended precision); stencilpy computes in float32 "
+            "and float64 only: convert it first (.astype(np.float64); the extra precision is "
+            "lost)")
+    if dtype.kind not in "biuf" or dtype == np.float16:
+        raise StencilCallError(
+            f"{what} has dtype {dtype}; stencilpy computes on bool, integer, float32 and "
+            "float64 arrays: convert it first (e.g. .astype(np.float64))")
+    if dtype.byteorder not in "=|":
+        raise StencilCallError(f"{what} is not in native byte order; use "
+                               f"arr.astype(arr.dtype.newbyteorder('=')) (its dtype is "
+                               f"'{dtype.str}')")
 
 
 def _domain_shape(fields: dict, domain, out, ndim: int) -> tuple[int, ...]:
@@ -227,14 +246,14 @@ def check_fill_fits(value, dtypes: dict) -> None:
     """An integer array (``dtypes``: what -> dtype) can hold ``value`` exactly (NaN, inf,
     1.5 or -1 for uint8 cannot be written into one)."""
     for what, dt in dtypes.items():
-        if dt.kind not in "iu":
+        if dt.kind not in "biu":
             continue
-        info = np.iinfo(dt)
+        lo, hi = (0, 1) if dt.kind == "b" else (np.iinfo(dt).min, np.iinfo(dt).max)
         whole = isinstance(value, (bool, int)) or (np.isfinite(value) and float(value).is_integer())
-        if not whole or not info.min <= int(value) <= info.max:
+        if not whole or not lo <= int(value) <= hi:
             raise StencilCallError(
                 f"fill_value={value!r} cannot be stored in {what} of dtype {dt}; pass a whole "
-                f"number in [{info.min}, {info.max}]")
+                f"number in [{lo}, {hi}]")
 
 
 def bind(stencil: N.Stencil, plan: Plan, fields: dict, scalars: dict, modes, fill_value,
@@ -282,4 +301,8 @@ def check_out(out, call: BoundCall) -> tuple[np.ndarray, ...]:
                 or arr.dtype.kind not in "biuf":
             raise StencilCallError(f"{what} has dtype {arr.dtype} but the result is {dt}; "
                                    f"pass an array of dtype {dt}")
+        check_dtype(what, arr.dtype)
+    if call.needs_fill:   # before anything is written: the fill value must fit every out=
+        check_fill_fits(call.options.fill_value,
+                        {("out" if n == 1 else f"out[{k}]"): a.dtype for k, a in enumerate(outs)})
     return outs

@@ -45,15 +45,17 @@ def materialised(stencil: N.Stencil) -> tuple[str, ...]:
 
 
 def _collect(expr: N.Expr, defs: dict, mat: set, reads: dict, inline: dict) -> None:
-    for node in N.walk(expr):
-        if not isinstance(node, N.FieldAccess):
-            continue
-        if node.name in defs and node.name not in mat:
-            if node.name not in inline:
-                inline[node.name] = None
-                _collect(defs[node.name], defs, mat, reads, inline)
-            continue
-        reads.setdefault(node.name, set()).add(node.offset)
+    pending = [expr]        # a work list, not recursion: chains of temporaries can be long
+    while pending:
+        for node in N.walk(pending.pop()):
+            if not isinstance(node, N.FieldAccess):
+                continue
+            if node.name in defs and node.name not in mat:
+                if node.name not in inline:
+                    inline[node.name] = None
+                    pending.append(defs[node.name])
+                continue
+            reads.setdefault(node.name, set()).add(node.offset)
 
 
 def stage_accesses(stencil: N.Stencil) -> tuple[StageAccesses, ...]:

@@ -90,11 +90,27 @@ class ExprLowerer:
             if any(expr.offset):
                 raise InternalCompilerError(f"inline temporary '{expr.name}' read at offset "
                                             f"{expr.offset} (only 0 is evaluated in place)")
+            self._inline_dependencies(expr.name, expr.offset)
             value = self.lower_as(self.inline[expr.name], self.types[expr.name])
         else:
             value = self.load(expr.name, expr.offset)
         self.values[key] = value
         return value
+
+    def _inline_dependencies(self, name: str, zero: tuple) -> None:
+        """Lower the inline temporaries that ``name`` reads (transitively) first, in
+        definition order: each is then one memo lookup away, so that a chain of thousands
+        of temporaries needs no deep recursion."""
+        needed, pending = set(), [self.inline[name]]
+        while pending:
+            for node in N.walk(pending.pop()):
+                if isinstance(node, N.FieldAccess) and node.name in self.inline \
+                        and node.name not in needed and (node.name, zero) not in self.values:
+                    needed.add(node.name)
+                    pending.append(self.inline[node.name])
+        for dep in self.inline:                            # definition order
+            if dep in needed and (dep, zero) not in self.values:
+                self.values[(dep, zero)] = self.lower_as(self.inline[dep], self.types[dep])
 
     def lower_BinOp(self, expr: N.BinOp) -> ir.Value:
         t = self.type_of(expr)

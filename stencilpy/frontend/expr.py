@@ -20,6 +20,7 @@ import numpy
 from stencilpy.errors import StencilSyntaxError, close_match
 from stencilpy.frontend import functions as language
 from stencilpy.frontend.functions import SpFunction
+from stencilpy.frontend.limits import DEPTH_HINT, MAX_DEPTH
 from stencilpy.frontend.resolve import MISSING, as_constant, canonical_function, describe
 from stencilpy.frontend.subscript import fold_offsets
 from stencilpy.ir import nodes as N
@@ -83,11 +84,23 @@ UNSUPPORTED: dict[type, tuple[str, str]] = {
 }
 
 
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[:width - 5] + " ... "
+
+
 class ExprParser(ast.NodeVisitor):
     """Python expressions -> IR expressions (see the module docstring)."""
 
     def expr(self, node: ast.expr) -> N.Expr:
-        return self.visit(node)
+        ctx = self.ctx
+        ctx.depth += 1
+        try:
+            if ctx.depth > MAX_DEPTH:
+                self.fail(node, f"'{_short(self.src.segment(node))}' is nested more than "
+                          f"{MAX_DEPTH} operations deep", DEPTH_HINT)
+            return self.visit(node)
+        finally:
+            ctx.depth -= 1
 
     def fail(self, node: ast.AST, message: str, hint: str | None = None) -> NoReturn:
         raise StencilSyntaxError(message, self.src.loc(node), hint)

@@ -29,6 +29,7 @@ from stencilpy.errors import ReservedNameError, SourceLoc, StencilSyntaxError
 from stencilpy.frontend.expr import BINARY_OPERATORS, UNSUPPORTED, ExprParser
 from stencilpy.frontend.functions import SpFunction
 from stencilpy.frontend.recurrence import warn_recurrences
+from stencilpy.frontend.limits import MAX_HELPER_DEPTH, check_reach
 from stencilpy.frontend.resolve import Namespace
 from stencilpy.frontend.source import FunctionSource, get_function_source, parameters
 from stencilpy.frontend.sweeps import (
@@ -59,6 +60,7 @@ class _Context:
     sources: dict = field(default_factory=dict)   # helper function -> FunctionSource
     counter: int = 0
     sweep: object = None                  # the sweep being parsed (its 'with' node), or None
+    depth: int = 0                        # expressions being parsed, helpers included
 
     def source_of(self, pyfunc) -> FunctionSource:
         if pyfunc not in self.sources:
@@ -513,6 +515,10 @@ class FunctionParser(ExprParser):
         if helper.pyfunc in self.ctx.active:
             self.fail(node, f"helper '{name}' calls itself", "helpers are inlined, so they "
                       "cannot be recursive; write the terms out")
+        if len(self.ctx.active) >= MAX_HELPER_DEPTH:
+            self.fail(node, f"helper '{name}' is called {MAX_HELPER_DEPTH + 1} helpers deep",
+                      f"helpers call helpers at most {MAX_HELPER_DEPTH} deep: call some of "
+                      "them one after the other from the stencil, through temporaries")
         src = self.ctx.source_of(helper.pyfunc)
         params = parameters(src, "helper")
         _check_param_names(src, params, self.ctx.dims, reserved=())
@@ -646,4 +652,5 @@ def parse_stencil(pyfunc, dims: tuple[str, ...] | None = None) -> N.Stencil:
             check_levels(stencil, [DECORATION_LEVELS] * ndim)
         except LevelError as exc:
             raise StencilSyntaxError(exc.message, exc.loc, exc.hint) from None
+    check_reach(stencil)
     return stencil

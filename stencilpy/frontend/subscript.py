@@ -14,6 +14,7 @@ import ast
 from typing import Callable, NoReturn
 
 from stencilpy.errors import close_match
+from stencilpy.frontend.limits import MAX_DEPTH, MAX_OFFSET, ast_depth, offset_problem
 
 #: ``fail(node, message, hint)`` raises a StencilSyntaxError located at ``node``
 Fail = Callable[[ast.AST, str, str], NoReturn]
@@ -61,7 +62,7 @@ def offset_term(node: ast.expr, dims: tuple[str, ...], fail: Fail,
 
 def _fold(node: ast.expr, dims: tuple[str, ...], constant=None) -> tuple[str | None, int] | None:
     """``(dim or None, k)`` for ``k``, ``dim``, ``dim + k``, ``k + dim``, ``dim - k`` and
-    constant integer arithmetic; None for anything else."""
+    constant integer arithmetic (``+ - *`` and ``**``); None for anything else."""
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return None, node.value
     if isinstance(node, ast.Name) and node.id in dims:
@@ -74,6 +75,13 @@ def _fold(node: ast.expr, dims: tuple[str, ...], constant=None) -> tuple[str | N
         if term is None or isinstance(node.op, ast.UAdd):
             return term
         return (None, -term[1]) if term[0] is None else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        base, exponent = _fold(node.left, dims, constant), _fold(node.right, dims, constant)
+        if base is None or exponent is None or base[0] or exponent[0] or exponent[1] < 0:
+            return None
+        if abs(base[1]) > 1 and exponent[1] > 64:
+            return None, 2**65                      # out of range, without computing it
+        return None, base[1] ** exponent[1]
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
         left, right = _fold(node.left, dims, constant), _fold(node.right, dims, constant)
         if left is not None and right is not None:
@@ -103,10 +111,18 @@ def fold_offsets(node: ast.Subscript, dims: tuple[str, ...], fail: Fail,
     if not elements:
         fail(node, f"'{text(node)}' has no offsets", "write u[0, 0] or just u")
     for element in elements:
+        if ast_depth(element) > MAX_DEPTH:
+            fail(element, f"offset '{text(element)[:40]} ...' nests more than {MAX_DEPTH} "
+                 "operations deep", "write the offset as one integer constant")
         if isinstance(element, ast.Starred):
             fail(element, f"'{text(element)}' cannot be used as an offset",
                  "write the integer offsets out, e.g. u[1, 0]")
     terms = [offset_term(e, dims, fail, text, defined, constant) for e in elements]
+    for element, (_, k) in zip(elements, terms):
+        problem = offset_problem(k)
+        if problem is not None:
+            fail(element, problem, f"offsets are integers in [-{MAX_OFFSET}, {MAX_OFFSET}] "
+                 "(see the language limits in the docs)")
     named = [dim for dim, _ in terms if dim is not None]
     if not named:
         return tuple(k for _, k in terms)

@@ -5,16 +5,21 @@ per call signature; this module is the full, validating path."""
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
 
 from stencilpy.errors import StencilCallError
 from stencilpy.runtime.call import fill_strips, kernel_spec, run_compiled, wants_streaming
+from stencilpy.runtime.forksafe import reset_in_child
 from stencilpy.runtime.kernel import compile_kernel
 from stencilpy.signature import BoundCall
 
 _COMPILE_LOCK = threading.Lock()
+# fork waits for a compile in another thread (it may be importing llvmlite or codegen: a
+# child would inherit those modules half-imported, their import locks held)
+reset_in_child(sys.modules[__name__], "_COMPILE_LOCK", hold_rank=10)
 
 
 def _static_key(call: BoundCall, outs, streaming: bool) -> tuple:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+import weakref
 
 import numpy as np
 
@@ -27,11 +28,13 @@ from stencilpy.options import COMBINING_MODES, available_cores, env_threads
 from stencilpy.runtime.call import (
     call_views, plan_jobs, scalar_bits, strip_indices, thread_count, run_jobs)
 from stencilpy.runtime.execute import get_kernel
+from stencilpy.runtime.forksafe import after_fork_in_child
 from stencilpy.signature import check_out
 
 MISS = object()
 OVERLAP = object()
 _UNPLANNABLE = object()
+_PLANS: weakref.WeakSet = weakref.WeakSet()     # every CallPlan (their locks, after a fork)
 #: plans kept per stencil (the cache is emptied when it grows beyond this)
 MAX_PLANS = 128
 
@@ -154,6 +157,7 @@ class CallPlan:
                 any(a.dtype.kind in "iu" for a in call.fields.values()):
             self.int_check = (call.stencil, call.temp_types)
         self.lock = threading.Lock()
+        _PLANS.add(self)
 
     def stale(self, threads) -> bool:
         """The default thread count changed since this plan was made (and it matters).
@@ -234,6 +238,15 @@ class CallPlan:
                 if a < d and c < b:
                     return True
         return False
+
+
+def _unlock_plans() -> None:
+    """In a forked child no other thread runs a plan: free the locks they held."""
+    for plan in list(_PLANS):
+        plan.lock = threading.Lock()
+
+
+after_fork_in_child(_unlock_plans)
 
 
 class FastPath:

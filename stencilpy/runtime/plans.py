@@ -26,6 +26,7 @@ from stencilpy.analysis.bounds import Plan, StagePlan
 from stencilpy.ir import nodes as N
 from stencilpy.ir.printer import format_stencil
 from stencilpy.runtime import cache as disk
+from stencilpy.runtime.forksafe import lazy_imports
 
 _FORMAT = "stencilpy-plan-1"
 _DEFAULT = object()
@@ -76,9 +77,10 @@ def analyse_cached(stencil: N.Stencil, cache=_DEFAULT) -> Plan:
         plan = decode(data, stencil.dims) if data is not None else None
         if plan is not None:
             return plan
-    from stencilpy.analysis import analyse
+    with lazy_imports():       # a fork waits for it: sympy may be importing
+        from stencilpy.analysis import analyse
 
-    plan = analyse(stencil)
+        plan = analyse(stencil)
     if cache is not None:
         cache.store(key, encode(plan))
     return plan

@@ -184,12 +184,13 @@ def _canonical_out(out, labels: Labels):
 def _wrap(stencil, results: tuple, labels: Labels, call):
     """Results in canonical order -> DataArrays labelled like the domain."""
     import xarray as xr
-    trim = {dim: slice(lo, hi) for dim, mode, (lo, hi) in
-            zip(labels.stencil_dims, call.options.modes, call.regions) if mode == "valid"}
-    template = labels.domain.isel(trim) if trim else labels.domain
     order = [labels.canonical.index(d) for d in labels.domain.dims]
     wrapped = []
     for k, data in enumerate(results):
+        trim = {dim: slice(lo, hi) for dim, mode, (lo, hi) in       # each output: its region
+                zip(labels.stencil_dims, call.options.modes, call.output_regions[k])
+                if mode == "valid"}
+        template = labels.domain.isel(trim) if trim else labels.domain
         if order != list(range(len(order))):
             data = data.transpose(order)
         name = stencil.ir.name if len(results) == 1 else f"{stencil.ir.name}_{k}"

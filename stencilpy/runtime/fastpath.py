@@ -127,7 +127,7 @@ class CallPlan:
     def __init__(self, stencil, call, outs, kernel, field_args: list, scalar_args: list):
         self.cfunc = kernel.cfunc
         self.kernel = kernel
-        self.out_shape = call.out_shape
+        self.out_shape = call.out_shape         # one shape: calls with strips are not planned
         self.out_dtypes = call.out_dtypes
         self.single = len(call.out_dtypes) == 1
         self.field_args = field_args                  # argument positions, spec order
@@ -193,9 +193,8 @@ class CallPlan:
         finally:
             self.lock.release()
         fv = self.fill_value
-        for index in self.strips:
-            for o in results:
-                o[index] = fv
+        for k, index in self.strips:
+            results[k][index] = fv
         if out is not None:
             return out
         return results[0] if self.single else results
@@ -290,9 +289,9 @@ class FastPath:
         if out is not None:
             outs = check_out(out, call)
         else:
-            outs = tuple(np.empty(call.out_shape, dt) for dt in call.out_dtypes)
-        if call.is_empty:
-            return _UNPLANNABLE
+            outs = tuple(np.empty(shape, dt) for shape, dt in zip(call.out_shapes, call.out_dtypes))
+        if call.is_empty or not call.uniform:       # outputs with regions of their own: the
+            return _UNPLANNABLE                      # full path runs their strips
         kernel = get_kernel(st._kernels, call, outs)
         field_args = [self.names.index(f.name) for f in kernel.spec.fields]
         scalar_args = [(self.names.index(n), n, type(v)) for n, v in call.scalars.items()]

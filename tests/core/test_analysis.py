@@ -61,7 +61,7 @@ def plan_of(f, **kw):
     (backward, ((1, 0),)),
     (hdiff, ((2, 2), (2, 2))),
     (asymmetric, ((4, 2), (1, 3))),
-    (chain, ((0, 2), (2, 1))),
+    (chain, ((0, 1), (1, 1))),
     (upwind_flux_form, ((1, 1),)),
     (shifted_back, ((0, 1),)),
 ])
@@ -131,11 +131,11 @@ def test_hdiff_stages_and_regions():
 def test_chain_of_temporaries_grows_regions_backwards():
     p = plan_of(chain)
     regions = {s.target: s.region for s in p.stages}
-    # b is read at (-1, 1): needed one point further back along axis 0 and one further
-    # along axis 1; a is read at (1, 0) and (0, -2) from b's region
-    assert regions == {"a": ((1, 1), (2, 1)), "b": ((1, 0), (0, 1)), None: ((0, 0), (0, 0))}
+    # b is read at (-1, 1) only: needed on the output region shifted by (-1, 1) (signed:
+    # not grown to contain the point itself); a is read at (1, 0) and (0, -2) from there
+    assert regions == {"a": ((1, 0), (1, 1)), "b": ((1, -1), (-1, 1)), None: ((0, 0), (0, 0))}
     assert "c" not in regions          # read only at offset 0: inline in the output stage
-    assert plan_of(chain).field_extents == (("u", ((0, 2), (2, 1))),)
+    assert plan_of(chain).field_extents == (("u", ((0, 1), (1, 1))),)
     assert p.stages[-1].inline == ("c",)
 
 
@@ -258,13 +258,15 @@ def test_inspect_analysis_with_named_dims_and_staggering():
 
 
 def test_chain_of_temporaries_valid_region_against_numpy():
-    """chain(u) is 2 * (u[i+1, j+1] + u[i, j-1]) + u[i, j]; the temporaries are computed on
-    their whole regions, so the valid output is u's interior by the halo ((0, 2), (2, 1))."""
+    """chain(u) is 2 * (u[i+1, j+1] + u[i, j-1]) + u[i, j]: the temporaries are computed on
+    exactly the points the output reads, so the valid output is u's interior by the halo
+    ((0, 1), (1, 1)) (until the regions were exact: ((0, 2), (2, 1)), two columns and a row
+    lost that the stencil can compute)."""
     u = np.random.default_rng(1).random((9, 11))
-    want = 2 * (u[1:-1, 3:] + u[:-2, 1:-2]) + u[:-2, 2:-1]
+    want = 2 * (u[1:, 2:] + u[:-1, :-2]) + u[:-1, 1:-1]
     jit, ref = pair(chain)
     for k in (jit, ref):
         assert_outputs(k(u, boundary="valid"), want)
         filled = k(u)
-        assert np.isnan(filled[-2:]).all() and np.isnan(filled[:, :2]).all()
-        assert_outputs(filled[:-2, 2:-1], want)
+        assert np.isnan(filled[-1]).all() and np.isnan(filled[:, [0, -1]]).all()
+        assert_outputs(filled[:-1, 1:-1], want)

@@ -249,13 +249,6 @@ def shifted_pair(f0, f1):
     return t1[1]
 
 
-def chain(u):
-    a = u[1, 0]
-    b = a[1, 0] + a[0, -2]
-    c = b[-1, 1] * 2
-    return c + u
-
-
 def test_shifted_temporaries_reach_only_what_they_read():
     """out[i] = min(f1[i], (f0[i-1] + f1[i-1]) * f1[i+2]): halo (1, 2), and the point i = 1
     (which a box containing offset 0 at every temporary would fill) is computed."""
@@ -268,19 +261,6 @@ def test_shifted_temporaries_reach_only_what_they_read():
     for k in (jit, ref):
         assert_outputs(k(f0, f1), want)
         assert_outputs(k(f0, f1, boundary="valid"), want[1:-2])
-
-
-def test_chain_halo_is_its_reach():
-    """chain(u) = 2 * (u[i+1, j+1] + u[i, j-1]) + u[i, j]: halo ((0, 1), (1, 1))."""
-    jit, ref = pair(chain)
-    assert jit.halo == ref.halo == ((0, 1), (1, 1))
-    u = np.random.default_rng(1).random((9, 11))
-    want = 2 * (u[1:, 2:] + u[:-1, :-2]) + u[:-1, 1:-1]
-    for k in (jit, ref):
-        assert_outputs(k(u, boundary="valid"), want)
-        filled = k(u)
-        assert np.isnan(filled[-1]).all() and np.isnan(filled[:, [0, -1]]).all()
-        assert_outputs(filled[:-1, 1:-1], want)
 
 
 def gradient(u, dlat, dlon):

@@ -310,3 +310,22 @@ def test_an_output_too_small_for_its_own_halo_is_refused():
     for k in (jit, ref):
         with pytest.raises(sp.StencilCallError, match="halo of output 1"):
             k(np.ones((2, 5)), 1.0, 1.0, boundary={"lon": "periodic"})
+
+
+def test_regions_of_their_own_on_the_repeated_call_path():
+    """The cached call plan (``runtime/fastpath.py``) runs the strips too, with new data
+    and into ``out=``."""
+    from stencilpy.runtime.fastpath import CallPlan
+
+    k = sp.stencil(gradient, dims=("lat", "lon"))
+    rng = np.random.default_rng(4)
+    out = (np.empty((9, 8)), np.empty((9, 8)))
+    for _ in range(3):
+        u = rng.random((9, 8))
+        want = ((np.roll(u, -1, 1) - np.roll(u, 1, 1)) / 0.5, np.full_like(u, np.nan))
+        want[1][1:-1] = (u[2:] - u[:-2]) / 0.25
+        assert_outputs(k(u, 0.125, 0.25, boundary={"lon": "periodic"}), want)
+        k(u, 0.125, 0.25, boundary={"lon": "periodic"}, out=out)
+        assert_outputs(out, want)
+    plans = [p for p in k._fast.plans.values() if isinstance(p, CallPlan)]
+    assert plans and all(p.extra for p in plans)

@@ -153,6 +153,10 @@ def describe(plan: Plan) -> str:
     lines = [f"halo: {plan.halo}"]
     for name, ext in plan.field_extents:
         lines.append(f"field {name}: extent {ext}")
+    if not plan.uniform:                        # outputs with regions of their own
+        for k, footprints in enumerate(plan.output_extents):
+            own = ", ".join(f"{name} {ext}" for name, ext in footprints) or "no field"
+            lines.append(f"output {k}: reads {own}")
     for k, st in enumerate(plan.stages):
         what = f"temporary {st.target}" if st.target else "outputs"
         lines.append(f"stage {k} ({what}): region = output region grown by {st.region}"

@@ -63,7 +63,7 @@ def plan_of(f, **kw):
     (asymmetric, ((4, 2), (1, 3))),
     (chain, ((0, 1), (1, 1))),
     (upwind_flux_form, ((1, 1),)),
-    (shifted_back, ((0, 1),)),
+    (shifted_back, ((0, 0),)),        # out[i] = u[i]: reaches nowhere (was (0, 1))
 ])
 def test_halo(f, halo):
     k = sp.stencil(f)
@@ -95,7 +95,9 @@ def test_footprints_compose_signed_offsets():
     p = plan_of(upwind_flux_form)
     assert dict(p.field_extents) == {"psi": ((1, 0),), "c": ((0, 1),)}
     assert p.halo == ((1, 1),)
-    assert plan_of(shifted_back).field_extents == (("u", ((0, 1),)),)
+    # t = u[1] read at t[-1] is u itself: t is computed on the output region shifted by -1
+    assert plan_of(shifted_back).field_extents == (("u", ((0, 0),)),)
+    assert plan_of(shifted_back).stages[0].region == ((1, -1),)
 
 
 def test_flux_form_computes_every_cell_the_fields_allow():
@@ -270,3 +272,28 @@ def test_chain_of_temporaries_valid_region_against_numpy():
         filled = k(u)
         assert np.isnan(filled[-1]).all() and np.isnan(filled[:, [0, -1]]).all()
         assert_outputs(filled[:-1, 1:-1], want)
+
+
+# -- exact regions: signed shifts and per-output footprints --------------------------------------
+
+def two_reaches(u, v):
+    t = u[2, 0] * v[0, -1]
+    return t[-1, 0], u[0, 1] - t[1, 1]
+
+
+def test_shifted_temporary_region_and_per_output_footprints():
+    """t is read at (-1, 0) and (1, 1): needed on the output region moved by -1..1 along
+    axis 0 and 0..1 along axis 1 (not grown to contain the point: lo of axis 1 is -0)."""
+    p = plan_of(two_reaches)
+    assert {s.target: s.region for s in p.stages} == {"t": ((1, 1), (0, 1)), None: ((0, 0), (0, 0))}
+    assert p.output_extents == ((("u", ((0, 1), (0, 0))), ("v", ((1, 0), (1, 0)))),
+                                (("u", ((0, 3), (0, 1))), ("v", ((0, 1), (0, 0)))))
+    assert dict(p.field_extents) == {"u": ((0, 3), (0, 1)), "v": ((1, 1), (1, 0))}
+    assert not p.uniform and plan_of(laplacian).uniform
+    assert p.output_region(0, 10, {"u": 10, "v": 10}, 0) == (1, 9)
+    assert p.output_region(0, 10, {"u": 10, "v": 10}, 1) == (0, 7)
+    assert p.output_region(0, 10, {"u": 10, "v": 10}) == (1, 7)       # every output
+    text = describe(p)
+    assert "output 0: reads u ((0, 1), (0, 0)), v ((1, 0), (1, 0))" in text
+    assert "output 1: reads u ((0, 3), (0, 1)), v ((0, 1), (0, 0))" in text
+    assert "output 0" not in describe(plan_of(hdiff))

@@ -329,3 +329,36 @@ def test_regions_of_their_own_on_the_repeated_call_path():
         assert_outputs(out, want)
     plans = [p for p in k._fast.plans.values() if isinstance(p, CallPlan)]
     assert plans and all(p.extra for p in plans)
+
+
+def ahead2d(u, v):
+    a = u[2, 1] * v[1, 0]              # read only at negative offsets below: shifted region
+    b = a[-3, 0] - a[-2, -1]
+    c = u[-1, 2] + b[1, 1]
+    return c[2, -2] + b[-1, 0] * v, a[-2, 0]
+
+
+def ahead1d(u):
+    a = u[3] - u[2]
+    b = a[-1] * a[-2]
+    return b[-2] + u[1]
+
+
+def ahead3d(u):
+    a = u[1, 2, -1] * 0.5
+    return a[-1, -2, 0] + a[-1, -1, 1], a[-1, 0, 0] - u[0, 1, 0]
+
+
+@pytest.mark.parametrize("f, shape", [(ahead2d, (1000, 40)), (ahead1d, (100003,)),
+                                      (ahead3d, (300, 9, 11))])
+@pytest.mark.parametrize("threads", [1, 4])
+def test_shifted_temporaries_across_chunks_rows_and_tiles(f, shape, threads):
+    """Temporaries needed on regions that do not contain the output region (negative on a
+    side), on arrays long enough for several chunks of rows per thread (rolling buffers
+    refilled per chunk) and, in 1-D, several tiles."""
+    jit, ref = pair(f)
+    rng = np.random.default_rng(5)
+    args = [rng.random(shape) for _ in range(f.__code__.co_argcount)]
+    for boundary in ("fill", "valid", "wrap", {0: "valid", -1: "edge"}):
+        want = ref(*args, boundary=boundary)
+        assert_outputs(jit(*args, boundary=boundary, threads=threads), want, what=str(boundary))

@@ -3,9 +3,29 @@
 Every value is computed in the type NumPy gives the operation
 (``stencilpy.ir.types``); operands are cast to that type first, exactly as
 NumPy's ufunc loops do, so the compiled kernel and the numpy reference agree.
+
+Target-neutral: the lowerer knows nothing of rows, chunks, vector loops, boundary
+modes or libm.  It lowers the expressions of *one point* and receives
+
+* ``load(name, offset) -> ir.Value``: the value at ``point + offset`` of a field or
+  materialised temporary (called once per distinct ``(name, offset)`` of the point;
+  the caller decides how the address is formed: row pointers, remapped indices, a
+  GPU thread's global index ...);
+* ``scalars``: scalar argument name -> LLVM value;
+* ``inline``: temporaries evaluated in place (read at offset 0 only, see
+  ``passes/inline_temporaries.py``), name -> defining expression;
+* ``target``: float math functions and attributes (``codegen/target.py``).
+
+A GPU kernel lowers a point with the same class::
+
+    lower = ExprLowerer(b, NvptxTarget(), types, load=lambda n, o: ld(n, o),
+                        scalars=params, inline=inline_defs)
+    value = lower.lower_as(stencil.returns[0], out_dtype)
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 from llvmlite import ir
@@ -13,23 +33,30 @@ from llvmlite import ir
 from stencilpy.codegen import math as M
 from stencilpy.codegen.types import (cast, concrete, constant, is_float, is_unsigned,
                                      llvm_type, to_bool)
+from stencilpy.errors import InternalCompilerError
 from stencilpy.ir import nodes as N
 from stencilpy.ir.types import expr_type, result_type
 
+#: ``load(name, offset)``: the value of field/temporary ``name`` at ``point + offset``
+Load = Callable[[str, tuple], ir.Value]
+
 
 class ExprLowerer:
-    """Lowers expressions at the current point.
+    """Lowers the expressions of one point (see the module docstring for the contract).
 
-    ``access(node)`` returns the LLVM value of a ``FieldAccess`` (a load, or an
-    inlined temporary); ``scalars`` maps scalar names to LLVM values."""
+    ``types`` maps every field, scalar and temporary name to its type; ``type_memo`` may
+    be shared between points (it caches node types by node identity)."""
 
-    def __init__(self, builder: ir.IRBuilder, types: dict, access, scalars: dict,
-                 type_memo: dict | None = None):
+    def __init__(self, builder: ir.IRBuilder, target, types: dict, load: Load, scalars: dict,
+                 inline: dict | None = None, type_memo: dict | None = None):
         self.b = builder
+        self.target = target
         self.types = types
-        self.access = access
+        self.load = load
         self.scalars = scalars
+        self.inline = {} if inline is None else inline
         self.type_memo = {} if type_memo is None else type_memo
+        self.values: dict = {}              # (name, offset) -> value at this point
 
     def type_of(self, expr: N.Expr):
         return expr_type(expr, self.types, self.type_memo)
@@ -50,7 +77,18 @@ class ExprLowerer:
         return self.scalars[expr.name]
 
     def lower_FieldAccess(self, expr: N.FieldAccess) -> ir.Value:
-        return self.access(expr)
+        key = (expr.name, expr.offset)
+        if key in self.values:
+            return self.values[key]
+        if expr.name in self.inline:
+            if any(expr.offset):
+                raise InternalCompilerError(f"inline temporary '{expr.name}' read at offset "
+                                            f"{expr.offset} (only 0 is evaluated in place)")
+            value = self.lower_as(self.inline[expr.name], self.types[expr.name])
+        else:
+            value = self.load(expr.name, expr.offset)
+        self.values[key] = value
+        return value
 
     def lower_BinOp(self, expr: N.BinOp) -> ir.Value:
         t = self.type_of(expr)
@@ -68,8 +106,8 @@ class ExprLowerer:
             a = self.lower_as(expr.left, t)
             return self.b.fmul(a, a) if is_float(t) else self.b.mul(a, a)
         if is_float(t):
-            return M.call_math(self.b, "power", [self.lower_as(expr.left, t),
-                                                 self.lower_as(exponent, t)], t)
+            return self.target.math(self.b, "power", [self.lower_as(expr.left, t),
+                                                      self.lower_as(exponent, t)], t)
         if isinstance(exponent, N.Const) and int(exponent.value) >= 0:
             return M.int_power(self.b, self.lower_as(expr.left, t), int(exponent.value))
         return M.int_power_var(self.b, self.lower_as(expr.left, t), self.lower_as(exponent, t),
@@ -127,7 +165,9 @@ class ExprLowerer:
         args = [self.lower_as(a, t) for a in expr.args]
         if not is_float(t):
             return M.int_function(self.b, expr.func, args, t)
-        return M.call_math(self.b, expr.func, args, t)
+        if expr.func in M.FLOAT_FUNCTIONS:
+            return M.float_function(self.b, expr.func, args)
+        return self.target.math(self.b, expr.func, args, t)
 
 
 _I128 = ir.IntType(128)

@@ -31,6 +31,7 @@ from stencilpy.codegen.boundary import in_bounds, remap
 from stencilpy.codegen.expr import ExprLowerer
 from stencilpy.codegen.loops import ceil_div, claim_loop, const, for_range, smax, smin
 from stencilpy.codegen.spec import ArgLayout, KernelSpec, row_align
+from stencilpy.codegen.target import CPU, Target
 from stencilpy.codegen.stream import aligned_start, sfence, stream_buffers, streamed_segment
 from stencilpy.codegen.types import F64, I64, cast, concrete, load, memory_type, store
 from stencilpy.ir import nodes as N
@@ -41,12 +42,6 @@ ENTRY_NAME = "stencil_kernel"
 #: a temporary's row buffer is in L1, where the peel's masked loop cost more than the
 #: split stores it saves - hdiff 11% faster without it - and a quarter of the compile time)
 ALIGN_STORES = True
-#: vector width (bits) LLVM may use: 512 (zmm) for most kernels; 256 when the kernel
-#: divides or takes square roots (the divider shares port 0 with the other vector ops, and
-#: 512-bit ops leave only two ports: MPDATA measured 14% faster at 256, hdiff 19% faster
-#: at 512, plain Laplacians and lone divisions the same)
-VECTOR_BITS, DIVIDING_VECTOR_BITS = 512, 256
-_DIVIDING_CALLS = frozenset({"sqrt", "hypot", "fmod", "power"})
 
 
 class _Attributes(ir.values.FunctionAttributes):
@@ -66,12 +61,14 @@ class _Attributes(ir.values.FunctionAttributes):
 class KernelBuilder:
     """Builds the module for one ``KernelSpec``."""
 
-    def __init__(self, spec: KernelSpec):
+    def __init__(self, spec: KernelSpec, target: Target = CPU):
         self.spec = spec
+        self.target = target
         self.layout = ArgLayout(spec)
         self.module = ir.Module(name=f"stencilpy.{spec.stencil.name}")
         self.types = spec.types()
         self.defs = {s.target: s.value for s in spec.stencil.body}
+        self.inline = {t: e for t, e in self.defs.items() if t not in spec.materialised}
         self.pad_axes = [m in PAD_MODES for m in spec.modes]
         self.fields = {f.name: f for f in spec.fields}
         self.type_memo: dict = {}           # id(IR node) -> type (the spec keeps nodes alive)
@@ -100,11 +97,7 @@ class KernelBuilder:
 
     def _attributes(self) -> tuple[str, ...]:
         exprs = [st.value for st in self.spec.stencil.body] + list(self.spec.stencil.returns)
-        divides = any(isinstance(n, N.BinOp) and n.op in ("/", "//", "%")
-                      or isinstance(n, N.Call) and n.func in _DIVIDING_CALLS
-                      for e in exprs for n in N.walk(e))
-        bits = DIVIDING_VECTOR_BITS if divides else VECTOR_BITS
-        return (f'"prefer-vector-width"="{bits}"',)
+        return self.target.function_attributes(exprs)
 
     def _emit_entry(self, body: ir.Function, ptr_types: list) -> None:
         """stencil_kernel(i64* args): load the pointer slots, call the body."""
@@ -524,39 +517,32 @@ class KernelBuilder:
     def _values(self, stage, rows, idx, j, safe: bool) -> list:
         """The values the stage stores at point j of the current row."""
         cache: dict = {}
-        lower = ExprLowerer(self.b, self.types,
-                            lambda node: self._access(node, rows, idx, j, safe, cache, lower),
-                            self.scalars, self.type_memo)
+        lower = ExprLowerer(self.b, self.target, self.types,
+                            lambda name, offset: self._access(name, offset, rows, idx, j, safe,
+                                                              cache),
+                            self.scalars, self.inline, self.type_memo)
         if stage.target is not None:
             return [lower.lower_as(self.defs[stage.target], self.types[stage.target])]
         return [lower.lower_as(expr, out.dtype)
                 for expr, out in zip(self.spec.stencil.returns, self.spec.outputs)]
 
-    def _access(self, node: N.FieldAccess, rows, idx, j, safe, cache, lower) -> ir.Value:
-        key = (node.name, node.offset)
-        if key in cache:
-            return cache[key]
-        b = self.b
-        if node.name in self.defs and node.name not in self.tgeom:       # inline temporary
-            value = lower.lower_as(self.defs[node.name], self.types[node.name])
-        elif node.name in self.tgeom:                                    # rolling/tile buffer
-            ptr = b.gep(rows[key], [j])
-            value = load(b, ptr, self.types[node.name])
-        elif safe and self._rows_remapped(self.fields[node.name]):
-            value = self._load_inner_remapped(node, rows[key], j, cache)
-        elif safe:
-            value = self._load_remapped(node, idx + [j], cache)
-        else:
-            s = self.fstride[node.name][-1]
-            value = load(b, b.gep(rows[key], [_mul(b, j, s)]), self.fields[node.name].dtype)
-        cache[key] = value
-        return value
+    def _access(self, name, offset, rows, idx, j, safe, cache) -> ir.Value:
+        """The value of a field or materialised temporary at point j + offset."""
+        b, key = self.b, (name, offset)
+        if name in self.tgeom:                                           # rolling/tile buffer
+            return load(b, b.gep(rows[key], [j]), self.types[name])
+        if safe and self._rows_remapped(self.fields[name]):
+            return self._load_inner_remapped(name, offset, rows[key], j, cache)
+        if safe:
+            return self._load_remapped(name, offset, idx + [j], cache)
+        s = self.fstride[name][-1]
+        return load(b, b.gep(rows[key], [_mul(b, j, s)]), self.fields[name].dtype)
 
-    def _load_remapped(self, node: N.FieldAccess, idx, cache: dict) -> ir.Value:
+    def _load_remapped(self, name, offset, idx, cache: dict) -> ir.Value:
         b = self.b
-        f = self.fields[node.name]
+        f = self.fields[name]
         total, inside = None, None
-        for d, (i, o) in enumerate(zip(idx, node.offset)):
+        for d, (i, o) in enumerate(zip(idx, offset)):
             term, ok = self._remapped_term(f, d, i, o, cache)
             total = term if total is None else b.add(total, term)
             if ok is not None:
@@ -567,10 +553,10 @@ class KernelBuilder:
         fill = cast(b, self.fill_bits, float, f.dtype)
         return b.select(inside, value, fill)
 
-    def _load_inner_remapped(self, node: N.FieldAccess, row, j, cache: dict) -> ir.Value:
+    def _load_inner_remapped(self, name, offset, row, j, cache: dict) -> ir.Value:
         """A read through its (remapped) row pointer, the inner index remapped."""
-        b, f, d = self.b, self.fields[node.name], self.spec.ndim - 1
-        o = node.offset[-1]
+        b, f, d = self.b, self.fields[name], self.spec.ndim - 1
+        o = offset[-1]
         term, ok = self._remapped_term(f, d, j, o, cache)
         # the row pointer already includes o x stride: step back by it
         value = load(b, b.gep(row, [b.sub(term, _mul(b, const(o), self.fstride[f.name][d]))]),
@@ -636,6 +622,6 @@ def _mul(b: ir.IRBuilder, x, s):
     return b.mul(x, s)
 
 
-def lower(spec: KernelSpec) -> ir.Module:
+def lower(spec: KernelSpec, target: Target = CPU) -> ir.Module:
     """The llvmlite module of one specialised kernel (entry ``stencil_kernel``)."""
-    return KernelBuilder(spec).build()
+    return KernelBuilder(spec, target).build()

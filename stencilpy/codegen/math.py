@@ -1,29 +1,18 @@
 """Arithmetic with NumPy's semantics: floor division and remainder (Python
-signs, integer division by zero gives 0), NaN-propagating min/max, and math
-functions as LLVM intrinsics or C library calls (resolved by ``runtime/jit.py``)."""
+signs, integer division by zero gives 0), NaN-propagating min/max, integer math.
+
+Target-neutral: plain IR plus the intrinsics every LLVM backend lowers (``llvm.fabs``,
+``llvm.floor``, ``llvm.copysign``).  Float math functions such as sin or pow come from
+the ``Target`` (``codegen/target.py``)."""
 
 from __future__ import annotations
 
 from llvmlite import ir
 
-from stencilpy.codegen.types import F32, concrete, is_unsigned, llvm_type
+from stencilpy.codegen.types import concrete, is_unsigned
 
 _FLOAT_OPS = {"+": "fadd", "-": "fsub", "*": "fmul", "/": "fdiv"}
 _INT_OPS = {"+": "add", "-": "sub", "*": "mul"}
-
-#: math function -> (LLVM intrinsic or None, C function name for float64)
-MATH = {
-    "sqrt": "llvm.sqrt", "exp": "llvm.exp", "log": "llvm.log", "log10": "llvm.log10",
-    "log2": "llvm.log2", "sin": "llvm.sin", "cos": "llvm.cos", "floor": "llvm.floor",
-    "ceil": "llvm.ceil", "trunc": "llvm.trunc", "abs": "llvm.fabs", "copysign": "llvm.copysign",
-    "power": "llvm.pow",
-    "tan": "tan", "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sinh": "sinh",
-    "cosh": "cosh", "tanh": "tanh", "expm1": "expm1", "log1p": "log1p", "arctan2": "atan2",
-    "hypot": "hypot", "fmod": "fmod",
-}
-#: the C library functions kernels may call (float32 versions end in 'f')
-LIBM_FUNCTIONS = tuple(sorted({v for v in MATH.values() if not v.startswith("llvm.")}))
-
 
 def binary(b: ir.IRBuilder, op: str, x, y, t) -> ir.Value:
     """``x op y`` for operands already of type ``t``."""
@@ -193,8 +182,12 @@ def call_intrinsic(b: ir.IRBuilder, name: str, args) -> ir.Value:
     return b.call(fn, args)
 
 
-def call_math(b: ir.IRBuilder, func: str, args, t) -> ir.Value:
-    """A floating-point math function of the language."""
+#: float functions built from plain IR here (the others come from the target)
+FLOAT_FUNCTIONS = frozenset({"min", "max", "sign", "fmod"})
+
+
+def float_function(b: ir.IRBuilder, func: str, args) -> ir.Value:
+    """A float function of ``FLOAT_FUNCTIONS`` (operands of one float type)."""
     if func in ("min", "max"):
         return _minmax(b, func, args[0], args[1])
     if func == "sign":
@@ -205,14 +198,7 @@ def call_math(b: ir.IRBuilder, func: str, args, t) -> ir.Value:
         return s
     if func == "fmod":
         return b.frem(args[0], args[1])
-    target = MATH[func]
-    if target.startswith("llvm."):
-        return call_intrinsic(b, target, args)
-    ty = llvm_type(t)
-    cname = target + ("f" if ty == F32 else "")
-    fn = b.module.globals.get(cname) or ir.Function(
-        b.module, ir.FunctionType(ty, [ty] * len(args)), cname)
-    return b.call(fn, args)
+    raise NotImplementedError(f"float {func}")
 
 
 def _minmax(b, func, x, y):

@@ -50,13 +50,12 @@ def _libm_path() -> str:
 
 def _register_libm(llvm) -> None:
     """Make the C math functions kernels may call resolvable by the JIT linker."""
-    from stencilpy.codegen.math import LIBM_FUNCTIONS
+    from stencilpy.codegen.target import CPU
 
     libm = ctypes.CDLL(_libm_path())
-    for name in LIBM_FUNCTIONS:
-        for symbol in (name, name + "f"):
-            address = ctypes.cast(getattr(libm, symbol), ctypes.c_void_p).value
-            llvm.add_symbol(symbol, address)
+    for symbol in CPU.external_symbols:
+        address = ctypes.cast(getattr(libm, symbol), ctypes.c_void_p).value
+        llvm.add_symbol(symbol, address)
 
 
 def llvmlite_version() -> str:

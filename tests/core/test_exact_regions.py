@@ -263,6 +263,24 @@ def test_shifted_temporaries_reach_only_what_they_read():
         assert_outputs(k(f0, f1, boundary="valid"), want[1:-2])
 
 
+def issue_example(f1):
+    t0 = f1[-2]
+    t1 = min(f1[-1], t0[-1] * f1[1])
+    return t1[1]
+
+
+def test_the_example_of_the_issue():
+    """out[i] = min(f1[i], f1[i-2] * f1[i+2]) reaches 2 cells left (the halo was (3, 2))."""
+    jit, ref = pair(issue_example)
+    assert jit.halo == ref.halo == ((2, 2),)
+    f1 = np.random.default_rng(6).random(12)
+    want = np.full(12, np.nan)
+    want[2:-2] = np.minimum(f1[2:-2], f1[:-4] * f1[4:])
+    for k in (jit, ref):
+        assert_outputs(k(f1), want)
+        assert_outputs(k(f1, check=True), want)
+
+
 def gradient(u, dlat, dlon):
     return (u[lon + 1] - u[lon - 1]) / (2 * dlon), (u[lat + 1] - u[lat - 1]) / (2 * dlat)  # noqa: F821
 
@@ -280,6 +298,8 @@ def test_each_output_has_its_own_region():
         assert_outputs(got, (ddlon, ddlat), what=k.backend)
         got = k(u, 0.125, 0.25, boundary={"lon": "periodic", "lat": "valid"})
         assert_outputs(got, (ddlon, ddlat[1:-1]), what=k.backend)
+        assert_outputs(k(u, 0.125, 0.25, boundary={"lon": "periodic"}, check=True),
+                       (ddlon, ddlat))
         out = (np.zeros_like(u), np.zeros((5, 12)))
         assert k(u, 0.125, 0.25, boundary={"lon": "periodic", "lat": "valid"}, out=out) is out
         assert_outputs(out, (ddlon, ddlat[1:-1]))

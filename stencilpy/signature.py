@@ -201,7 +201,7 @@ def _regions(plan: Plan, fields, broadcast, domain, modes, dims, output=None) ->
         lo, hi = plan.output_region(d, domain[d], lens, output)
         halo = _halo(plan.footprints(output), d)
         if hi <= lo and domain[d] > 0:
-            what = "stencil's halo" if output is None or plan.n_outputs == 1 \
+            what = "stencil's halo" if output is None or plan.uniform \
                 else f"halo of output {output}"
             raise StencilCallError(
                 f"the arrays are too small along '{dims[d]}' ({domain[d]} points) for the "

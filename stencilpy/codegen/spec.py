@@ -25,6 +25,7 @@ others.  Kernels of 3 or more axes without temporaries sweep axis 0 in blocks of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -129,8 +130,40 @@ class KernelSpec:
         return "\n".join(parts)
 
 
+class AxisSlots(NamedTuple):
+    """Slots of one axis in the header: the domain length and the computed region."""
+
+    length: int
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True)
+class FieldSlots:
+    """Slots of one field: data pointer, batch stride, strides and lengths per axis."""
+
+    ptr: int
+    batch_stride: int
+    strides: range
+    lengths: range
+
+
+@dataclass(frozen=True)
+class OutputSlots:
+    """Slots of one output: data pointer, batch stride, strides and origin per axis."""
+
+    ptr: int
+    batch_stride: int
+    strides: range
+    origin: range
+
+
 class ArgLayout:
-    """Slot numbers in the argument block of a kernel."""
+    """Slot numbers in the argument block of a kernel (the layout in the module docstring).
+
+    Written by ``runtime/call.py`` and read by the kernel (``codegen/args.py``) through
+    the same names: ``block[layout.fields["u"].strides] = ...`` fills what the kernel
+    loads as field u's strides.  ``range`` members index a NumPy block directly."""
 
     def __init__(self, spec: KernelSpec):
         n = spec.ndim
@@ -138,15 +171,17 @@ class ArgLayout:
         self.batch_lo, self.batch_hi, self.tile = 0, 1, 2
         self.counter, self.chunk_batch, self.chunk_rows, self.block_1 = 3, 4, 5, 6
         pos = 7
-        self.axis = [(pos + 3 * d, pos + 3 * d + 1, pos + 3 * d + 2) for d in range(n)]
+        self.axis = [AxisSlots(pos + 3 * d, pos + 3 * d + 1, pos + 3 * d + 2) for d in range(n)]
         pos += 3 * n
-        self.field = {}
+        self.fields: dict[str, FieldSlots] = {}
         for f in spec.fields:
-            self.field[f.name] = pos
+            self.fields[f.name] = FieldSlots(pos, pos + 1, range(pos + 2, pos + 2 + n),
+                                             range(pos + 2 + n, pos + 2 + 2 * n))
             pos += 2 + 2 * n
-        self.output = []
+        self.outputs: list[OutputSlots] = []
         for _ in spec.outputs:
-            self.output.append(pos)
+            self.outputs.append(OutputSlots(pos, pos + 1, range(pos + 2, pos + 2 + n),
+                                            range(pos + 2 + n, pos + 2 + 2 * n)))
             pos += 2 + 2 * n
         self.scratch = {}
         for t in spec.materialised:
@@ -160,3 +195,8 @@ class ArgLayout:
         pos += 1
         self.out_fill = [pos + k for k in range(len(spec.outputs))]
         self.size = pos + len(spec.outputs)
+
+    @property
+    def array_ptrs(self) -> list[int]:
+        """The data-pointer slots of the fields (spec order), then of the outputs."""
+        return [s.ptr for s in self.fields.values()] + [s.ptr for s in self.outputs]

@@ -173,7 +173,7 @@ def _scratch(call: BoundCall, spec: KernelSpec, tile: int) -> list[np.ndarray]:
             for d in range(1, len(call.domain)):
                 lo, hi = call.regions[d]
                 width = hi - lo + region[d][0] + region[d][1]
-                if d == len(call.domain) - 1:             # padded as in codegen/kernel.py
+                if d == len(call.domain) - 1:             # padded as in codegen/geometry.py
                     per_line = row_align(dt.itemsize)
                     width = -(-width // per_line) * per_line
                 size *= width
@@ -209,23 +209,22 @@ def _block_rows(call: BoundCall, spec: KernelSpec) -> int:
 def _header(block, layout: ArgLayout, call: BoundCall, tile: int) -> None:
     block[layout.tile] = tile
     for d, (lo, hi) in enumerate(call.regions):
-        n_slot, lo_slot, hi_slot = layout.axis[d]
-        block[n_slot], block[lo_slot], block[hi_slot] = call.domain[d], lo, hi
+        axis = layout.axis[d]
+        block[axis.length], block[axis.lo], block[axis.hi] = call.domain[d], lo, hi
 
 
 def _fill_views(block, layout, spec, views, out_views, origins: list, k) -> None:
     """Strides, lengths and batch strides of the fields; strides and ``origins[j]`` (domain
     index of its first point per axis) of output j."""
-    n = spec.ndim
     for f in spec.fields:
-        v, s = views[f.name], layout.field[f.name]
-        block[s + 1] = v.batch[k][1] if k is not None else 0
-        block[s + 2:s + 2 + n] = v.strides
-        block[s + 2 + n:s + 2 + 2 * n] = v.lens
-    for v, s, origin in zip(out_views, layout.output, origins):
-        block[s + 1] = v.batch[k][1] if k is not None else 0
-        block[s + 2:s + 2 + n] = v.strides
-        block[s + 2 + n:s + 2 + 2 * n] = origin
+        v, s = views[f.name], layout.fields[f.name]
+        block[s.batch_stride] = v.batch[k][1] if k is not None else 0
+        block[s.strides] = v.strides
+        block[s.lengths] = v.lens
+    for v, s, origin in zip(out_views, layout.outputs, origins):
+        block[s.batch_stride] = v.batch[k][1] if k is not None else 0
+        block[s.strides] = v.strides
+        block[s.origin] = origin
 
 
 def fill_bits(dtype, value) -> int | None:
@@ -283,7 +282,7 @@ def plan_jobs(call: BoundCall, kernel, views: list, nthreads: int) -> Jobs:
         base[slot] = fill_bits(o.array.dtype, call.options.fill_value) or 0
     for name, value in call.scalars.items():
         base[layout.scalar[name]] = scalar_bits(value)
-    slots = [layout.field[f.name] for f in spec.fields] + list(layout.output)
+    slots = layout.array_ptrs
     rounds, pointers, scratch = [], [], []
     counter = _aligned_empty(8, np.int64)             # chunks claimed (a cache line of its own)
     for index in np.ndindex(*[call.batch_shape[i] for i in loop_dims]):

@@ -1,5 +1,5 @@
 """Threads that share a kernel's work.  The kernels claim chunks of the iteration space
-from a shared counter (``codegen/kernel.py``), so every thread runs the same kernel on its
+from a shared counter (``codegen/nest.py``), so every thread runs the same kernel on its
 own argument block until no chunk is left.
 
 The calling thread runs the first block.  The others go to *helpers*: threads that wait

@@ -1,0 +1,186 @@
+"""The inner axis of one row of a stage: which points run which code.
+
+::
+
+    row_ok ? ([lo, a) remapped; [a, c) fast; [c, hi) remapped) : [lo, hi) remapped
+      (no padding mode: [lo, hi) fast;  outputs in "fill" mode first store the fill
+       value in [0, lo) and [hi, N) of the row)
+
+* fast, outputs: a masked peel up to the first 64-byte-aligned store, then the loop
+  LLVM vectorises, or the streamed segment (``codegen/stream.py``);
+* fast, temporaries: the loop LLVM vectorises (the row buffer is in L1);
+* remapped: a call of the stage's scalar *remapped function* ``stencil_safe_k``
+  (``RemappedFunctions``), every read through ``codegen/boundary.py``.
+
+The values of a point come from the target-neutral ``ExprLowerer`` with the loads of
+``codegen/access.py`` (``FastLoads`` / ``RemappedLoads``).
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from stencilpy.codegen.access import (FastLoads, Frame, RemappedLoads, Rows, row_pointers,
+                                      store_point)
+from stencilpy.codegen.args import load_args
+from stencilpy.codegen.context import KernelContext
+from stencilpy.codegen.expr import ExprLowerer
+from stencilpy.codegen.loops import const, for_range, smax, smin
+from stencilpy.codegen.stream import aligned_start, streamed_segment
+from stencilpy.codegen.types import I64, concrete, store
+
+#: peel each row's fast part up to a 64-byte-aligned output store address (outputs only:
+#: a temporary's row buffer is in L1, where the peel's masked loop cost more than the
+#: split stores it saves - hdiff 11% faster without it - and a quarter of the compile time)
+ALIGN_STORES = True
+
+
+def stage_values(fr: Frame, stage, load) -> list:
+    """The values ``stage`` stores at the current point; ``load(name, offset)`` reads."""
+    ctx = fr.ctx
+    lower = ExprLowerer(fr.b, ctx.target, ctx.types, load, fr.args.scalars, ctx.inline,
+                        ctx.type_memo)
+    return [lower.lower_as(e, t) for e, t in zip(ctx.stage_exprs(stage), ctx.stage_types(stage))]
+
+
+class InnerAxis:
+    """Emits the inner axis of the rows of the body function."""
+
+    def __init__(self, ctx: KernelContext, stream_bufs, remapped: RemappedFunctions):
+        self.ctx = ctx
+        self.stream_bufs = stream_bufs          # L1 buffers of the streamed segment, or None
+        self.remapped = remapped
+
+    def row(self, fr: Frame, stage, bounds, interior, idx: list, row_ok, anchor) -> None:
+        """Points [lo, hi) = ``bounds`` of the row at outer indices ``idx``; ``interior``:
+        the in-bounds points along the inner axis (None: not split); ``row_ok``: i1, the
+        row's reads are in bounds along the outer axes; ``anchor``: see ``row_pointers``."""
+        b, ctx = fr.b, self.ctx
+        lo, hi = bounds
+        rows = row_pointers(fr, stage, idx, anchor)
+        if stage.target is None and ctx.spec.fills_inner:
+            self._fill_strips(fr, rows.out, lo, hi)
+        if not any(ctx.pad_axes):
+            self._fast(fr, stage, lo, hi, rows)
+            return
+        if interior is None:
+            a, c = lo, hi
+        else:
+            a = smin(b, smax(b, interior[0], lo), hi)
+            c = smax(b, smin(b, interior[1], hi), a)
+        a = b.select(row_ok, a, hi)
+        c = b.select(row_ok, c, hi)
+        self.remapped.call(fr, stage, rows, idx, lo, a)
+        self._fast(fr, stage, a, c, rows)
+        self.remapped.call(fr, stage, rows, idx, c, hi)
+
+    def _fill_strips(self, fr: Frame, out_rows, lo, hi) -> None:
+        """out[.., j] = fill for j in [0, lo) and [hi, N): the innermost axis' "fill" strips
+        of this row, written while the row is in the cache."""
+        b, outs = fr.b, self.ctx.spec.outputs
+        for a, c, name in ((const(0), lo, "jfill"), (hi, fr.args.N[-1], "jfill")):
+            with for_range(b, a, c, name) as j:
+                for k, (row, out) in enumerate(zip(out_rows, outs)):
+                    step = j if out.unit_inner else b.mul(j, fr.args.outputs[k].strides[-1])
+                    b.store(fr.args.out_fill[k], b.gep(row, [step]))
+
+    def _fast(self, fr: Frame, stage, lo, hi, rows: Rows) -> None:
+        """[lo, hi) of a row, every read in bounds: for outputs, a masked peel up to the
+        first point whose store is 64-byte aligned (no cache-line-split vector stores),
+        then the loop LLVM vectorises (or the streamed segment)."""
+        b, outs = fr.b, self.ctx.spec.outputs
+        if stage.target is None and self.ctx.stream:
+            size = concrete(outs[0].dtype).itemsize
+            streamed_segment(b, lo, hi, rows.out, self.stream_bufs, size,
+                             lambda j: stage_values(fr, stage, FastLoads(fr, rows, j)),
+                             lambda k, v, p: store(b, v, p, outs[k].dtype),
+                             self._lead_rows(rows))
+            return
+        if ALIGN_STORES and self._aligned_outputs(stage):
+            mid = aligned_start(b, rows.out, lo, hi, concrete(outs[0].dtype).itemsize)
+            with for_range(b, lo, mid, "jpeel", masked=True) as j:
+                store_point(fr, stage, rows, j, stage_values(fr, stage, FastLoads(fr, rows, j)))
+            lo = mid
+        with for_range(b, lo, hi, "j") as j:
+            store_point(fr, stage, rows, j, stage_values(fr, stage, FastLoads(fr, rows, j)))
+
+    def _aligned_outputs(self, stage) -> bool:
+        """The stage stores every output with unit stride and one itemsize (so one peel
+        aligns them all); False for a temporary's stage."""
+        outs = self.ctx.spec.outputs
+        return stage.target is None and len({concrete(o.dtype).itemsize for o in outs}) == 1 \
+            and all(o.unit_inner for o in outs)
+
+    def _lead_rows(self, rows: Rows) -> list:
+        """(row pointer, itemsize) of each unit-stride field's row read furthest along
+        axis 0: the data a row step reads for the first time."""
+        fields, lead = self.ctx.fields, {}
+        for key in rows.reads:
+            if key[0] in fields:
+                f = fields[key[0]]
+                if f.unit_inner and not f.broadcast[0] and key[1] > lead.get(key[0], key)[1] \
+                        or key[0] not in lead:
+                    lead[key[0]] = key
+        return [(rows.reads[k], concrete(fields[k[0]].dtype).itemsize) for k in lead.values()
+                if fields[k[0]].unit_inner]
+
+
+class RemappedFunctions:
+    """The remapped points of each stage, as one scalar function per stage::
+
+        define internal void @stencil_safe_k(i64* block, <field>* bases.., i64 idx..,
+                                             i64 lo, i64 hi, <elem>* rows..) noinline optsize {
+        entry:  <the argument block's slots, loaded again>
+                for j in [lo, hi) (jsafe: neither vectorised nor unrolled):
+                    <the stage's values at (idx, j), every read remapped>; store
+                ret void
+        }
+
+    The head, the tail and the rows outside the interior share it, so the stage's
+    scalar remapped body is compiled once (not vectorised, not inlined) instead of
+    being duplicated into the hot loop nest: a third of the IR of a periodic kernel.
+    It receives the rows it can use unchanged (temporaries, the rows written, fields
+    whose rows are remapped already) and recomputes the other reads from the bases."""
+
+    def __init__(self, ctx: KernelContext, module: ir.Module):
+        self.ctx, self.module = ctx, module
+        self.functions: dict = {}               # id(stage) -> ir.Function
+
+    def call(self, fr: Frame, stage, rows: Rows, idx: list, lo, hi) -> None:
+        """Emit ``call stencil_safe_k(...)`` for points [lo, hi) of the row."""
+        ctx = self.ctx
+        passed = [k for k in rows.reads
+                  if k[0] in ctx.materialised or ctx.rows_remapped(ctx.fields[k[0]])]
+        row_args = [rows.reads[k] for k in passed] + rows.written
+        fn = self.functions.get(id(stage))
+        if fn is None:
+            fn = self.functions[id(stage)] = self._emit(fr, stage, rows, passed, len(idx))
+        fr.b.call(fn, [fr.block, *fr.fields.values(), *idx, lo, hi, *row_args])
+
+    def _emit(self, body: Frame, stage, rows: Rows, passed: list, n_idx: int) -> ir.Function:
+        ctx = self.ctx
+        row_types = [rows.reads[k].type for k in passed] + [p.type for p in rows.written]
+        base_types = [p.type for p in body.fields.values()]
+        fnty = ir.FunctionType(ir.VoidType(), [I64.as_pointer()] + base_types
+                               + [I64] * (n_idx + 2) + row_types)
+        fn = ir.Function(self.module, fnty, f"stencil_safe_{len(self.functions)}")
+        fn.linkage = "internal"
+        for attr in ("noinline", "nounwind", "optsize"):
+            fn.attributes.add(attr)
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        block, rest = fn.args[0], list(fn.args[1:])
+        bases = dict(zip(body.fields, rest[:len(body.fields)]))
+        rest = rest[len(body.fields):]
+        idx, (lo, hi), ptrs = rest[:n_idx], rest[n_idx:n_idx + 2], rest[n_idx + 2:]
+        fr = Frame(ctx, b, block, load_args(b, ctx, block), bases)
+        reads = dict(zip(passed, ptrs))
+        written = ptrs[len(passed):]
+        if stage.target is not None:
+            local = Rows(reads, written[0], [])
+        else:
+            local = Rows(reads, None, written)
+        with for_range(b, lo, hi, "jsafe", scalar=True) as j:
+            values = stage_values(fr, stage, RemappedLoads(fr, local, list(idx), j))
+            store_point(fr, stage, local, j, values)
+        b.ret_void()
+        return fn

@@ -1,5 +1,7 @@
+"""``python -m benchmarks`` (in a checkout): the side-by-side suite, as ``stencilpy bench``."""
 import sys
 
-from .run import main
+from stencilpy.bench.run import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

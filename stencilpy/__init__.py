@@ -11,8 +11,7 @@ multi-threaded machine code with llvmlite.
 np.float64(0.0)
 """
 
-__version__ = "0.1.0"
-
+from stencilpy.about import __version__
 from stencilpy.decorator import Stencil, stencil  # noqa: E402
 from stencilpy.errors import (  # noqa: E402
     InternalCompilerError,

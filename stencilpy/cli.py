@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
+
+from stencilpy.about import cpu_model
 
 
 def _cmd_info(args) -> int:
@@ -58,24 +59,6 @@ def _version(name: str) -> str:
         return "not installed"
 
 
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``, else ``platform.processor()``, else
-    "unknown"); ``stencilpy info`` and the benchmark reports print it.
-
-    >>> cpu_model() != ""
-    True
-    """
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or "unknown"
-
-
 def _cmd_cache(args) -> int:
     from stencilpy.runtime import cache
     c = cache.DiskCache()
@@ -93,15 +76,7 @@ def _cmd_demo(args) -> int:
 
 
 def _bench(argv: list[str]) -> int:
-    checkout = Path(__file__).resolve().parent.parent     # an editable install's source tree
-    if (checkout / "benchmarks" / "run.py").is_file() and str(checkout) not in sys.path:
-        sys.path.insert(0, str(checkout))
-    try:
-        from benchmarks.run import main as bench_main
-    except ImportError:
-        print("the benchmark suite lives in the source tree's benchmarks/ folder: run "
-              "'python -m benchmarks.run' from a checkout", file=sys.stderr)
-        return 2
+    from stencilpy.bench.run import main as bench_main
     return bench_main(argv)
 
 
@@ -113,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     from stencilpy.demo import add_arguments
     add_arguments(demo)
     demo.set_defaults(fn=_cmd_demo)
-    # listed for the help only: main() hands everything after "bench" to benchmarks.run
+    # listed for the help only: main() hands everything after "bench" to stencilpy.bench.run
     sub.add_parser("bench", help="side-by-side benchmarks (stencilpy, numpy, numba, C); "
                                  "'stencilpy bench --help' for their options")
     info = sub.add_parser("info", help="versions, CPU features, threads, cache location and size")
@@ -129,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:
-        # everything after "bench" belongs to benchmarks.run (argparse would take options
+        # everything after "bench" belongs to stencilpy.bench.run (argparse would take options
         # such as --quick for its own and refuse them)
         return _bench(argv[1:])
     args = build_parser().parse_args(argv)

@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-from stencilpy.errors import MismatchError, StencilCallError
+from stencilpy.errors import MismatchError, StencilCallError, close_match
 from stencilpy.frontend import parse_stencil
 from stencilpy.ir.types import infer
 from stencilpy.options import RESERVED, check_threads, normalize_boundary
@@ -110,9 +110,12 @@ class Stencil:
         values = dict(zip(names, args))
         for key, value in kwargs.items():
             if key not in names:
+                match = close_match(key, (*names, *RESERVED))
                 raise StencilCallError(
-                    f"'{self.ir.name}' got an unknown keyword argument '{key}'; its parameters are "
-                    f"{self.signature} and the call options are {', '.join(RESERVED)}")
+                    f"'{self.ir.name}' got an unknown keyword argument '{key}'"
+                    + (f" (did you mean '{match}'?)" if match else "")
+                    + f"; its parameters are {self.signature} and the call options are "
+                    f"{', '.join(RESERVED)}")
             if key in values:
                 raise StencilCallError(f"'{self.ir.name}' got two values for argument '{key}'")
             values[key] = value

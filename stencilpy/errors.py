@@ -51,6 +51,17 @@ def render_location(loc: SourceLoc) -> str:
     return f"{header}\n{gutter} |\n{loc.line} | {text}\n{gutter} | {carets}"
 
 
+def close_match(name: str, candidates) -> str | None:
+    """The candidate most like ``name`` (a likely typo of it), or None: for "did you mean".
+
+    >>> close_match("lom", ("lat", "lon")), close_match("time", ("lat", "lon"))
+    ('lon', None)
+    """
+    import difflib  # only when an error is being written
+    found = difflib.get_close_matches(name, [c for c in candidates if c != name], n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
 class StencilError(Exception):
     """Base class of every error stencilpy raises for bad user input."""
 

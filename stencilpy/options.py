@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from stencilpy.errors import StencilCallError
+from stencilpy.errors import StencilCallError, close_match
 
 #: accepted boundary names -> canonical mode
 MODE_ALIASES = {
@@ -24,8 +24,17 @@ RESERVED = ("boundary", "fill_value", "out", "domain", "threads", "check")
 def _mode(value, where: str) -> str:
     if not isinstance(value, str) or value not in MODE_ALIASES:
         known = ", ".join(f"'{m}'" for m in MODE_ALIASES)
-        raise StencilCallError(f"unknown boundary mode {value!r} for {where}; use one of {known}")
+        raise StencilCallError(f"unknown boundary mode {value!r} for {where}"
+                               f"{_did_you_mean(value, MODE_ALIASES)}; use one of {known}")
     return MODE_ALIASES[value]
+
+
+def _did_you_mean(value, known) -> str:
+    """`` (did you mean 'x'?)`` for a string much like one of ``known`` (any case), else ""."""
+    if not isinstance(value, str):
+        return ""
+    match = value.lower() if value.lower() in known else close_match(value.lower(), known)
+    return f" (did you mean '{match}'?)" if match else ""
 
 
 def normalize_boundary(boundary, dims: tuple[str, ...]) -> tuple[str, ...]:
@@ -50,8 +59,8 @@ def _axis_of(key, dims: tuple[str, ...]) -> int:
     if isinstance(key, str):
         if key in dims:
             return dims.index(key)
-        raise StencilCallError(
-            f"boundary names unknown dimension '{key}'; the stencil's dimensions are {dims}")
+        raise StencilCallError(f"boundary names unknown dimension '{key}'"
+                               f"{_did_you_mean(key, dims)}; the stencil's dimensions are {dims}")
     if isinstance(key, int) and not isinstance(key, bool) and -len(dims) <= key < len(dims):
         return key % len(dims)
     raise StencilCallError(

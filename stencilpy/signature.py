@@ -6,8 +6,8 @@ Both backends (the compiled one in ``runtime/`` and the numpy reference in
 Shapes: the domain is the first field argument's shape (or ``domain=``/``out=``).
 Its last ``ndim`` axes are the stencil axes; the leading ones are batch axes,
 looped over.  A field may lack leading axes or have length 1 along an axis
-(broadcast, as in NumPy) and may be longer than the domain along a stencil
-axis (staggered data, e.g. N + 1 faces).
+(broadcast, as in NumPy) and may have one point more than the domain along a
+stencil axis (staggered data: N + 1 faces around N cells); any other length is refused.
 """
 
 from __future__ import annotations
@@ -155,10 +155,11 @@ def _broadcast_flags(name, arr, domain, dims) -> tuple[bool, ...]:
         if length == 1 and n != 1:
             flags.append(True)
             continue
-        if length < n:
+        if length != n and length != n + 1:
             raise StencilCallError(
                 f"argument '{name}' has {length} points along '{dims[d]}' but the domain has {n}; "
-                "fields must be as long as the domain (longer for staggered data) or of length 1")
+                f"a field has the domain's length ({n}), one point more ({n + 1}: staggered, the "
+                f"faces around {n} cells) or length 1 (broadcast): pass it on the domain's grid")
         flags.append(False)
     return tuple(flags)
 

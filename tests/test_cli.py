@@ -1,11 +1,14 @@
 """The ``stencilpy`` command's other subcommands: bench forwards its options to the suite."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import stencilpy
 from stencilpy.cli import main
 
 
@@ -21,9 +24,10 @@ def test_bench_forwards_its_options_to_the_suite(tmp_path, capsys):
 
 def test_bench_help_is_the_suites_help_from_the_console_script():
     """The console script runs outside the checkout's folder: the suite is still found."""
+    env = dict(os.environ, PYTHONPATH=str(Path(stencilpy.__file__).resolve().parents[1]))
     proc = subprocess.run([sys.executable, "-c", "import sys; from stencilpy.cli import main; "
                            "sys.exit(main(['bench', '--help']))"],
-                          capture_output=True, text=True, cwd="/", timeout=120)
+                          capture_output=True, text=True, cwd="/", timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "--quick" in proc.stdout and "--kernels" in proc.stdout
 

@@ -184,11 +184,32 @@ def _required() -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("requirement", sorted(_required()))
 def test_requirements(requirement):
-    """Skipped (with the blocks' places) when a requirement of some blocks is missing."""
+    """A requirement is one the runner knows (a misspelt one would leave its blocks out for
+    ever), and its blocks run when it is importable; skipped (with the blocks' places) when
+    it is not."""
+    where = _required()[requirement]
+    assert requirement in REQUIREMENTS, (
+        f"unknown requirement '{requirement}' at {', '.join(where)}: use one of "
+        f"{sorted(REQUIREMENTS)} or add it to REQUIREMENTS")
     if not _available(requirement):
-        where = ", ".join(_required()[requirement])
-        pytest.skip(f"{REQUIREMENTS.get(requirement, requirement)} is not importable: "
-                    f"the blocks at {where} were not run")
+        pytest.skip(f"{REQUIREMENTS[requirement]} is not importable: the blocks at "
+                    f"{', '.join(where)} were not run")
+    ran = set()
+    for page in PAGES:
+        _, run, _ = page_module((DOCS / page).read_text(encoding="utf-8"))
+        ran |= {f"docs/{page}:{b.first_line}" for b in run if requirement in b.requires}
+    assert ran == set(where), f"blocks needing {requirement} that were left out: " \
+                              f"{sorted(set(where) - ran)}"
+
+
+def test_requirement_markers_are_checked():
+    """The check above on a made-up page: a known requirement's block runs, a misspelt
+    one is left out (and test_requirements would name it)."""
+    text = ("<!-- requires: xarray -->\n```python\nx = 1\n```\n"
+            "<!-- requires: xarry -->\n```python\ny = 2\n```\n")
+    _, run, left_out = page_module(text)
+    assert [b.requires for b in left_out] == [("xarry",)] and "xarry" not in REQUIREMENTS
+    assert [b.requires for b in run] == ([("xarray",)] if _available("xarray") else [])
 
 
 def test_block_parser():

@@ -10,6 +10,9 @@ cache (or are compiled there).
   by value with cloudpickle together with the lines of its source file, which the
   receiver puts into ``linecache`` when its own copy is missing or differs (so the
   source is there for parsing).  One stencil is rebuilt once per process.
+
+The stencil's class travels in the pickle by reference, so this module never imports
+the decorator (which imports it): the import arrow points one way.
 """
 
 from __future__ import annotations
@@ -52,11 +55,11 @@ def reduce_stencil(stencil):
         with _LOCK:
             _PAYLOADS[stencil] = payload
             _SENT[hashlib.sha256(payload).digest()] = stencil
-    return rebuild_stencil, (payload,)
+    return rebuild_stencil, (type(stencil), payload)
 
 
-def rebuild_stencil(payload: bytes):
-    """The stencil pickled by ``reduce_stencil`` (cached per process)."""
+def rebuild_stencil(cls, payload: bytes):
+    """The stencil pickled by ``reduce_stencil``, rebuilt as ``cls`` (cached per process)."""
     key = hashlib.sha256(payload).digest()
     with _LOCK:
         found = _SENT.get(key) or _REBUILT.get(key)
@@ -67,6 +70,5 @@ def rebuild_stencil(payload: bytes):
             if lines and tuple(linecache.getlines(filename)) != lines:
                 # mtime None: linecache keeps the entry (as for code from a loader)
                 linecache.cache[filename] = (sum(map(len, lines)), None, list(lines), filename)
-            from stencilpy.decorator import Stencil
-            found = _REBUILT[key] = Stencil(pyfunc, dims=dims, backend=backend)
+            found = _REBUILT[key] = cls(pyfunc, dims=dims, backend=backend)
     return found

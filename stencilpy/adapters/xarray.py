@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stencilpy.adapters.dask import is_dask, lazy_call, store
-from stencilpy.errors import StencilCallError
+from stencilpy.errors import StencilCallError, close_match
 
 
 def _is_dataarray(value) -> bool:
@@ -74,10 +74,7 @@ class Labels:
             dims = stencil.dims
             missing = [d for d in dims if d not in label.dims]
             if missing:
-                raise StencilCallError(
-                    f"the stencil '{stencil.ir.name}' works on dims {dims} but {label_name} has "
-                    f"dims {label.dims} (missing {', '.join(repr(m) for m in missing)}); rename "
-                    f"them, e.g. .rename({{'{label.dims[-1]}': '{missing[-1]}'}})")
+                raise StencilCallError(_missing_dims(stencil, label, label_name, missing))
         else:
             if label.ndim < stencil.ndim:
                 raise StencilCallError(
@@ -109,13 +106,14 @@ class Labels:
     def check_lengths(self, name: str, dims: tuple, shape: tuple) -> None:
         for dim, n in zip(dims, shape):
             want = self.domain.sizes[dim]
-            if n == want or n == 1 or (dim in self.stencil_dims and n > want):
+            if n == want or n == 1 or (dim in self.stencil_dims and n == want + 1):
                 continue
-            longer = " (longer is allowed along stencil dims: staggered data)" \
-                if dim in self.stencil_dims else ""
+            staggered = f", one point more ({want + 1}: staggered, the faces around {want} " \
+                "cells)" if dim in self.stencil_dims else ""
             raise StencilCallError(
                 f"argument '{name}' has {n} points along '{dim}' but {self.domain_name} has "
-                f"{want}; fields must match the domain's length or have length 1{longer}")
+                f"{want}; a field has the domain's length ({want}){staggered} or length 1 "
+                f"(broadcast): select or interpolate it onto the domain's grid first")
 
     def canonical_array(self, dims: tuple, data):
         """``data`` (with ``dims``) transposed to the canonical order, missing dims as length 1."""
@@ -134,6 +132,53 @@ class Labels:
             raise StencilCallError(f"boundary names dim '{key}', which is not a stencil axis "
                                    f"(the stencil axes are {self.stencil_dims})")
         return key
+
+
+def _missing_dims(stencil, label, label_name: str, missing: list) -> str:
+    """The error for declared stencil dims that the data lacks: a likely typo on either side
+    (a declared dim much like a dim of the data) is named, the declaration first."""
+    says = (f"the stencil '{stencil.ir.name}' works on dims {stencil.dims} but {label_name} has "
+            f"dims {label.dims} (missing {', '.join(repr(m) for m in missing)})")
+    spare = [d for d in label.dims if d not in stencil.dims]
+    for m in missing:
+        typo = close_match(m, spare)
+        if typo:
+            code = stencil.pyfunc.__code__
+            return (f"{says} — did you mean '{typo}'? If '{m}' is a typo, correct "
+                    f"@sp.stencil(dims=...) of '{stencil.ir.name}' (File \"{code.co_filename}\", "
+                    f"line {code.co_firstlineno}); if the data's '{typo}' is that axis, rename "
+                    f"it: .rename({{'{typo}': '{m}'}})")
+    return f"{says}; rename them, e.g. .rename({{'{label.dims[-1]}': '{missing[-1]}'}})"
+
+
+def _check_staggered_coords(fields: dict, labels: Labels) -> None:
+    """A staggered DataArray (N + 1 points along a stencil dim of N cells) holds the cell faces:
+    where it and the domain both have an index coordinate on that dim, every cell lies strictly
+    between its two faces (``face[i] < cell[i] < face[i + 1]``, or ``>`` on a descending axis)."""
+    for name, value in fields.items():
+        if not _is_dataarray(value):
+            continue
+        for dim in labels.stencil_dims:
+            n = labels.domain.sizes[dim]
+            if value.sizes.get(dim) != n + 1 or dim not in value.indexes \
+                    or dim not in labels.domain.indexes:
+                continue
+            cells = np.asarray(labels.domain.indexes[dim])
+            faces = np.asarray(value.indexes[dim])
+            if cells.dtype.kind not in "iufmM" or faces.dtype.kind not in "iufmM":
+                continue
+            between = (np.minimum(faces[:-1], faces[1:]) < cells) \
+                & (cells < np.maximum(faces[:-1], faces[1:]))
+            if between.all():
+                continue
+            k = int(np.argmin(between))
+            raise StencilCallError(
+                f"argument '{name}' has {n + 1} points along '{dim}' (staggered: the faces of the "
+                f"{n} cells of {labels.domain_name}) but its '{dim}' coordinate is not those "
+                f"faces: cell {k} at {cells[k]!r} does not lie between faces {k} and {k + 1} "
+                f"({faces[k]!r}, {faces[k + 1]!r}); interpolate it onto the domain's grid "
+                f"(.interp_like()) or, if it does hold the faces, fix or drop the coordinate "
+                f"(.drop_vars('{dim}'))")
 
 
 def _check_coords(fields: dict, labels: Labels) -> None:
@@ -224,6 +269,7 @@ def call_xarray(stencil, values: dict, *, boundary=None, fill_value=None, out=No
         fields[name] = value
         arrays[name] = labels.canonical_array(dims, data)
     _check_coords(fields, labels)
+    _check_staggered_coords(fields, labels)
     if isinstance(boundary, dict):
         boundary = {labels.axis_key(k): v for k, v in boundary.items()}
     options = dict(boundary=boundary, fill_value=fill_value, domain=labels.shape,

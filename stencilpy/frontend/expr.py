@@ -17,7 +17,8 @@ from typing import NoReturn
 
 import numpy
 
-from stencilpy.errors import StencilSyntaxError
+from stencilpy.errors import StencilSyntaxError, close_match
+from stencilpy.frontend import functions as language
 from stencilpy.frontend.functions import SpFunction
 from stencilpy.frontend.resolve import MISSING, as_constant, canonical_function, describe
 from stencilpy.frontend.subscript import fold_offsets
@@ -123,10 +124,17 @@ class ExprParser(ast.NodeVisitor):
     def visit_Attribute(self, node: ast.Attribute) -> N.Expr:
         return self.global_value(self._resolve_attribute(node), node)
 
+    def _defined(self, name: str) -> bool:
+        return self.is_local(name) or self.ns.lookup(name) is not MISSING
+
     def _lookup_global(self, name: str, node: ast.AST):
         obj = self.ns.lookup(name)
         if obj is MISSING:
-            self.fail(node, f"name '{name}' is not defined",
+            match = close_match(name, self.visible_names())
+            if match is None and close_match(name, language.LANGUAGE_NAMES):
+                match = "sp." + close_match(name, language.LANGUAGE_NAMES)
+            self.fail(node, f"name '{name}' is not defined"
+                      + (f" — did you mean '{match}'?" if match else ""),
                       "define it before the stencil is decorated, or pass it as a parameter")
         return obj
 
@@ -151,7 +159,10 @@ class ExprParser(ast.NodeVisitor):
                       "pass other values as parameters")
         obj = getattr(owner, node.attr, MISSING)
         if obj is MISSING:
-            self.fail(node, f"module '{owner.__name__}' has no attribute '{node.attr}'",
+            match = close_match(node.attr, [n for n in dir(owner) if not n.startswith("_")])
+            base_text = self.src.segment(base)
+            self.fail(node, f"module '{owner.__name__}' has no attribute '{node.attr}'"
+                      + (f" — did you mean '{base_text}.{match}'?" if match else ""),
                       _FUNCTIONS_HINT)
         return obj
 
@@ -210,7 +221,7 @@ class ExprParser(ast.NodeVisitor):
             what = base.id if isinstance(base, ast.Name) else self.src.segment(base)
             self.fail(base, f"'{what}' is not a parameter or a temporary, so it cannot be "
                       "read at offsets", "pass arrays to the stencil as parameters")
-        offset = fold_offsets(node, self.ctx.dims, self.fail, self.src.segment)
+        offset = fold_offsets(node, self.ctx.dims, self.fail, self.src.segment, self._defined)
         self._check_rank(node, len(offset))
         return N.FieldAccess(name, offset, self.src.loc(node))
 

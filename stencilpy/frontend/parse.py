@@ -101,6 +101,10 @@ class FunctionParser(ExprParser):
     def is_local(self, name: str) -> bool:
         return name in self.params or name in self.bindings or name in self.temps
 
+    def visible_names(self) -> set[str]:
+        """The names the body may use (for "did you mean"): locals, then the function's globals."""
+        return {*self.params, *self.bindings, *self.temps, *self.ns.names()}
+
     def _temporary(self, name: str, node: ast.AST) -> str:
         """The IR name of temporary ``name``, which must be assigned on every path by now."""
         if name in self.defined:

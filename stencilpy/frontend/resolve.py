@@ -114,5 +114,9 @@ class Namespace:
             return self._globals[name]
         return self._builtins.get(name, _MISSING)
 
+    def names(self) -> set[str]:
+        """The closure's and the module's names, and the builtins a stencil may call."""
+        return {*self._cells, *self._globals, "abs", "min", "max"}
+
 
 MISSING = _MISSING

@@ -13,23 +13,40 @@ from __future__ import annotations
 import ast
 from typing import Callable, NoReturn
 
+from stencilpy.errors import close_match
+
 #: ``fail(node, message, hint)`` raises a StencilSyntaxError located at ``node``
 Fail = Callable[[ast.AST, str, str], NoReturn]
 
 
-def _not_constant(node: ast.AST, dims: tuple[str, ...], fail: Fail, text: str) -> NoReturn:
+def _not_constant(node: ast.AST, dims: tuple[str, ...], fail: Fail, text: str,
+                  defined: Callable[[str], bool]) -> NoReturn:
     if dims:
         hint = (f"offsets are integer constants, or a dimension ({', '.join(dims)}) "
                 f"plus or minus an integer constant, e.g. u[{dims[-1]} + 1]")
     else:
         hint = ("offsets are integer constants, e.g. u[1, 0]; to name axes declare "
                 "@sp.stencil(dims=(...)) and write u[lon + 1]")
+    for name in ast.walk(node):
+        if isinstance(name, ast.Name) and name.id not in dims and not defined(name.id):
+            match = close_match(name.id, dims)
+            if match:
+                fail(name, f"unknown name '{name.id}' — did you mean '{match}'?",
+                     f"the stencil's dims are ({', '.join(dims)}); an offset is a dimension "
+                     f"plus or minus an integer constant, e.g. u[{match} + 1]")
+            fail(name, f"unknown name '{name.id}' in offset '{text}'", hint)
     fail(node, f"offset '{text}' is not an integer constant", hint)
 
 
 def offset_term(node: ast.expr, dims: tuple[str, ...], fail: Fail,
-                text: Callable[[ast.AST], str] = ast.unparse) -> tuple[str, int] | tuple[None, int]:
-    """Fold one index expression to ``(dim or None, integer offset)``, or fail."""
+                text: Callable[[ast.AST], str] = ast.unparse,
+                defined: Callable[[str], bool] = lambda name: False,
+                ) -> tuple[str, int] | tuple[None, int]:
+    """Fold one index expression to ``(dim or None, integer offset)``, or fail.
+
+    ``defined(name)`` says whether a name that is not a dim means something in the stencil
+    (a parameter, a temporary, a global): an unknown one is reported as such, with the dim it
+    is most like."""
     term = _fold(node, dims)
     if term is not None:
         return term
@@ -37,7 +54,7 @@ def offset_term(node: ast.expr, dims: tuple[str, ...], fail: Fail,
         fail(node, f"slice '{text(node)}' cannot be used as an offset",
              "a stencil reads single points at integer offsets, e.g. u[1, 0]; "
              "the loops over the array are implicit")
-    _not_constant(node, dims, fail, text(node))
+    _not_constant(node, dims, fail, text(node), defined)
 
 
 def _fold(node: ast.expr, dims: tuple[str, ...]) -> tuple[str | None, int] | None:
@@ -72,7 +89,8 @@ def _combine(op: ast.operator, left, right) -> tuple[str | None, int] | None:
 
 
 def fold_offsets(node: ast.Subscript, dims: tuple[str, ...], fail: Fail,
-                 text: Callable[[ast.AST], str] = ast.unparse) -> tuple[int, ...]:
+                 text: Callable[[ast.AST], str] = ast.unparse,
+                 defined: Callable[[str], bool] = lambda name: False) -> tuple[int, ...]:
     """The offset tuple of ``node``: positional (any length) or named (``len(dims)``)."""
     index = node.slice
     elements = index.elts if isinstance(index, ast.Tuple) else [index]
@@ -82,7 +100,7 @@ def fold_offsets(node: ast.Subscript, dims: tuple[str, ...], fail: Fail,
         if isinstance(element, ast.Starred):
             fail(element, f"'{text(element)}' cannot be used as an offset",
                  "write the integer offsets out, e.g. u[1, 0]")
-    terms = [offset_term(e, dims, fail, text) for e in elements]
+    terms = [offset_term(e, dims, fail, text, defined) for e in elements]
     named = [dim for dim, _ in terms if dim is not None]
     if not named:
         return tuple(k for _, k in terms)

@@ -145,7 +145,8 @@ def solid_body_rotation_courant(n, omega_dt, centre=None) -> tuple:
     Unit grid spacing, cell ``i`` centred at ``x = i + 1/2`` (domain ``[0, n]``),
     rotation centre ``(x_c, y_c)`` (default ``(n/2, n/2)``, the domain centre).
     C_x depends on y only and C_y on x only, so the field is exactly nondivergent;
-    on the periodic seam the tangential component jumps (MPDATA.md Sec. 8).
+    on the periodic seam the tangential component jumps (docs/mpdata-derivation.md
+    Sec. 8).
     """
     n = int(n)
     xc, yc = (n / 2.0, n / 2.0) if centre is None else map(float, centre)
@@ -274,7 +275,8 @@ def rotating_cone(n=100, *, steps_per_revolution=None, revolutions=1, radius=15.
       the literature's 628 for ``n = 100`` and scales as ``628 (n - 1) / 99`` otherwise;
     * the largest outflow Courant sum sits at the four corner cells:
       ``|C_x| + |C_y| = Omega dt (n - 1)`` = 0.9905 for ``n = 100``, 628 steps
-      (MPDATA.md Sec. 8: it must stay below 1; a ``ValueError`` is raised otherwise).
+      (docs/mpdata-derivation.md Sec. 8: it must stay below 1; a ``ValueError`` is raised
+      otherwise).
 
     Caveat (measured, identical in PyMPDATA 1.7.3): the velocity jumps across the periodic
     seam, and *without* ``nonoscillatory`` MPDATA (n_iters >= 2) has a growing
@@ -301,7 +303,8 @@ def rotating_cone(n=100, *, steps_per_revolution=None, revolutions=1, radius=15.
         raise ValueError(
             f"corner Courant sum |C_x| + |C_y| = {corner:.4f} >= 1 for n={n} and "
             f"{steps_per_revolution} steps per revolution: MPDATA is unstable at the periodic "
-            f"corners (MPDATA.md Sec. 8); use at least {math.ceil(2 * math.pi * (n - 1) / 0.99)} steps"
+            f"corners (docs/mpdata-derivation.md Sec. 8); use at least "
+            f"{math.ceil(2 * math.pi * (n - 1) / 0.99)} steps"
         )
     xc = yc = n / 2.0
     if centre is None:  # centre of cell (3n//4, n//2): the peak is a grid value (= height)

@@ -66,7 +66,7 @@ def _component(arr: np.ndarray, d: int, shape: tuple, tolerance: float) -> np.nd
 def max_outflow_courant(courant) -> float:
     """The largest per-cell outflow Courant sum ``sum_d([C_{i+1/2}]^+ - [C_{i-1/2}]^-)``:
     donor-cell passes (and MPDATA without infinite gauge) are stable and sign-preserving
-    when it is <= 1 (MPDATA.md Sec. 3)."""
+    when it is <= 1 (docs/mpdata-derivation.md Sec. 3)."""
     total = 0.0
     for d, comp in enumerate(courant):
         comp = np.asarray(comp, dtype=np.float64)

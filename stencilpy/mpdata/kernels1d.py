@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import stencilpy as sp
-from stencilpy.mpdata.kernels import X, donor_flux, limit_face, third_order_coefficient
+from stencilpy.mpdata.formulas import X, donor_flux, limit_face, third_order_coefficient
 
 
 @sp.function

@@ -7,7 +7,7 @@ y-face (between ``p[y - 1]`` and ``p``).
 from __future__ import annotations
 
 import stencilpy as sp
-from stencilpy.mpdata.kernels import (
+from stencilpy.mpdata.formulas import (
     XY,
     donor_flux,
     limit_face,

@@ -1,7 +1,7 @@
 """MPDATA stencils in 3-D (see :mod:`stencilpy.mpdata.kernels` for the conventions).
 
 At a cell, ``c0``, ``c1``, ``c2`` are its lower x-, y- and z-faces.  The pseudo-velocity
-has the literature form with **two** transverse terms per face (MPDATA.md Sec. 5.2), in
+has the literature form with **two** transverse terms per face (docs/mpdata-derivation.md Sec. 5.2), in
 the order of the axes (x-faces: y then z; y-faces: x then z; z-faces: x then y).  There
 are no third-order terms in 3-D (unspecified, Sec. 5.3).
 """
@@ -9,7 +9,7 @@ are no third-order terms in 3-D (unspecified, Sec. 5.3).
 from __future__ import annotations
 
 import stencilpy as sp
-from stencilpy.mpdata.kernels import XYZ, donor_flux, limit_face
+from stencilpy.mpdata.formulas import XYZ, donor_flux, limit_face
 
 
 @sp.function

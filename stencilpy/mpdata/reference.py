@@ -1,11 +1,11 @@
 """Pure-numpy reference implementation of MPDATA on periodic 1-D/2-D/3-D grids.
 
 This module is the *oracle* for stencilpy's compiled MPDATA: it follows
-``MPDATA.md`` (the project's algorithm note) formula by formula, written with
-whole-array numpy slicing (no Python loops over grid points).  Equation numbers
+``docs/mpdata-derivation.md`` (the algorithm, section by section) formula by formula,
+written with whole-array numpy slicing (no Python loops over grid points).  Equation numbers
 in the comments refer to that note.
 
-Conventions (MPDATA.md Sec. 2):
+Conventions (docs/mpdata-derivation.md Sec. 2):
 
 * ``psi`` is cell-centred, shape ``(N0,)``, ``(N0, N1)`` or ``(N0, N1, N2)``.
 * ``courant`` is a tuple with one array per axis.  Component ``d`` has ``N_d + 1``
@@ -100,15 +100,15 @@ class MPDATAOptions:
                 f"infinite_gauge=True requires n_iters <= 2 (got n_iters={self.n_iters}): in the "
                 "infinite-gauge limit the pseudo-velocity is already a flux, so feeding it into a "
                 "further corrective pass as if it were a Courant number is dimensionally "
-                "inconsistent (MPDATA.md Sec. 6)"
+                "inconsistent (docs/mpdata-derivation.md Sec. 6)"
             )
 
 
 def halo_width(*, third_order_terms: bool = False, **_ignored) -> int:
     """Cell halo this implementation pads with: 2 with third-order terms, else 1.
 
-    (MPDATA.md asks for 2 halo cells with ``nonoscillatory`` too; here the limiter
-    coefficients are computed on the interior and wrap-padded separately, which
+    (docs/mpdata-derivation.md asks for 2 halo cells with ``nonoscillatory`` too; here the
+    limiter coefficients are computed on the interior and wrap-padded separately, which
     is equivalent on a periodic domain.)
     """
     return 2 if third_order_terms else 1
@@ -391,8 +391,9 @@ def _prepare(psi, courant, options):
     courant = validate_courant(courant, psi.shape)
     if opts.third_order_terms and psi.ndim == 3:
         raise ValueError(
-            "third_order_terms is only specified for 1-D and 2-D (MPDATA.md Sec. 5.3: the 3-D "
-            "form is incomplete in PyMPDATA, 'TODO #96'); use third_order_terms=False in 3-D"
+            "third_order_terms is only specified for 1-D and 2-D (docs/mpdata-derivation.md "
+            "Sec. 5.3: the 3-D form is incomplete in PyMPDATA, 'TODO #96'); use "
+            "third_order_terms=False in 3-D"
         )
     return psi, courant, opts
 
@@ -403,8 +404,8 @@ def _check_tot_positive(psi, opts):
         raise ValueError(
             "third_order_terms in 2-D (without infinite_gauge) needs a strictly positive psi: "
             "the mixed-derivative term (13) divides by a 4-cell sum without epsilon "
-            f"(MPDATA.md Sec. 5.3), but min(psi) = {float(np.min(psi)):.3g}; add a positive "
-            "background or use infinite_gauge=True"
+            f"(docs/mpdata-derivation.md Sec. 5.3), but min(psi) = {float(np.min(psi)):.3g}; "
+            "add a positive background or use infinite_gauge=True"
         )
 
 
@@ -422,7 +423,8 @@ def mpdata_step(psi, courant, *, n_iters=2, nonoscillatory=False, infinite_gauge
     n_iters : int
         Total number of donor-cell passes (1 = upwind, 2 = standard MPDATA).
     nonoscillatory : bool
-        FCT limiting of the pseudo-velocities (MPDATA.md Sec. 7, libmpdata++ ``fct``).
+        FCT limiting of the pseudo-velocities (docs/mpdata-derivation.md Sec. 7,
+        libmpdata++ ``fct``).
     infinite_gauge : bool
         Infinite-gauge variant (Sec. 6, ``iga``); requires ``n_iters <= 2``.
     third_order_terms : bool

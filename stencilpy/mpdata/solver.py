@@ -26,7 +26,7 @@ __all__ = ["Options", "Solver", "advect", "FACE_TOLERANCE"]
 
 @dataclass(frozen=True)
 class Options:
-    """The MPDATA options (MPDATA.md Sec. 4-7), validated on construction.
+    """The MPDATA options (docs/mpdata-derivation.md Sec. 4-7), validated on construction.
 
     * ``n_iters``: donor-cell passes per step (1 upwind, 2 standard MPDATA, more: further
       corrective passes);
@@ -72,7 +72,7 @@ class Options:
                 f"infinite_gauge=True works with n_iters=1 or 2, not n_iters={self.n_iters}: "
                 "in the infinite gauge the pseudo-velocity is already a flux, and feeding it "
                 "into a further corrective pass as a Courant number would be dimensionally "
-                "inconsistent (MPDATA.md Sec. 6); use n_iters=2")
+                "inconsistent (docs/mpdata-derivation.md Sec. 6); use n_iters=2")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -175,8 +175,9 @@ class Solver:
         o = self.options
         if o.third_order_terms and self.ndim == 3:
             raise ValueError("third_order_terms is available in 1-D and 2-D only: the 3-D form "
-                             "of the third-order correction is not specified (MPDATA.md Sec. "
-                             "5.3); use third_order_terms=False for 3-D fields")
+                             "of the third-order correction is not specified "
+                             "(docs/mpdata-derivation.md Sec. 5.3); use "
+                             "third_order_terms=False for 3-D fields")
         if (o.third_order_terms and self.ndim == 2 and not o.infinite_gauge and o.n_iters > 1
                 and not (field > 0.0).all()):
             raise ValueError(
@@ -214,7 +215,8 @@ class Solver:
         return arrays[0] if len(arrays) == 1 else arrays
 
     def _step(self) -> None:
-        """One MPDATA step (MPDATA.md Sec. 4): the new field ends up in ``self._psi``."""
+        """One MPDATA step (docs/mpdata-derivation.md Sec. 4): the new field ends up in
+        ``self._psi``."""
         k, o, call = self.kernels, self.options, self._call
         psi_n, (out, spare) = self._psi, self._work
         if o.n_iters == 1:

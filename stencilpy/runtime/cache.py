@@ -43,6 +43,8 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from stencilpy.about import __version__
+
 try:  # the built-in sha256 loads in ~0.3 ms; hashlib loads OpenSSL (several ms at start-up)
     from _sha2 import sha256 as _sha256  # Python >= 3.12
 except ImportError:  # pragma: no cover - depends on the Python version
@@ -127,8 +129,6 @@ def code_version() -> str:
     """
     global _code_version
     if _code_version is None:
-        from stencilpy import __version__
-
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         h = _sha256()
         for part in _CODE_PARTS:

@@ -152,6 +152,71 @@ def test_errors():
         laplacian(T.isel(lat=slice(0, 2)), boundary="valid")
 
 
+def test_typo_in_declared_dims_points_at_the_declaration():
+    @sp.stencil(dims=("lat", "lom"))
+    def ddlom(u):
+        return u[lom + 1] - u  # noqa: F821
+    line = ddlom.pyfunc.__code__.co_firstlineno
+    with pytest.raises(sp.StencilCallError) as info:
+        ddlom(T)
+    assert str(info.value) == (
+        "the stencil 'ddlom' works on dims ('lat', 'lom') but argument 'u' has dims ('time', "
+        "'lat', 'lon') (missing 'lom') — did you mean 'lon'? If 'lom' is a typo, correct "
+        f"@sp.stencil(dims=...) of 'ddlom' (File \"{__file__}\", line {line}); if the data's "
+        "'lon' is that axis, rename it: .rename({'lon': 'lom'})")
+    # a typo in the data's dim name gets the same pair, the other way round
+    with pytest.raises(sp.StencilCallError, match=r"\(missing 'lon'\) — did you mean 'lom'\? If "
+                       r"'lon' is a typo, .*rename it: \.rename\(\{'lom': 'lon'\}\)"):
+        ddlon(T.rename(lon="lom"), COSLAT, DLON)
+
+
+@pytest.mark.parametrize("extra", [2, 30])
+def test_field_longer_than_staggered_is_refused(extra):
+    longer = _t2m(nlat=11 + extra).isel(time=0)
+    with pytest.raises(sp.StencilCallError) as info:
+        lopsided(T, longer)
+    assert str(info.value) == (
+        f"argument 'v' has {11 + extra} points along 'lat' but argument 'u' has 11; a field "
+        "has the domain's length (11), one point more (12: staggered, the faces around 11 "
+        "cells) or length 1 (broadcast): select or interpolate it onto the domain's grid first")
+    with pytest.raises(sp.StencilCallError, match="one point more"):
+        lopsided(T.values, longer.values)          # numpy arrays: the same rule
+
+
+def test_staggered_dataarray_on_another_grid_is_refused():
+    """N + 1 points, but the latitudes are another grid, not the faces of the cells."""
+    other = _t2m(nlat=12).isel(time=0)              # 12 points from -50 to 50, not faces
+    with pytest.raises(sp.StencilCallError) as info:
+        lopsided(T, other)
+    lat, lat_other = T.lat.values, other.lat.values
+    assert str(info.value) == (
+        "argument 'v' has 12 points along 'lat' (staggered: the faces of the 11 cells of "
+        "argument 'u') but its 'lat' coordinate is not those faces: cell 0 at "
+        f"{lat[0]!r} does not lie between faces 0 and 1 ({lat_other[0]!r}, {lat_other[1]!r}); "
+        "interpolate it onto the domain's grid (.interp_like()) or, if it does hold the faces, "
+        "fix or drop the coordinate (.drop_vars('lat'))")
+    shifted = T.isel(time=0).assign_coords(lat=T.lat + 30.0)     # faces of cells elsewhere
+    faces = np.concatenate([lat - 5.0, [lat[-1] + 5.0]])
+    wrong = xr.DataArray(np.ones((12, 16)), dims=("lat", "lon"),
+                         coords={"lat": faces + 30.0, "lon": T.lon})
+    with pytest.raises(sp.StencilCallError, match="cell 0 at .* does not lie between faces"):
+        lopsided(T, wrong)
+    assert lopsided(shifted, wrong).sizes == {"lat": 11, "lon": 16}
+
+
+def test_staggered_dataarray_on_the_faces_is_accepted_either_way_round():
+    lat = np.linspace(-50.0, 50.0, 11)
+    faces = np.concatenate([lat - 5.0, [lat[-1] + 5.0]])
+    v = xr.DataArray(RNG.standard_normal((12, 16)), dims=("lat", "lon"),
+                     coords={"lat": faces, "lon": T.lon})
+    got = lopsided(T, v, boundary="edge")
+    np.testing.assert_array_equal(got.values, lopsided(T.values, v.values, boundary="edge"))
+    down = lopsided(T.isel(lat=slice(None, None, -1)), v.isel(lat=slice(None, None, -1)),
+                    boundary="edge")
+    np.testing.assert_array_equal(down.values, lopsided(T.values[:, ::-1], v.values[::-1],
+                                                        boundary="edge"))
+
+
 def _dataset():
     return xr.Dataset({"t2m": T, "sst": T + 1.0, "coslat": COSLAT,
                        "label": ("time", ["a", "b", "c"])}, attrs={"title": "test"})

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+import _support
+
 PAD_MODES = ("constant", "wrap", "edge", "reflect", "symmetric")
 ALL_MODES = PAD_MODES + ("fill", "valid")
 ALIASES = {"periodic": "wrap", "nearest": "edge"}
@@ -104,19 +106,15 @@ def apply(terms, fields, modes, fill_value=None, domain=None, dtype=None):
 
 
 def assert_same(got: np.ndarray, want: np.ndarray, dtype=None) -> None:
-    """Equal shapes and dtypes; exact for integers, tight tolerance (NaN == NaN) for floats."""
-    assert got.shape == want.shape, (got.shape, want.shape)
+    """Equal shapes (and ``dtype``, when given); exact for integers, tight tolerance
+    (NaN == NaN) for floats."""
     if dtype is not None:
         assert got.dtype == dtype, (got.dtype, dtype)
-    if got.dtype.kind == "f":
-        rtol = 2e-6 if got.dtype == np.float32 else 1e-13
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, equal_nan=True)
-    else:
-        np.testing.assert_array_equal(got, want)
+    tol = 2e-6 if got.dtype == np.float32 else 1e-13
+    _support.assert_same(got, want, rtol=tol, atol=tol, check_dtype=False)
 
 
 def random_field(shape, dtype, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    if np.dtype(dtype).kind == "f":
-        return rng.uniform(-2.0, 2.0, size=shape).astype(dtype)
-    return rng.integers(-50, 50, size=shape).astype(dtype)
+    """The boundary tests' data: floats in [-2, 2), integers in [-50, 49]."""
+    low, high = (-2.0, 2.0) if np.dtype(dtype).kind == "f" else (-50, 49)
+    return _support.random_field(shape, dtype, seed, low, high)

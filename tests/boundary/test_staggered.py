@@ -9,6 +9,8 @@ import itertools
 import numpy as np
 import pytest
 
+import stencilpy as sp
+
 from ._oracle import ALL_MODES, apply, assert_same, random_field
 from .stencils import STAG1D_TERMS, STAG2D_TERMS, stag1d_c, stag1d_r, stag2d_c, stag2d_r
 
@@ -25,16 +27,26 @@ def test_wrap_rule_by_hand():
     np.testing.assert_array_equal(stag1d_r(u, f, boundary="wrap"), want)
 
 
-@pytest.mark.parametrize("extra", [1, 2])
 @pytest.mark.parametrize("mode", ALL_MODES + ("periodic",))
 @pytest.mark.parametrize("n", [1, 2, 6])
-def test_staggered_1d(n, mode, extra):
-    u, f = random_field((n,), np.float64), random_field((n + extra,), np.float64, seed=1)
-    if mode in ("fill", "valid") and n + extra < 4:
+def test_staggered_1d(n, mode):
+    u, f = random_field((n,), np.float64), random_field((n + 1,), np.float64, seed=1)
+    if mode in ("fill", "valid") and n + 1 < 4:
         return  # too small for the halo: an error (tested elsewhere)
     want = apply(STAG1D_TERMS, [u, f], (mode,))
     assert_same(stag1d_c(u, f, boundary=mode), want, np.float64)
     assert_same(stag1d_r(u, f, boundary=mode), want, np.float64)
+
+
+@pytest.mark.parametrize("extra", [2, 3])
+def test_longer_than_n_plus_1_is_refused(extra):
+    """Staggered is exactly N + 1 faces around N cells; any other length is another grid."""
+    u, f = random_field((6,), np.float64), random_field((6 + extra,), np.float64, seed=1)
+    for stencil in (stag1d_c, stag1d_r):
+        with pytest.raises(sp.StencilCallError, match=rf"argument 'f' has {6 + extra} points "
+                           r"along 'dim_0' but the domain has 6; a field has the domain's "
+                           r"length \(6\), one point more \(7: staggered"):
+            stencil(u, f, boundary="wrap")
 
 
 @pytest.mark.parametrize("m0, m1", list(itertools.product(ALL_MODES, ALL_MODES)))

@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 
 import stencilpy as sp
+from _support import assert_same
 
-#: relative tolerance per dtype (math functions: see MATH_RTOL)
-RTOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 #: numpy's SIMD math and libm may differ by a few ulps
 MATH_RTOL = {np.dtype(np.float64): 1e-13, np.dtype(np.float32): 1e-5}
 MATH_ATOL = {np.dtype(np.float64): 1e-300, np.dtype(np.float32): 1e-30}
@@ -23,18 +22,6 @@ MATH_ATOL = {np.dtype(np.float64): 1e-300, np.dtype(np.float32): 1e-30}
 def pair(pyfunc, **options):
     """The compiled stencil of ``pyfunc`` and its numpy-reference twin."""
     return sp.stencil(pyfunc, **options), sp.stencil(pyfunc, backend="numpy", **options)
-
-
-def assert_same(got, want, rtol=None, atol=0.0, what="") -> None:
-    """Same shape and dtype; floats equal to ``rtol`` (NaN == NaN), the rest exactly."""
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
-    assert got.dtype == want.dtype, f"{what}: dtype {got.dtype} != {want.dtype}"
-    if got.dtype.kind in "fc":
-        rtol = RTOL[got.dtype] if rtol is None else rtol
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, equal_nan=True, err_msg=what)
-    else:
-        np.testing.assert_array_equal(got, want, err_msg=what)
 
 
 def assert_outputs(got, want, **kw) -> None:
@@ -62,16 +49,6 @@ def shift(a: np.ndarray, *offset: int) -> np.ndarray:
     """``a[i + offset]`` with periodic wrap over the last ``len(offset)`` axes."""
     n = len(offset)
     return np.roll(a, tuple(-o for o in offset), axis=tuple(range(a.ndim - n, a.ndim)))
-
-
-def random_field(rng, shape, dtype, low=-4.0, high=4.0) -> np.ndarray:
-    """Random data of ``dtype``: uniform floats, small integers, or booleans."""
-    dtype = np.dtype(dtype)
-    if dtype.kind == "b":
-        return rng.random(shape) < 0.5
-    if dtype.kind in "iu":
-        return rng.integers(int(low), int(high) + 1, size=shape).astype(dtype)
-    return rng.uniform(low, high, size=shape).astype(dtype)
 
 
 _COUNTER = itertools.count()

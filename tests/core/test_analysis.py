@@ -9,24 +9,12 @@ from stencilpy.analysis import Plan, StagePlan, analyse, describe
 from stencilpy.analysis.extents import (access_extent, access_span, add_extents, materialised,
                                         stage_accesses, union_extents)
 
+from _support import hdiff, laplacian
 from ._util import assert_outputs, pair
-
-
-def laplacian(u):
-    return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u[0, 0]
 
 
 def backward(u):
     return u[0] - u[-1]
-
-
-def hdiff(u, coeff):
-    lap = 4.0 * u - (u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1])
-    flx = lap[1, 0] - lap
-    flx = 0.0 if flx * (u[1, 0] - u) > 0.0 else flx
-    fly = lap[0, 1] - lap
-    fly = 0.0 if fly * (u[0, 1] - u) > 0.0 else fly
-    return u - coeff * (flx - flx[-1, 0] + fly - fly[0, -1])
 
 
 def asymmetric(u, v):

@@ -14,11 +14,8 @@ import pytest
 import stencilpy as sp
 from stencilpy.errors import ReservedNameError
 
+from _support import hdiff, laplacian
 from ._util import assert_outputs, pair, stencil_from_source
-
-
-def laplacian(u):
-    return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u[0, 0]
 
 
 def scaled(u, c):
@@ -80,9 +77,27 @@ def test_small_arrays_are_fine_with_padding_modes():
 
 
 def test_field_shorter_than_the_domain():
-    both_raise(r"argument 'c' has 4 points along 'dim_0' but the domain has 5; fields must be "
-               r"as long as the domain \(longer for staggered data\) or of length 1",
+    both_raise(r"argument 'c' has 4 points along 'dim_0' but the domain has 5; a field has the "
+               r"domain's length \(5\), one point more \(6: staggered, the faces around 5 "
+               r"cells\) or length 1 \(broadcast\): pass it on the domain's grid",
                SCALED, SCALED_REF, U, np.ones((4, 6)))
+
+
+@pytest.mark.parametrize("extra", [2, 30])
+def test_field_longer_than_staggered_is_refused(extra):
+    """Staggered means exactly N + 1 along an axis; a longer field is another grid."""
+    both_raise(rf"argument 'c' has {6 + extra} points along 'dim_1' but the domain has 6; a "
+               r"field has the domain's length \(6\), one point more \(7: staggered, the "
+               r"faces around 6 cells\) or length 1 \(broadcast\)",
+               SCALED, SCALED_REF, U, np.ones((5, 6 + extra)))
+    both_raise(r"argument 'c' has 35 points along 'dim_0' but the domain has 5",
+               SCALED, SCALED_REF, U, np.ones((35, 6)))
+
+
+def test_staggered_field_of_n_plus_1_is_accepted():
+    c = np.arange(6.0 * 6).reshape(6, 6)
+    assert_outputs(SCALED(U, c, boundary="valid"), c[:4] * U[1:])
+    assert_outputs(SCALED_REF(U, c, boundary="valid"), c[:4] * U[1:])
 
 
 def test_batch_axes_that_do_not_broadcast():
@@ -144,11 +159,14 @@ def test_argument_given_twice():
     both_raise(r"'scaled' got two values for argument 'c'", SCALED, SCALED_REF, U, 2.0, c=3.0)
 
 
-@pytest.mark.parametrize("option", ["boundry", "fill", "threads_", "dims", "backend", "out_"])
-def test_unknown_keyword(option):
-    both_raise(rf"'laplacian' got an unknown keyword argument '{option}'; its parameters are "
-               r"\(u\) and the call options are boundary, fill_value, out, domain, threads, "
-               r"check", LAP, LAP_REF, U, **{option: 1})
+@pytest.mark.parametrize("option, guess", [("boundry", "boundary"), ("fill", None),
+                                           ("threads_", "threads"), ("dims", None),
+                                           ("backend", None), ("out_", "out"), ("uu", "u")])
+def test_unknown_keyword(option, guess):
+    mean = rf" \(did you mean '{guess}'\?\)" if guess else ""
+    both_raise(rf"'laplacian' got an unknown keyword argument '{option}'{mean}; its parameters "
+               r"are \(u\) and the call options are boundary, fill_value, out, domain, threads, "
+               r"check$", LAP, LAP_REF, U, **{option: 1})
 
 
 def test_scalar_passed_for_a_subscripted_parameter():
@@ -296,11 +314,13 @@ def test_result_type_float16_is_refused(dtype):
 
 # -- options ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode", ["periodical", "WRAP", 3, "", ("wrap",)])
-def test_unknown_boundary_mode(mode):
-    both_raise(rf"unknown boundary mode {re.escape(repr(mode))} for every axis; use one of "
-               r"'fill', 'valid', 'constant', 'wrap', 'periodic', 'edge', 'nearest', 'reflect', "
-               r"'symmetric'", LAP, LAP_REF, U, boundary=mode)
+@pytest.mark.parametrize("mode, guess", [("periodical", "periodic"), ("WRAP", "wrap"), (3, None),
+                                         ("", None), (("wrap",), None), ("Reflekt", "reflect")])
+def test_unknown_boundary_mode(mode, guess):
+    mean = rf" \(did you mean '{guess}'\?\)" if guess else ""
+    both_raise(rf"unknown boundary mode {re.escape(repr(mode))} for every axis{mean}; use one "
+               r"of 'fill', 'valid', 'constant', 'wrap', 'periodic', 'edge', 'nearest', "
+               r"'reflect', 'symmetric'$", LAP, LAP_REF, U, boundary=mode)
 
 
 def test_unknown_boundary_mode_for_one_axis():
@@ -311,6 +331,9 @@ def test_unknown_boundary_mode_for_one_axis():
 def test_unknown_dimension_name_in_boundary():
     both_raise(r"boundary names unknown dimension 'lon'; the stencil's dimensions are "
                r"\('dim_0', 'dim_1'\)", LAP, LAP_REF, U, boundary={"lon": "wrap"})
+    both_raise(r"boundary names unknown dimension 'dim1' \(did you mean 'dim_1'\?\); the "
+               r"stencil's dimensions are \('dim_0', 'dim_1'\)$", LAP, LAP_REF, U,
+               boundary={"dim1": "wrap"})
 
 
 @pytest.mark.parametrize("key", [2, -3, 1.0, True])
@@ -460,15 +483,6 @@ def test_outside_the_language_is_refused_at_decoration():
 
 
 # -- data ----------------------------------------------------------------------------------
-
-def hdiff(u, coeff):
-    lap = 4.0 * u - (u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1])
-    flx = lap[1, 0] - lap
-    flx = 0.0 if flx * (u[1, 0] - u) > 0.0 else flx
-    fly = lap[0, 1] - lap
-    fly = 0.0 if fly * (u[0, 1] - u) > 0.0 else fly
-    return u - coeff * (flx - flx[-1, 0] + fly - fly[0, -1])
-
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("mode", ["fill", "wrap", "reflect", "constant"])

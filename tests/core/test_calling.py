@@ -17,11 +17,8 @@ import stencilpy as sp
 import stencilpy.reference
 from stencilpy.options import default_threads
 
+from _support import hdiff, laplacian
 from ._util import assert_outputs, assert_same, pair, shift
-
-
-def laplacian(u):
-    return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u[0, 0]
 
 
 def scaled_diff(u, c):
@@ -309,15 +306,6 @@ def test_threads_give_identical_results(rng, threads):
     assert_same(LAP(u, threads=threads), LAP_REF(u))
 
 
-def hdiff(u, coeff):
-    lap = 4.0 * u - (u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1])
-    flx = lap[1, 0] - lap
-    flx = 0.0 if flx * (u[1, 0] - u) > 0.0 else flx
-    fly = lap[0, 1] - lap
-    fly = 0.0 if fly * (u[0, 1] - u) > 0.0 else fly
-    return u - coeff * (flx - flx[-1, 0] + fly - fly[0, -1])
-
-
 @pytest.mark.parametrize("shape", [(600, 600), (3, 300, 200), (2, 5, 64, 64)])
 @pytest.mark.parametrize("mode", ["fill", "symmetric"])
 def test_large_arrays_with_temporaries_and_threads(rng, shape, mode):
@@ -428,9 +416,13 @@ def divergence(u, v):
 
 def test_domain_option(rng):
     u = rng.random((8, 9))
-    got = both(DIFF, DIFF_REF, u, 2.0, domain=(6, 9))         # smaller than u
-    assert got.shape == (6, 9)
-    assert_same(got[1:], (2.0 * (u[2:7] - u[0:5])))
+    got = both(DIFF, DIFF_REF, u, 2.0, domain=(7, 9))         # u is one longer: staggered
+    assert got.shape == (7, 9)
+    assert_same(got[1:], (2.0 * (u[2:8] - u[0:6])))
+    for stencil in (DIFF, DIFF_REF):                          # two longer: another grid
+        with pytest.raises(sp.StencilCallError, match=r"argument 'u' has 8 points along "
+                           r"'dim_0' but the domain has 6; a field has the domain's length"):
+            stencil(u, 2.0, domain=(6, 9))
     got = both(DIFF, DIFF_REF, u, 2.0, domain=np.empty((3, 8, 9)))   # a template array
     assert got.shape == (3, 8, 9)
 

@@ -17,14 +17,7 @@ from stencilpy.passes.eliminate_dead import eliminate_dead
 from stencilpy.passes.inline_temporaries import INLINE_BUDGET, cost, inline_temporaries, shift
 from stencilpy.passes.pipeline import run_definition_passes
 
-
-def hdiff(u, coeff):
-    lap = 4.0 * u - (u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1])
-    flx = lap[1, 0] - lap
-    flx = 0.0 if flx * (u[1, 0] - u) > 0.0 else flx
-    fly = lap[0, 1] - lap
-    fly = 0.0 if fly * (u[0, 1] - u) > 0.0 else fly
-    return u - coeff * (flx - flx[-1, 0] + fly - fly[0, -1])
+from _support import hdiff
 
 
 def expensive(u):

@@ -16,6 +16,7 @@ from stencilpy.passes.if_to_select import if_to_select
 from stencilpy.passes.pipeline import DEFINITION_PASSES, run_definition_passes, specialize
 from stencilpy.passes.ssa_rename import ssa_rename
 
+from _support import hdiff
 from ._util import assert_outputs, pair, shift
 
 
@@ -73,15 +74,6 @@ def dead(u, v):
     t = u * 3
     w = t[1]
     return w
-
-
-def hdiff(u, coeff):
-    lap = 4.0 * u - (u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1])
-    flx = lap[1, 0] - lap
-    flx = 0.0 if flx * (u[1, 0] - u) > 0.0 else flx
-    fly = lap[0, 1] - lap
-    fly = 0.0 if fly * (u[0, 1] - u) > 0.0 else fly
-    return u - coeff * (flx - flx[-1, 0] + fly - fly[0, -1])
 
 
 SAMPLES = [branches, reassigned, foldable, dead, hdiff]

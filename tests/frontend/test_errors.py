@@ -207,6 +207,29 @@ def test_variable_offset():
     check(f, "offset 'i + 1' is not an integer constant", "i + 1", hint="dims=(...)")
 
 
+def test_typo_of_a_dim_in_an_offset_suggests_the_dim():
+    def f(u):
+        return u[lom + 1]  # noqa: F821
+    check(f, "unknown name 'lom' — did you mean 'lon'?", "lom", dims=("lat", "lon"),
+          hint="the stencil's dims are (lat, lon); an offset is a dimension plus or minus an "
+               "integer constant, e.g. u[lon + 1]")
+
+    def g(u):
+        return u[lat - 1, lno]  # noqa: F821
+    check(g, "unknown name 'lno' — did you mean 'lon'?", "lno", dims=("lat", "lon"))
+
+
+def test_unknown_name_in_an_offset_is_called_unknown():
+    def f(u):
+        return u[lon + step]  # noqa: F821
+    check(f, "unknown name 'step' in offset 'lon + step'", "step", dims=("lat", "lon"),
+          hint="a dimension (lat, lon) plus or minus an integer constant")
+
+    def g(u):
+        return u[x + 1]  # noqa: F821
+    check(g, "unknown name 'x' in offset 'x + 1'", "x", hint="declare @sp.stencil(dims=(...))")
+
+
 def test_rank_mismatch():
     def f(u):
         return u[1, 0] + u[1]
@@ -311,6 +334,26 @@ def test_global_array_and_undefined_name():
     def g(u):
         return u * undefined_thing  # noqa: F821
     check(g, "name 'undefined_thing' is not defined", "undefined_thing")
+
+
+def test_undefined_names_suggest_the_closest_known_name():
+    def f(u, coef):
+        lap = u[1] - u
+        return lapp * coeff  # noqa: F821
+    check(f, "name 'lapp' is not defined — did you mean 'lap'?", "lapp")
+
+    def g(u, coef):
+        return u * coeff  # noqa: F821
+    check(g, "name 'coeff' is not defined — did you mean 'coef'?", "coeff",
+          hint="define it before the stencil is decorated, or pass it as a parameter")
+
+    def h(u):
+        return sqr(u)  # noqa: F821
+    check(h, "name 'sqr' is not defined — did you mean 'sp.sqrt'?", "sqr")
+
+    def k(u):
+        return np.sqrtt(u)
+    check(k, "module 'numpy' has no attribute 'sqrtt' — did you mean 'np.sqrt'?", "np.sqrtt")
 
 
 def test_function_used_as_value():

@@ -16,6 +16,8 @@ from stencilpy.ir import format_stencil, verify
 from stencilpy.ir.nodes import (MATH_FUNCTIONS, Assign, BinOp, BoolOp, Call, Compare, Const,
                                 FieldAccess, If, Param, Select, UnaryOp)
 
+from _support import hdiff, laplacian
+
 
 def parse(func, dims=None):
     stencil = parse_stencil(func, dims)
@@ -36,23 +38,10 @@ def U(*offset):
     return FieldAccess("u", offset)
 
 
-# -- the three examples of API section 1 ------------------------------------------------------
-
-def laplacian(u):
-    return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u[0, 0]
-
+# -- the three examples of API section 1 (laplacian and hdiff: tests/_support.py) ------------
 
 def ddlon(u, dlon):
     return (u[lon + 1] - u[lon - 1]) / (2.0 * dlon)  # noqa: F821 - a dim name
-
-
-def hdiff(u, coeff):
-    lap = 4.0 * u - (u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1])
-    flx = lap[1, 0] - lap
-    flx = 0.0 if flx * (u[1, 0] - u) > 0.0 else flx
-    fly = lap[0, 1] - lap
-    fly = 0.0 if fly * (u[0, 1] - u) > 0.0 else fly
-    return u - coeff * (flx - flx[-1, 0] + fly - fly[0, -1])
 
 
 def test_laplacian():

@@ -1,6 +1,6 @@
 """The vectorised MPDATA reference against a slow, loop-based, independent version.
 
-The loop versions below are written directly from MPDATA.md with scalar Python,
+The loop versions below are written directly from docs/mpdata-derivation.md with scalar Python,
 explicit modulo indexing for the periodic boundaries and a *different* face-indexing
 convention (``U[i]`` = Courant number on the *right* face i+1/2 of cell i), so that an
 off-by-one in the staggering of either implementation shows up as a mismatch.

@@ -6,9 +6,9 @@ option set, so this only runs when asked for::
     pip install PyMPDATA          # (pulls numba, pystrict)
     STENCILPY_PYMPDATA_CROSSCHECK=1 python -m pytest tests/mpdata/test_pympdata_crosscheck.py
 
-PyMPDATA 1.7.3 implements the same 1-D/2-D formulae as MPDATA.md (the reference's default
-``limited_velocity_feedback=True`` is PyMPDATA's variant).  In 3-D PyMPDATA keeps only one
-transverse term per direction, so 3-D is deliberately not compared.
+PyMPDATA 1.7.3 implements the same 1-D/2-D formulae as docs/mpdata-derivation.md (the
+reference's default ``limited_velocity_feedback=True`` is PyMPDATA's variant).  In 3-D
+PyMPDATA keeps only one transverse term per direction, so 3-D is deliberately not compared.
 """
 
 from __future__ import annotations

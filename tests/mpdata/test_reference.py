@@ -1,4 +1,5 @@
-"""Properties of the numpy MPDATA reference (MPDATA.md Sec. 10) and its input validation."""
+"""Properties of the numpy MPDATA reference (docs/mpdata-derivation.md Sec. 10) and its input
+validation."""
 
 from __future__ import annotations
 

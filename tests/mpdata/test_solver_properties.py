@@ -1,4 +1,4 @@
-"""MPDATA.md Sec. 10 properties of the stencilpy solver, and the rotating cone.
+"""docs/mpdata-derivation.md Sec. 10 properties of the stencilpy solver, and the rotating cone.
 
 Run with ``pytest -s`` to see the rotating-cone error norms.
 """

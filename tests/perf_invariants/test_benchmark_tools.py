@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-bound = pytest.importorskip("benchmarks.bound")
+from stencilpy.bench import bound
 
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="the C kernels need gcc")
 

@@ -23,20 +23,9 @@ from stencilpy.runtime import call as C
 from stencilpy.runtime import jit
 from stencilpy.runtime.kernel import llvm_ir
 
+from _support import hdiff, laplacian as lap
+
 X86 = platform.machine().lower() in ("x86_64", "amd64")
-
-
-def lap(u):
-    return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u[0, 0]
-
-
-def hdiff(u, coeff):
-    lap = 4.0 * u - (u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1])
-    flx = lap[1, 0] - lap
-    flx = 0.0 if flx * (u[1, 0] - u) > 0.0 else flx
-    fly = lap[0, 1] - lap
-    fly = 0.0 if fly * (u[0, 1] - u) > 0.0 else fly
-    return u - coeff * (flx - flx[-1, 0] + fly - fly[0, -1])
 
 
 def two_stage(u):

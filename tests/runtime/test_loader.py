@@ -146,19 +146,41 @@ def test_garbage_is_malformed():
             loader.load_object(b"\x7fELF\x02\x01\x01" + junk)
 
 
+#: ELF header bytes the loader checks (magic, class, data, type, machine, section header
+#: entry size) and bytes it never reads (e_ident padding, e_version, e_entry, e_flags)
+_CHECKED = [*range(0, 6), 16, 17, 18, 19, 58, 59]
+_UNREAD = [*range(9, 16), *range(20, 32), *range(48, 52)]
+
+
 @elf_only
 def test_flipped_header_bytes_never_crash(obj):
-    """Damage in the ELF and section headers: rejected, or loaded (never executed here)."""
+    """Damage in the ELF and section headers: rejected with Unsupported, or loaded into an
+    image that still exports the kernel (never executed here); a damaged identity or type is
+    always rejected and bytes the loader does not read never change what it loads."""
+    good = loader.load_object(obj).address("stencil_kernel") != 0
     shoff, shdrs = _sections(obj)
     positions = list(range(0, 64)) + list(range(shoff, shoff + 64 * len(shdrs), 3))
+    outcomes = {}
     for pos in positions:
         for mask in (0x01, 0x80, 0xFF):
             bad = bytearray(obj)
             bad[pos] ^= mask
             try:
-                loader.load_object(bytes(bad))
+                image = loader.load_object(bytes(bad))
             except loader.Unsupported:
-                pass
+                outcomes[pos, mask] = "rejected"
+                continue
+            assert isinstance(image, loader.Image) and image.size > 0
+            try:
+                outcomes[pos, mask] = "loaded" if image.address("stencil_kernel") else "null"
+            except loader.Unsupported:      # a damaged symbol table may lose the name
+                outcomes[pos, mask] = "no entry"
+    assert good
+    assert "null" not in outcomes.values()
+    assert all(outcomes[p, m] == "rejected" for p in _CHECKED for m in (0x01, 0x80, 0xFF))
+    assert all(outcomes[p, m] == "loaded" for p in _UNREAD for m in (0x01, 0x80, 0xFF))
+    rejected = sum(v == "rejected" for v in outcomes.values())
+    assert len(outcomes) > rejected > len(_CHECKED) * 3
 
 
 @elf_only

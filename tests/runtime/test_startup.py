@@ -1,6 +1,6 @@
 """Start-up cost: what a fresh process imports for ``import stencilpy``, for decorating a
 stencil, and for a first call that finds everything in the cache.  (The timings
-themselves are measured by ``python -m benchmarks.latency``.)"""
+themselves are measured by ``python -m stencilpy.bench.latency``.)"""
 
 from __future__ import annotations
 

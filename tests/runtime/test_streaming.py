@@ -10,15 +10,13 @@ import pytest
 import stencilpy as sp
 from stencilpy.runtime import call as C
 
+from _support import laplacian as lap, random_field
+
 
 @pytest.fixture(autouse=True)
 def always_stream(monkeypatch):
     monkeypatch.setattr(C, "STREAM_L2_FACTOR", 0)
     monkeypatch.setattr(C, "SHORT_ROW_L2_FACTOR", 0)
-
-
-def lap(u):
-    return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u[0, 0]
 
 
 def two(u, v):
@@ -57,21 +55,17 @@ def check(fn, *args, **call):
     assert plan.kernel.spec.streaming
 
 
-def field(shape, dtype=np.float64, seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, shape).astype(dtype)
-
-
 @pytest.mark.parametrize("shape", [(3, 3), (5, 17), (9, 130), (40, 257), (7, 1000)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_rows_of_every_length(shape, dtype):
-    check(lap, field(shape, dtype))
-    check(lap, field(shape, dtype), boundary="periodic")
-    check(lap, field(shape, dtype), boundary="valid")
+    check(lap, random_field(shape, dtype))
+    check(lap, random_field(shape, dtype), boundary="periodic")
+    check(lap, random_field(shape, dtype), boundary="valid")
 
 
 @pytest.mark.parametrize("offset", range(8))
 def test_misaligned_outputs(offset):
-    u = field((12, 300))
+    u = random_field((12, 300))
     raw = np.empty(12 * 300 + 8)
     out = raw[offset:offset + 12 * 300].reshape(12, 300)
     k, ref = pair(lap)
@@ -80,7 +74,7 @@ def test_misaligned_outputs(offset):
 
 
 def test_output_not_aligned_to_its_element_size():
-    u = field((10, 200))
+    u = random_field((10, 200))
     out = np.empty(10 * 200 * 8 + 8, np.uint8)[3:3 + 10 * 200 * 8].view(np.float64).reshape(10, 200)
     assert not out.flags.aligned
     k, ref = pair(lap)
@@ -89,27 +83,27 @@ def test_output_not_aligned_to_its_element_size():
 
 
 def test_outputs_of_different_alignment_and_type():
-    u, v = field((16, 200), seed=1), field((16, 200), seed=2)
+    u, v = random_field((16, 200), seed=1), random_field((16, 200), seed=2)
     a = np.empty(16 * 200 + 3)[1:1 + 16 * 200].reshape(16, 200)
     b = np.empty((16, 200))
     k, ref = pair(two)
     k(u, v, out=(a, b), threads=2)
     for got, want in zip((a, b), ref(u, v)):
         np.testing.assert_allclose(got, want, rtol=1e-13, equal_nan=True)
-    check(mixed, field((10, 333)), fill_value=0)
+    check(mixed, random_field((10, 333)), fill_value=0)
 
 
 def test_three_and_one_dimensional():
-    check(lap3, field((6, 9, 140)))
-    check(lap3, field((6, 9, 140)), boundary="reflect", threads=2)
-    check(diff1, field((1001,)), boundary="wrap")
-    check(diff1, field((4, 515)))
+    check(lap3, random_field((6, 9, 140)))
+    check(lap3, random_field((6, 9, 140)), boundary="reflect", threads=2)
+    check(diff1, random_field((1001,)), boundary="wrap")
+    check(diff1, random_field((4, 515)))
 
 
 def test_integer_and_strided_outputs():
-    u = (field((8, 129)) * 100).astype(np.int32)
+    u = (random_field((8, 129)) * 100).astype(np.int32)
     check(lap, u, fill_value=-1)
     k, ref = pair(lap)
     out = np.empty((129, 8)).T                      # inner stride 8 elements: no streaming
-    k(field((8, 129)), out=out)
-    np.testing.assert_allclose(out, ref(field((8, 129))), rtol=1e-13, equal_nan=True)
+    k(random_field((8, 129)), out=out)
+    np.testing.assert_allclose(out, ref(random_field((8, 129))), rtol=1e-13, equal_nan=True)

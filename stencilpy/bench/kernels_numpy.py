@@ -47,7 +47,7 @@ def _pseudo_velocity(c, a, cbar, b):
 
 
 def _antidiffusive_velocity(psi, c0, c1):
-    """Basic 2-D antidiffusive velocities on all faces (MPDATA.md eq. 8-11)."""
+    """Basic 2-D antidiffusive velocities on all faces (docs/mpdata-derivation.md eq. 8-11)."""
     p = np.pad(psi, 1, mode="wrap")
     left, right = p[:-1], p[1:]                      # cells on either side of x-faces
     a = (right[:, 1:-1] - left[:, 1:-1]) / (right[:, 1:-1] + left[:, 1:-1] + MPDATA_EPS)

@@ -1,19 +1,19 @@
 """One MPDATA time step on a periodic 2-D grid: stencilpy's solver against the numpy
 reference and the C kernel of the benchmark suite, plus the cold compile time.
 
-    python -m benchmarks.mpdata_bench                  # 2048^2, basic and nonoscillatory
-    python -m benchmarks.mpdata_bench --large          # also 8192^2 (needs ~6 GB of RAM)
-    python -m benchmarks.mpdata_bench --compile        # cold compile time of the kernels
-    python -m benchmarks.mpdata_bench --cone           # the rotating-cone table of docs/mpdata.md
+    python -m stencilpy.bench.mpdata_bench                  # 2048^2, basic and nonoscillatory
+    python -m stencilpy.bench.mpdata_bench --large          # also 8192^2 (needs ~6 GB of RAM)
+    python -m stencilpy.bench.mpdata_bench --compile        # cold compile time of the kernels
+    python -m stencilpy.bench.mpdata_bench --cone           # the rotating-cone table of docs/mpdata.md
 
 What is timed (one call = one full time step, n_iters = 2, G = 1, psi > 0):
 
 * ``stencilpy``: ``stencilpy.mpdata.Solver.run(1)`` - the solver as users call it
   (4 kernel calls per step with the limiter, 3 without);
 * ``stencilpy-fused``: the suite's single-stencil basic step
-  (``benchmarks/kernels_stencilpy.py``; no limiter), for the cost of the solver's kernel split;
+  (``stencilpy/bench/kernels_stencilpy.py``; no limiter), for the cost of the solver's kernel split;
 * ``numpy``: ``stencilpy.mpdata.reference`` on pre-validated inputs;
-* ``C``: ``benchmarks/c/mpdata.c`` (gcc -O3 -march=native -fopenmp; basic step only).
+* ``C``: ``stencilpy/bench/c/mpdata.c`` (gcc -O3 -march=native -fopenmp; basic step only).
 
 Every implementation is checked against the numpy reference first (1e-12, relative max
 norm).  Repeats are interleaved (round robin, rotating start) and the median is reported.
@@ -266,7 +266,7 @@ def cone_table(say, n=100):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.mpdata_bench", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m stencilpy.bench.mpdata_bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="2048", help="comma list of grid sizes n (n x n)")
     p.add_argument("--large", action="store_true", help="also 8192 x 8192")

@@ -1,4 +1,5 @@
-"""The kernels in C (sources in ``benchmarks/c/``), compiled at run time and called via ctypes.
+"""The kernels in C (sources in ``stencilpy/bench/c/``, package data), compiled at run time and
+called via ctypes.
 
 Compiled once per process with ``gcc -O3 -march=native -fopenmp -shared -fPIC`` into a
 temporary directory. Every C function takes the thread count as its last argument (an OpenMP

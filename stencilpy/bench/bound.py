@@ -3,8 +3,8 @@ Laplacian, the stencilpy Laplacian, ``np.copyto`` of the same array and a stenci
 stencil (``return u[0, 0]``): the Laplacian reads and writes the same bytes as the copies,
 so it cannot be faster than them.
 
-    python -m benchmarks.bound 1024x1024 float32
-    python -m benchmarks.bound 128x128x128 float64 --repeats 31
+    python -m stencilpy.bench.bound 1024x1024 float32
+    python -m stencilpy.bench.bound 128x128x128 float64 --repeats 31
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Scale benchmark: a stencil over a chunked on-disk dataset of several GiB.
 
-    python -m benchmarks.scale [--gib 3] [--dir /tmp] [--time-chunk 16] [--keep]
+    python -m stencilpy.bench.scale [--gib 3] [--dir /tmp] [--time-chunk 16] [--keep]
 
 Generates ``t(time, lat, lon)`` float64 (about ``--gib`` GiB), writes it to netCDF4
 (HDF5 chunks of one time step), then runs the 2-D Laplacian with a periodic ``lon``
@@ -158,7 +158,7 @@ def main(argv=None) -> int:
         print(f"{'method':10} {'seconds':>8} {'GB/s':>6} {'stencil s':>9} {'GB/s':>6} "
               f"{'peak RSS GiB':>13}  sum")
         for method in args.methods.split(","):
-            cmd = [sys.executable, "-m", "benchmarks.scale", "--method", method, "--path", path,
+            cmd = [sys.executable, "-m", "stencilpy.bench.scale", "--method", method, "--path", path,
                    "--time-chunk", str(args.time_chunk)]
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode:

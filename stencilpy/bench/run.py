@@ -1,4 +1,4 @@
-"""Benchmark driver: ``python -m benchmarks.run [--quick] [--kernels ...] [--sizes ...]``.
+"""Benchmark driver: ``stencilpy bench [--quick] [--kernels ...] [--sizes ...]``.
 
 For every case: make inputs, compute the numpy reference, check each implementation/thread
 count against it (a mismatch marks the row FAILED and it is not timed), then time all of them
@@ -21,7 +21,7 @@ from .timing import calibrate, median, round_robin
 
 LOADERS = {"C": kernels_c.load, "numba": kernels_numba.load, "numpy": load_numpy,
            "stencilpy": kernels_stencilpy.load}
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+DEFAULT_OUT = Path("stencilpy-output") / "bench"   # in the current directory, as the demo
 SEED = 20261127
 MAX_INNER = 10000                 # calls per timed batch at most
 
@@ -50,7 +50,7 @@ def _csv(text):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
-        prog="python -m benchmarks.run",
+        prog="stencilpy bench",
         description="Time stencil kernels in stencilpy, C (gcc -O3 -fopenmp), numba and numpy; "
                     "each output is checked against numpy first. Writes results.md/.json/.png.")
     p.add_argument("--quick", action="store_true", help="small sizes, 3 repeats (< 1 minute)")
@@ -66,7 +66,8 @@ def parse_args(argv):
                    help="timed repeats per case (default 7 small / 3 large; 3 with --quick)")
     p.add_argument("--min-batch", type=float, default=None,
                    help="seconds per timed batch of back-to-back calls (default 0.05; quick 0.02)")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help=f"output directory (default ./{DEFAULT_OUT})")
     opts = p.parse_args(argv)
     if opts.min_batch is None:
         opts.min_batch = 0.02 if opts.quick else 0.05

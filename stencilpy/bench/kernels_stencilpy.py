@@ -51,10 +51,10 @@ def hdiff(u, coeff):
     return u - coeff * (flx - flx[-1, 0] + fly - fly[0, -1])
 
 
-# One MPDATA step (MPDATA.md §3-§5) as one stencil, periodic: the first donor-cell pass
-# (psi1), the antidiffusive velocities on the left x-face (v0) and lower y-face (v1) of every
-# cell, and the second donor-cell pass with them. c0[i, j] is the x-face left of cell (i, j),
-# c1[i, j] the y-face below it (staggered: N+1 faces, or N faces that wrap). The temporaries
+# One MPDATA step (docs/mpdata-derivation.md §3-§5) as one stencil, periodic: the first
+# donor-cell pass (psi1), the antidiffusive velocities on the left x-face (v0) and lower
+# y-face (v1) of every cell, and the second donor-cell pass with them. c0[i, j] is the x-face
+# left of cell (i, j), c1[i, j] the y-face below it (staggered: N+1 faces, or N faces that wrap). The temporaries
 # read at offsets (psi1, v0, v1) live in per-thread rolling row buffers, never full arrays.
 @_stencil
 def mpdata_step(psi, c0, c1):

@@ -1,6 +1,6 @@
 """Start-up and call latency of stencilpy, each figure measured in fresh processes.
 
-    python -m benchmarks.latency [--repeat 7] [--keep-env]
+    python -m stencilpy.bench.latency [--repeat 7] [--keep-env]
 
 Prints four figures (median over ``--repeat`` fresh processes; wall time, and in
 brackets the process's CPU time, which is less disturbed by other load):
@@ -93,7 +93,7 @@ def _env(cache_dir: Path, pyc_dir: Path | None) -> dict:
     if pyc_dir is not None:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(pyc_dir)
-    root = str(Path(__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])      # the folder holding stencilpy/
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -171,7 +171,7 @@ def report(s: dict, repeat: int) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.latency", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m stencilpy.bench.latency", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7, help="fresh processes per figure")
     parser.add_argument("--keep-env", action="store_true",

@@ -7,7 +7,7 @@ import platform
 
 import numpy as np
 
-from stencilpy.cli import cpu_model
+from stencilpy.about import cpu_model
 
 from . import kernels_c
 

@@ -1,0 +1,7 @@
+"""``python -m stencilpy.bench``: the side-by-side suite (as ``stencilpy bench``)."""
+import sys
+
+from stencilpy.bench.run import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,7 +5,7 @@ reads only ``u[lon +- 1]`` is computable on the rows where its sibling reading
 ``u[lat +- 1]`` is not).  The main kernel computes every output on the intersection
 ``I`` of their regions (``BoundCall.regions``); an output ``k`` whose region ``R_k`` is
 larger gets ``R_k \\ I`` from a kernel of output ``k`` alone (the others' code and the
-temporaries only they read are dead), run on disjoint boxes::
+temporaries only they read are never reached), run on disjoint boxes::
 
     for axis d:  axes < d within I, axis d in R_k minus I (below, above), axes > d within R_k
 
@@ -43,16 +43,16 @@ def strip_boxes(inner: tuple, outer: tuple) -> list[tuple]:
 
 
 def output_call(kernels: dict, call: BoundCall, k: int) -> BoundCall:
-    """``call`` restricted to output ``k``: its stencil alone (dead code dropped) and plan,
-    still with every output region (``regions`` is set per box by ``strip_calls``)."""
-    from stencilpy.passes.eliminate_dead import eliminate_dead
+    """``call`` restricted to output ``k``: the stencil returning that output alone, and its
+    plan (``regions`` is set per box by ``strip_calls``).  The other outputs' temporaries
+    stay in the body but are never computed: the plan keeps only the stages output ``k``
+    reads, and temporaries evaluated inline are evaluated where they are read."""
     from stencilpy.runtime.plans import analyse_cached
 
     key = ("output", id(call.stencil), k)
     entry = kernels.get(key)
     if entry is None or entry[0] is not call.stencil:
-        single = eliminate_dead(dataclasses.replace(call.stencil,
-                                                    returns=(call.stencil.returns[k],)))
+        single = dataclasses.replace(call.stencil, returns=(call.stencil.returns[k],))
         entry = kernels[key] = (call.stencil, single, analyse_cached(single))
     _, single, plan = entry
     return dataclasses.replace(call, stencil=single, plan=plan, out_dtypes=(call.out_dtypes[k],),

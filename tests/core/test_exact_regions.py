@@ -391,3 +391,24 @@ def test_shifted_temporaries_across_chunks_rows_and_tiles(f, shape, threads):
     for boundary in ("fill", "valid", "wrap", {0: "valid", -1: "edge"}):
         want = ref(*args, boundary=boundary)
         assert_outputs(jit(*args, boundary=boundary, threads=threads), want, what=str(boundary))
+
+
+def others_temporaries(u):
+    a = u[2, 0]
+    b = a[1, 0] * a[-1, 0]                      # u[i+3] * u[i+1]: rows 0 .. N-4
+    return b, u[0, 1] - u[0, -1]                # every row
+
+
+def test_strips_of_one_output_do_not_compute_the_others_temporaries():
+    """The kernel of output 1's strips (rows N-3 .. N-1) must not compute ``a``, whose reads
+    there fall outside ``u``: the fields are views into NaN, a read outside shows."""
+    jit, ref = pair(others_temporaries)
+    u = guarded(np.random.default_rng(7).random((12, 9)))
+    b = np.full(u.shape, np.nan)
+    b[:-3] = u[3:] * u[1:-2]
+    d = np.full(u.shape, np.nan)
+    d[:, 1:-1] = u[:, 2:] - u[:, :-2]
+    for k in (jit, ref):
+        for _ in range(2):                          # the full path, then the cached call plan
+            assert_outputs(k(u), (b, d))
+        assert_outputs(k(u, boundary="valid"), (b[:-3, :], d[:, 1:-1]))

@@ -19,7 +19,7 @@ def _example_spec(k, args, kwargs):
     values = k._bind_arguments(args, dict(kwargs))
     boundary = values.pop("boundary", None) if "boundary" in values else None
     call = k.bind(values, boundary=boundary)
-    outs = tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
+    outs = tuple(np.empty(shape, dtype=dt) for shape, dt in zip(call.out_shapes, call.out_dtypes))
     return kernel_spec(call, outs)
 
 
@@ -59,7 +59,7 @@ def _example_spec_boundary(k, args, kwargs, boundary):
     if not args and not kwargs:
         args = [np.zeros((16,) * k.ndim) for _ in k.ir.params]
     call = k.bind(k._bind_arguments(args, dict(kwargs)), boundary=boundary)
-    outs = tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
+    outs = tuple(np.empty(shape, dtype=dt) for shape, dt in zip(call.out_shapes, call.out_dtypes))
     return kernel_spec(call, outs)
 
 

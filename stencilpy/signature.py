@@ -36,17 +36,36 @@ class BoundCall:
     scalars: dict                     # name -> Python number
     batch_shape: tuple[int, ...]
     domain: tuple[int, ...]           # stencil-axis lengths of the domain
-    regions: tuple[tuple[int, int], ...]   # computed output region per stencil axis
+    regions: tuple[tuple[int, int], ...]   # region where every output is computed, per axis
     options: CallOptions
     out_dtypes: tuple[np.dtype, ...]
     temp_types: dict
+    out_regions: tuple = ()           # per output: its own computed region (contains regions)
+
+    @property
+    def output_regions(self) -> tuple:
+        """Per output, per stencil axis, the ``[lo, hi)`` it is computed on."""
+        return self.out_regions or (self.regions,) * len(self.out_dtypes)
+
+    @property
+    def uniform(self) -> bool:
+        """Every output is computed on the same region."""
+        return all(r == self.regions for r in self.output_regions)
+
+    @property
+    def out_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Shape of each output: domain, trimmed along "valid" axes to its region."""
+        return tuple(self.batch_shape + tuple(hi - lo if m == "valid" else n for (lo, hi), m, n
+                                              in zip(regions, self.options.modes, self.domain))
+                     for regions in self.output_regions)
 
     @property
     def out_shape(self) -> tuple[int, ...]:
-        """Shape of each output: domain, trimmed along "valid" axes."""
-        axes = tuple(hi - lo if m == "valid" else n for (lo, hi), m, n
-                     in zip(self.regions, self.options.modes, self.domain))
-        return self.batch_shape + axes
+        """Shape of the outputs when they all have one (see ``out_shapes``)."""
+        shapes = set(self.out_shapes)
+        if len(shapes) != 1:
+            raise ValueError("the outputs of this call have different shapes: use out_shapes")
+        return shapes.pop()
 
     @property
     def needs_fill(self) -> bool:
@@ -57,7 +76,13 @@ class BoundCall:
 
     @property
     def is_empty(self) -> bool:
-        return 0 in self.out_shape or any(hi <= lo for lo, hi in self.regions)
+        return 0 in self.batch_shape or any(hi <= lo for regions in self.output_regions
+                                             for lo, hi in regions)
+
+    def origins(self, k: int) -> tuple[int, ...]:
+        """Domain index of output ``k``'s first point per axis ("valid" axes are trimmed)."""
+        return tuple(lo if m == "valid" else 0
+                     for (lo, _), m in zip(self.output_regions[k], self.options.modes))
 
 
 def is_scalar(value) -> bool:
@@ -181,7 +206,8 @@ def _batch_shape(fields: dict, full_domain, ndim, explicit: bool) -> tuple[int, 
     return batch
 
 
-def _regions(plan: Plan, fields, broadcast, domain, modes, dims) -> tuple:
+def _regions(plan: Plan, fields, broadcast, domain, modes, dims, output=None) -> tuple:
+    """Per axis, ``[lo, hi)`` where output ``output`` (None: every output) is computed."""
     regions = []
     for d, mode in enumerate(modes):
         if mode in PAD_MODES:
@@ -194,13 +220,16 @@ def _regions(plan: Plan, fields, broadcast, domain, modes, dims) -> tuple:
             continue
         lens = {n: a.shape[a.ndim - len(dims) + d] for n, a in fields.items()
                 if not broadcast[n][d]}
-        lo, hi = plan.output_region(d, domain[d], lens)
-        need = plan.halo[d][0] + plan.halo[d][1] + 1
+        lo, hi = plan.output_region(d, domain[d], lens, output)
+        halo = _halo(plan.footprints(output), d)
         if hi <= lo and domain[d] > 0:
+            what = "stencil's halo" if output is None or plan.uniform \
+                else f"halo of output {output}"
             raise StencilCallError(
                 f"the arrays are too small along '{dims[d]}' ({domain[d]} points) for the "
-                f"stencil's halo {plan.halo[d]} with boundary '{mode}': it needs at least {need}; "
-                "pass larger arrays or a padding mode such as boundary='edge'")
+                f"{what} {halo} with boundary '{mode}': it needs at least "
+                f"{halo[0] + halo[1] + 1}; pass larger arrays or a padding mode such as "
+                "boundary='edge'")
         regions.append((lo, hi))
     return tuple(regions)
 
@@ -225,9 +254,14 @@ def _check_extrapolate(plan: Plan, fields, broadcast, d: int, dims) -> None:
                 "mode such as 'edge' along that axis")
 
 
-def _fill_value(options_fill, out_dtypes, modes, regions, domain):
-    needs_fill = any(m == "fill" and (lo, hi) != (0, n) for m, (lo, hi), n
-                     in zip(modes, regions, domain))
+def _halo(footprints, d: int) -> tuple[int, int]:
+    lo = max([0] + [e[d][0] for _, e in footprints])
+    return lo, max([0] + [e[d][1] for _, e in footprints])
+
+
+def _fill_value(options_fill, out_dtypes, modes, out_regions, domain):
+    needs_fill = any(m == "fill" and (lo, hi) != (0, n) for regions in out_regions
+                     for m, (lo, hi), n in zip(modes, regions, domain))
     if options_fill is not None:
         if not is_scalar(options_fill):
             raise StencilCallError(f"fill_value={options_fill!r}: pass a number")
@@ -269,8 +303,12 @@ def bind(stencil: N.Stencil, plan: Plan, fields: dict, scalars: dict, modes, fil
     temp_types, out_dtypes = infer_types(stencil, env)
     if any(a.dtype.kind in "iu" for a in fields.values()):
         check_int_ranges(stencil, temp_types, scalars)
-    regions = _regions(plan, fields, broadcast, dom, modes, dims)
-    fill = _fill_value(fill_value, out_dtypes, modes, regions, dom)
+    outs = tuple(_regions(plan, fields, broadcast, dom, modes, dims, k if plan.output_extents
+                          else None) for k in range(len(out_dtypes)))
+    regions = outs[0] if len(set(outs)) == 1 else tuple(
+        (lo, max(lo, min(r[d][1] for r in outs)))
+        for d, lo in enumerate(max(r[d][0] for r in outs) for d in range(len(dims))))
+    fill = _fill_value(fill_value, out_dtypes, modes, outs, dom)
     if "constant" in modes:
         if fill_value is None and any(a.dtype.kind != "f" for a in fields.values()):
             raise StencilCallError("boundary 'constant' with integer or bool fields needs an "
@@ -279,7 +317,7 @@ def bind(stencil: N.Stencil, plan: Plan, fields: dict, scalars: dict, modes, fil
         check_fill_fits(fill, {f"field '{n}'": a.dtype for n, a in fields.items()})
     opts = CallOptions(modes, fill, threads, check)
     return BoundCall(stencil, plan, fields, broadcast, scalars, batch, dom, regions, opts,
-                     out_dtypes, temp_types)
+                     out_dtypes, temp_types, outs)
 
 
 def check_out(out, call: BoundCall) -> tuple[np.ndarray, ...]:
@@ -288,13 +326,13 @@ def check_out(out, call: BoundCall) -> tuple[np.ndarray, ...]:
     outs = out if isinstance(out, tuple) else (out,)
     if len(outs) != n:
         raise StencilCallError(f"out= has {len(outs)} arrays but the stencil returns {n}")
-    for k, (arr, dt) in enumerate(zip(outs, call.out_dtypes)):
+    for k, (arr, dt, shape) in enumerate(zip(outs, call.out_dtypes, call.out_shapes)):
         what = "out" if n == 1 else f"out[{k}]"
         if not isinstance(arr, np.ndarray):
             raise StencilCallError(f"{what} is a {type(arr).__name__}; pass a numpy array")
-        if arr.shape != call.out_shape:
+        if arr.shape != shape:
             raise StencilCallError(f"{what} has shape {arr.shape}; this call's output has "
-                                   f"shape {call.out_shape}")
+                                   f"shape {shape}")
         if not arr.flags.writeable:
             raise StencilCallError(f"{what} is read-only; pass a writeable array")
         if not np.can_cast(dt, arr.dtype, "same_kind") or arr.dtype == np.float16 \

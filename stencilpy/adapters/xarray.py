@@ -252,15 +252,16 @@ def _wrap(stencil, results: tuple, labels: Labels, call, names=None, attrs=None)
     Name: ``names=`` else the stencil's (``<name>_<k>`` for output k of several).  Attrs:
     the domain's, less ``QUANTITY_ATTRS``, updated with ``attrs=``."""
     import xarray as xr
-    trim = {dim: slice(lo, hi) for dim, mode, (lo, hi) in
-            zip(labels.stencil_dims, call.options.modes, call.regions) if mode == "valid"}
-    template = labels.domain.isel(trim) if trim else labels.domain
     order = [labels.canonical.index(d) for d in labels.domain.dims]
     names = _per_output(names, len(results), "names", str)
     extra = _per_output(attrs, len(results), "attrs", dict)
     inherited = {k: v for k, v in labels.domain.attrs.items() if k not in QUANTITY_ATTRS}
     wrapped = []
     for k, data in enumerate(results):
+        trim = {dim: slice(lo, hi) for dim, mode, (lo, hi) in       # each output: its region
+                zip(labels.stencil_dims, call.options.modes, call.output_regions[k])
+                if mode == "valid"}
+        template = labels.domain.isel(trim) if trim else labels.domain
         if order != list(range(len(order))):
             data = data.transpose(order)
         name = names[k] or (stencil.ir.name if len(results) == 1 else f"{stencil.ir.name}_{k}")

@@ -12,7 +12,8 @@ How a call is evaluated:
    box (the output region grown by the stage's extent); ``f[o]`` is the slice of
    ``f`` shifted by ``o``;
 3. the outputs are cropped to the domain; along "fill" axes the points whose
-   stencil reaches outside the fields get ``fill_value``; "valid" axes are trimmed.
+   stencil reaches outside the fields get ``fill_value``; "valid" axes are trimmed
+   (each output by its own reach: the analysis' ``output_extents``).
 """
 
 from __future__ import annotations
@@ -223,14 +224,15 @@ def _broadcast(value, region: _Region) -> np.ndarray:
     return np.broadcast_to(value, np.broadcast_shapes(value.shape, target))
 
 
-def _finish(value, dtype, call: BoundCall) -> np.ndarray:
-    """Broadcast to the domain, apply "fill" and trim "valid"."""
+def _finish(value, dtype, call: BoundCall, regions) -> np.ndarray:
+    """Broadcast to the domain, apply "fill" and trim "valid" (outside the output's own
+    ``regions``)."""
     full = call.batch_shape + call.domain
     result = np.empty(full, dtype=dtype)
     result[...] = np.broadcast_to(np.asarray(value), np.broadcast_shapes(np.shape(value), full)) \
         .astype(dtype, copy=False)
     keep = [slice(None)] * len(call.batch_shape)
-    for d, (mode, (lo, hi)) in enumerate(zip(call.options.modes, call.regions)):
+    for d, (mode, (lo, hi)) in enumerate(zip(call.options.modes, regions)):
         axis = len(call.batch_shape) + d
         if mode == "fill":
             for part in (slice(0, lo), slice(hi, None)):
@@ -250,7 +252,8 @@ def run_reference(call: BoundCall, evaluate=_stage_values) -> tuple[np.ndarray, 
     """Evaluate a bound call with numpy slicing; one array per output.  ``evaluate(call)``
     gives the outputs' values on the domain (``reference/columns.py`` for sweeps)."""
     if call.is_empty and 0 in call.batch_shape + call.domain:
-        return tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
+        return tuple(np.empty(shape, dtype=dt) for shape, dt in zip(call.out_shapes, call.out_dtypes))
     with np.errstate(all="ignore"):
         values = evaluate(call)
-        return tuple(_finish(v, dt, call) for v, dt in zip(values, call.out_dtypes))
+        return tuple(_finish(v, dt, call, r) for v, dt, r
+                     in zip(values, call.out_dtypes, call.output_regions))

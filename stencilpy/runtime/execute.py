@@ -14,6 +14,7 @@ from stencilpy.errors import StencilCallError
 from stencilpy.runtime.call import fill_strips, kernel_spec, run_compiled, wants_streaming
 from stencilpy.runtime.forksafe import reset_in_child
 from stencilpy.runtime.kernel import compile_kernel
+from stencilpy.runtime.strips import strip_calls
 from stencilpy.signature import BoundCall
 
 _COMPILE_LOCK = threading.Lock()
@@ -22,24 +23,28 @@ _COMPILE_LOCK = threading.Lock()
 reset_in_child(sys.modules[__name__], "_COMPILE_LOCK", hold_rank=10)
 
 
-def _static_key(call: BoundCall, outs, streaming: bool) -> tuple:
+def _static_key(call: BoundCall, outs, streaming: bool, writes_fill: bool = True) -> tuple:
     fields = tuple((n, a.dtype.char, call.broadcast[n], a.strides[-1] == a.itemsize)
                    for n, a in call.fields.items())
     scalars = tuple((n, type(v)) for n, v in call.scalars.items())
     outputs = tuple((o.dtype.char, o.strides[-1] == o.itemsize) for o in outs)
-    return (id(call.stencil), fields, scalars, outputs, call.options.modes, streaming)
+    return (id(call.stencil), fields, scalars, outputs, call.options.modes, streaming,
+            writes_fill)
 
 
-def get_kernel(kernels: dict, call: BoundCall, outs):
+def get_kernel(kernels: dict, call: BoundCall, outs, writes_fill: bool = True):
+    """The kernel of ``call`` (``writes_fill=False``: one that computes part of an output's
+    region, ``runtime/strips.py``, never streaming)."""
     lo, hi = call.regions[-1]
-    streaming = wants_streaming(outs, call.fields.values(), hi - lo)
-    key = _static_key(call, outs, streaming)
+    streaming = writes_fill and wants_streaming(outs, call.fields.values(), hi - lo)
+    key = _static_key(call, outs, streaming, writes_fill)
     kernel = kernels.get(key)
     if kernel is None:
         with _COMPILE_LOCK:
             kernel = kernels.get(key)
             if kernel is None:
-                kernel = kernels[key] = compile_kernel(kernel_spec(call, outs, streaming))
+                kernel = kernels[key] = compile_kernel(kernel_spec(call, outs, streaming,
+                                                                   writes_fill))
     return kernel
 
 
@@ -60,11 +65,14 @@ def execute(kernels: dict, call: BoundCall, outs) -> tuple[np.ndarray, ...]:
             o[...] = r
         return tuple(outs)
     if outs is None:
-        outs = tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
+        outs = tuple(np.empty(shape, dtype=dt) for shape, dt in zip(call.out_shapes, call.out_dtypes))
     if call.is_empty:
         fill_strips(call, outs)
         return tuple(outs)
     kernel = get_kernel(kernels, call, outs)
-    run_compiled(call, kernel, outs)
+    if all(hi > lo for lo, hi in call.regions):
+        run_compiled(call, kernel, outs)
+    for k, strip in strip_calls(kernels, call):      # outputs with larger regions of their own
+        run_compiled(strip, get_kernel(kernels, strip, outs[k:k + 1], False), outs[k:k + 1])
     fill_strips(call, outs, kernel.spec)
     return tuple(outs)

@@ -29,6 +29,7 @@ from stencilpy.runtime.call import (
     call_views, plan_jobs, scalar_bits, strip_indices, thread_count, run_jobs)
 from stencilpy.runtime.execute import get_kernel
 from stencilpy.runtime.forksafe import after_fork_in_child
+from stencilpy.runtime.strips import strip_calls
 from stencilpy.signature import check_out
 
 MISS = object()
@@ -130,7 +131,7 @@ class CallPlan:
     def __init__(self, stencil, call, outs, kernel, field_args: list, scalar_args: list):
         self.cfunc = kernel.cfunc
         self.kernel = kernel
-        self.out_shape = call.out_shape
+        self.out_shapes = call.out_shapes
         self.out_dtypes = call.out_dtypes
         self.single = len(call.out_dtypes) == 1
         self.field_args = field_args                  # argument positions, spec order
@@ -148,16 +149,33 @@ class CallPlan:
         views = call_views(call, kernel.spec, outs)
         self.plannable = not any(v.copied for v in views)
         self.jobs = jobs = plan_jobs(call, kernel, views, thread_count(call, call.options.threads))
-        self.pointers = jobs.pointers
+        self.pointers = list(jobs.pointers)
         self.scalar_patches = [(b, s, k) for b in jobs.blocks for k, s in enumerate(jobs.scalar_slots)]
         self.one_block = jobs.addresses[0][0] if len(jobs.blocks) == 1 else None
         self.counter = jobs.counter
+        self.extra = self._strips(stencil, call, outs, len(field_args))
         self.int_check = None
         if any(t is int for _, _, t in scalar_args) and \
                 any(a.dtype.kind in "iu" for a in call.fields.values()):
             self.int_check = (call.stencil, call.temp_types)
         self.lock = threading.Lock()
         _PLANS.add(self)
+
+    def _strips(self, stencil, call, outs, nf: int) -> list:
+        """(kernel, jobs) of each strip of an output with a larger region of its own
+        (``runtime/strips.py``), run after the main kernel; their pointers and scalars are
+        patched with the main kernel's."""
+        extra = []
+        for k, strip in strip_calls(stencil._kernels, call):
+            kernel = get_kernel(stencil._kernels, strip, outs[k:k + 1], False)
+            views = call_views(strip, kernel.spec, outs[k:k + 1])
+            jobs = plan_jobs(strip, kernel, views, thread_count(strip, call.options.threads))
+            self.pointers += [(b, slot, a if a < nf else nf + k, offset)
+                              for b, slot, a, offset in jobs.pointers]
+            self.scalar_patches += [(b, s, j) for b in jobs.blocks
+                                    for j, s in enumerate(jobs.scalar_slots)]
+            extra.append((kernel, jobs))
+        return extra
 
     def stale(self, threads) -> bool:
         """The default thread count changed since this plan was made (and it matters).
@@ -172,7 +190,7 @@ class CallPlan:
         memory with an input (the caller computes into fresh arrays and copies)."""
         fields = [address(args[p]) for p in self.field_args]
         if out is None:
-            results = tuple([np.empty(self.out_shape, dt) for dt in self.out_dtypes])
+            results = tuple([np.empty(shape, dt) for shape, dt in zip(self.out_shapes, self.out_dtypes)])
             fields += [address(o) for o in results]
         else:
             results = (out,) if self.single else out
@@ -194,12 +212,13 @@ class CallPlan:
                 self.cfunc(self.one_block)
             else:
                 run_jobs(self.kernel, self.jobs)
+            for kernel, jobs in self.extra:
+                run_jobs(kernel, jobs)
         finally:
             self.lock.release()
         fv = self.fill_value
-        for index in self.strips:
-            for o in results:
-                o[index] = fv
+        for k, index in self.strips:
+            results[k][index] = fv
         if out is not None:
             return out
         return results[0] if self.single else results
@@ -303,8 +322,9 @@ class FastPath:
         if out is not None:
             outs = check_out(out, call)
         else:
-            outs = tuple(np.empty(call.out_shape, dt) for dt in call.out_dtypes)
-        if call.is_empty or any(m in COMBINING_MODES for m in call.options.modes):
+            outs = tuple(np.empty(shape, dt) for shape, dt in zip(call.out_shapes, call.out_dtypes))
+        if (call.is_empty or any(hi <= lo for lo, hi in call.regions)
+                or any(m in COMBINING_MODES for m in call.options.modes)):
             return _UNPLANNABLE
         kernel = get_kernel(st._kernels, call, outs)
         field_args = [self.names.index(f.name) for f in kernel.spec.fields]

@@ -10,7 +10,7 @@ import pytest
 import stencilpy as sp
 from stencilpy.adapters.xarray import apply_to_dataset
 
-from .stencils import MODES, ddlon, divergence, grad, hdiff, laplacian, lopsided
+from .stencils import MODES, ddlon, divergence, grad, gradient, hdiff, laplacian, lopsided
 
 xr = pytest.importorskip("xarray")
 faulthandler.enable()
@@ -59,10 +59,10 @@ def test_undeclared_dims_are_the_last_two_and_boundary_keys_are_dim_names():
 
 
 def test_valid_trims_coordinates():
-    r = lopsided(T, T.isel(time=0), boundary="valid")
-    assert r.sizes == {"time": 3, "lat": 8, "lon": 14}
+    r = lopsided(T, T.isel(time=0), boundary="valid")            # halo ((1, 2), (1, 0))
+    assert r.sizes == {"time": 3, "lat": 8, "lon": 15}
     np.testing.assert_array_equal(r.lat.values, T.lat.values[1:-2])
-    np.testing.assert_array_equal(r.lon.values, T.lon.values[1:-1])
+    np.testing.assert_array_equal(r.lon.values, T.lon.values[1:])
     np.testing.assert_array_equal(r.time.values, T.time.values)
     r2 = laplacian(T.chunk({"lat": 4, "lon": 5}), boundary={"lat": "valid", "lon": "wrap"})
     assert r2.chunks is not None
@@ -274,3 +274,16 @@ def test_netcdf_roundtrip_lazy(tmp_path, engine):
         out.to_netcdf(tmp_path / "out.nc", engine=engine)      # computed chunk by chunk
     with xr.open_dataset(tmp_path / "out.nc", engine=engine) as back:
         xr.testing.assert_identical(back.t2m.load(), want)
+
+
+def test_valid_trims_each_output_to_its_own_region():
+    """d/dlon keeps the pole rows, d/dlat (reading lat - 2 .. lat + 1) loses three of them."""
+    for data in (T, T.chunk({"lat": 4, "lon": 5})):
+        dx, dy = gradient(data, boundary={"lat": "valid", "lon": "wrap"})
+        assert dx.sizes == {"time": 3, "lat": 11, "lon": 16}
+        assert dy.sizes == {"time": 3, "lat": 8, "lon": 16}
+        np.testing.assert_array_equal(dx.lat.values, T.lat.values)
+        np.testing.assert_array_equal(dy.lat.values, T.lat.values[2:-1])
+        u = T.values
+        np.testing.assert_array_equal(dx.values, np.roll(u, -1, 2) - np.roll(u, 1, 2))
+        np.testing.assert_array_equal(dy.values, u[:, 3:] - u[:, :-3])

@@ -74,6 +74,9 @@ def check_reach(stencil: N.Stencil) -> None:
         for stmt in stmts:
             if isinstance(stmt, N.Assign):
                 reach[stmt.target] = tuple(map(max, reach.get(stmt.target, zero), of(stmt.value)))
+            elif isinstance(stmt, N.Sweep):   # sweeps: reads along the sweep axis are bounded
+                for block in stmt.ranges:       # by the axis (frontend/sweeps.py); the others add
+                    statements(block.body)
             else:
                 of(stmt.cond)
                 statements(stmt.body)

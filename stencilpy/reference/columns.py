@@ -245,7 +245,8 @@ def finish_outputs(call: BoundCall, outputs: list) -> tuple:
 
     inner = (Ellipsis,) + tuple(slice(lo, lo + n) for (lo, _), n in
                                 zip(call.plan.halo, call.domain))
-    return tuple(_finish(o[inner], dt, call) for o, dt in zip(outputs, call.out_dtypes))
+    return tuple(_finish(o[inner], dt, call, r) for o, dt, r
+                 in zip(outputs, call.out_dtypes, call.output_regions))
 
 
 def check_call_levels(call: BoundCall) -> None:

@@ -19,13 +19,15 @@ from stencilpy.errors import (  # noqa: E402
     StencilCallError,
     StencilError,
     StencilSyntaxError,
+    StencilWarning,
 )
 from stencilpy.frontend import LANGUAGE_CONSTANTS, LANGUAGE_NAMES, function  # noqa: E402
+from stencilpy.frontend.sweeps import backward, forward, levels  # noqa: E402
 from stencilpy.inspection import inspect  # noqa: E402
 
 globals().update(LANGUAGE_NAMES)
 globals().update(LANGUAGE_CONSTANTS)
 
-__all__ = ["stencil", "function", "inspect", "Stencil", "StencilError", "StencilSyntaxError",
-           "StencilCallError", "MismatchError", "InternalCompilerError", "__version__",
+__all__ = ["stencil", "function", "inspect", "forward", "backward", "levels", "Stencil", "StencilError", "StencilSyntaxError",
+           "StencilCallError", "StencilWarning", "MismatchError", "InternalCompilerError", "__version__",
            *(n for n in LANGUAGE_NAMES if n not in ("abs", "min", "max")), *LANGUAGE_CONSTANTS]

@@ -33,7 +33,26 @@ def _cmd_info(args) -> int:
     from stencilpy.options import default_threads
     print(f"threads     {default_threads()} (STENCILPY_NUM_THREADS overrides)")
     print(f"cache       {_cache_line()}")
+    print(f"gpu         {_gpu_line()}")
     return 0
+
+
+def _gpu_line() -> str:
+    """What the GPU backend would use here (no GPU library is imported)."""
+    import importlib.util
+
+    from stencilpy.runtime.gpu import ptx
+    have = [n for n in ("cupy", "cuda.bindings") if _spec_found(importlib.util, n)]
+    lib = ptx.libdevice_path() or "not found (math functions unavailable; STENCILPY_LIBDEVICE)"
+    return (f"{', '.join(have) or 'no CuPy / cuda-python'}; libdevice {lib}; "
+            f"ptxas {ptx.ptxas_path() or '-'}")
+
+
+def _spec_found(util, name: str) -> bool:
+    try:
+        return util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _cache_line() -> str:
@@ -71,6 +90,9 @@ def _cmd_cache(args) -> int:
 
 
 def _cmd_demo(args) -> int:
+    if args.case == "diagnostics":
+        from stencilpy.demo_diagnostics import run_from_args
+        return run_from_args(args)
     from stencilpy.demo import run_demo
     return run_demo(args)
 
@@ -85,8 +107,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="EULAG-style advection of a rotating cone (MPDATA), "
                                        "compared with the numpy reference")
+    demo.add_argument("case", nargs="?", choices=("advection", "diagnostics"),
+                      default="advection",
+                      help="'advection' (default): the MPDATA rotating cone; 'diagnostics': "
+                           "vorticity, divergence, advection and Laplacian of a synthetic "
+                           "global dataset (netCDF + dask), against MetPy and numpy")
     from stencilpy.demo import add_arguments
     add_arguments(demo)
+    diag = demo.add_argument_group("diagnostics case")
+    diag.add_argument("--resolution", type=float, default=0.5,
+                      help="grid spacing in degrees (default 0.5)")
+    diag.add_argument("--levels", type=int, default=4, help="pressure levels (default 4)")
+    diag.add_argument("--times", type=int, default=3, help="time steps (default 3)")
+    diag.add_argument("--no-metpy", action="store_true", help="skip the MetPy comparison")
     demo.set_defaults(fn=_cmd_demo)
     # listed for the help only: main() hands everything after "bench" to stencilpy.bench.run
     sub.add_parser("bench", help="side-by-side benchmarks (stencilpy, numpy, numba, C); "

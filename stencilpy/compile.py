@@ -38,6 +38,7 @@ stencil d(u[]) dims=(dim_0)
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ from stencilpy.passes.eliminate_dead import eliminate_dead
 from stencilpy.passes.inline_temporaries import inline_temporaries
 from stencilpy.passes.pipeline import run_definition_passes, specialize
 from stencilpy.runtime import jit
+from stencilpy.runtime.forksafe import reset_in_child
 from stencilpy.runtime.launch import wants_streaming
 from stencilpy.runtime.plan_cache import analyse_cached
 from stencilpy.signature import BoundCall
@@ -111,8 +113,9 @@ def bind_scalars(definition: Definition, scalar_names: frozenset[str]) -> N.Sten
 
 
 def kernel_spec(call: BoundCall, outs: tuple[np.ndarray, ...],
-                streaming: bool = False) -> KernelSpec:
-    """What the kernel of a bound call is compiled for (``outs``: its output arrays)."""
+                streaming: bool = False, writes_fill: bool = True) -> KernelSpec:
+    """What the kernel of a bound call is compiled for (``outs``: its output arrays;
+    ``writes_fill=False``: a kernel of one output's strip, ``runtime/strips.py``)."""
     ir, plan = inline_temporaries(call.stencil), call.plan   # cheap temporaries recomputed
     if ir is not call.stencil:                               #   where they are read at offsets
         ir = eliminate_dead(ir)                              # what that left unused removed
@@ -123,7 +126,8 @@ def kernel_spec(call: BoundCall, outs: tuple[np.ndarray, ...],
                     for o in outs)
     scalars = tuple((n, type(v)) for n, v in call.scalars.items())
     temps = tuple((s.target, call.temp_types[s.target]) for s in ir.body)
-    return KernelSpec(ir, plan, fields, scalars, outputs, call.options.modes, temps, streaming)
+    return KernelSpec(ir, plan, fields, scalars, outputs, call.options.modes, temps, streaming,
+                      writes_fill)
 
 
 def _unit_inner(arr: np.ndarray, broadcast) -> bool:
@@ -185,6 +189,9 @@ def dump(definition: Definition, spec: KernelSpec, stages: list[str]) -> None:
 # -- one stencil's stages, each made once --------------------------------------------------------
 
 _COMPILE_LOCK = threading.Lock()
+# fork waits for a compile in another thread (it may be importing llvmlite or codegen: a
+# child would inherit those modules half-imported, their import locks held)
+reset_in_child(sys.modules[__name__], "_COMPILE_LOCK", hold_rank=10)
 
 
 class Compiler:
@@ -211,27 +218,32 @@ class Compiler:
             found = self._types[key] = infer(ir, env)
         return found
 
-    def kernel(self, call: BoundCall, outs: tuple[np.ndarray, ...]) -> Kernel:
+    def kernel(self, call: BoundCall, outs: tuple[np.ndarray, ...],
+               writes_fill: bool = True) -> Kernel:
         """The kernel for ``call`` writing ``outs``: made once per specialisation (the
-        call IR, dtypes, broadcasting, unit strides, modes and streaming)."""
+        call IR, dtypes, broadcasting, unit strides, modes and streaming;
+        ``writes_fill=False``: one that computes part of an output's region,
+        ``runtime/strips.py``, never streaming)."""
         lo, hi = call.regions[-1]
-        streaming = wants_streaming(outs, call.fields.values(), hi - lo)
-        key = _static_key(call, outs, streaming)
+        streaming = writes_fill and wants_streaming(outs, call.fields.values(), hi - lo)
+        key = _static_key(call, outs, streaming, writes_fill)
         kernel = self.kernels.get(key)
         if kernel is None:
             with _COMPILE_LOCK:
                 kernel = self.kernels.get(key)
                 if kernel is None:
-                    spec = kernel_spec(call, outs, streaming)
+                    spec = kernel_spec(call, outs, streaming, writes_fill)
                     kernel = self.kernels[key] = build(self.definition, spec)
         return kernel
 
 
-def _static_key(call: BoundCall, outs: tuple[np.ndarray, ...], streaming: bool) -> tuple:
+def _static_key(call: BoundCall, outs: tuple[np.ndarray, ...], streaming: bool,
+                writes_fill: bool = True) -> tuple:
     """Everything ``kernel_spec`` reads from a call (the call IR is made once per scalar set,
     so its identity stands for it)."""
     fields = tuple((n, a.dtype.char, call.broadcast[n], a.strides[-1] == a.itemsize)
                    for n, a in call.fields.items())
     scalars = tuple((n, type(v)) for n, v in call.scalars.items())
     outputs = tuple((o.dtype.char, o.strides[-1] == o.itemsize) for o in outs)
-    return (id(call.stencil), fields, scalars, outputs, call.options.modes, streaming)
+    return (id(call.stencil), fields, scalars, outputs, call.options.modes, streaming,
+            writes_fill)

@@ -19,8 +19,10 @@ import numpy as np
 
 from stencilpy.compile import Compiler
 from stencilpy.errors import (
-    MismatchError, StencilCallError, StencilError, api_boundary, trim_traceback)
-from stencilpy.options import check_threads, normalize_boundary
+    MismatchError, StencilCallError, StencilError, StencilSyntaxError, api_boundary,
+    trim_traceback)
+from stencilpy.ir.nodes import has_sweeps
+from stencilpy.options import COMBINING_MODES, check_threads, normalize_boundary
 from stencilpy.signature import bind, bind_arguments, check_out, split_arguments
 
 BACKENDS = ("llvm", "numpy")
@@ -36,7 +38,11 @@ class Stencil:
         self.pyfunc = pyfunc
         self.backend = backend
         self.dims_argument = dims           # as given to @sp.stencil (None: not declared)
-        self.compiler = Compiler(pyfunc, dims)
+        try:
+            self.compiler = Compiler(pyfunc, dims)
+        except RecursionError:   # the limits of frontend/limits.py make this rare
+            raise _too_deep(getattr(pyfunc, "__name__", "?")) from None
+        self._columns = has_sweeps(self.ir)
         functools.update_wrapper(self, pyfunc)
         self._fast = None                   # runtime.fastpath.FastPath, made on first call
 
@@ -81,24 +87,74 @@ class Stencil:
 
     # -- calling ---------------------------------------------------------------
     def __call__(self, *args, boundary=None, fill_value=None, out=None, domain=None,
-                 threads=None, check=False, **kwargs):
+                 threads=None, check=False, names=None, attrs=None, **kwargs):
         try:
-            if self.backend == "llvm" and domain is None and not check:   # prepared calls
-                result = (self._fast or self._fast_path())(args, kwargs, boundary, fill_value,
-                                                           out, threads)
+            if names is not None or attrs is not None:       # DataArray results only
+                return self._call_labelled(args, kwargs, names, attrs, boundary=boundary,
+                                           fill_value=fill_value, out=out, domain=domain,
+                                           threads=threads, check=check)
+            if self.backend == "llvm" and domain is None and not check and not self._columns:
+                try:                                         # prepared calls
+                    result = (self._fast or self._fast_path())(args, kwargs, boundary,
+                                                               fill_value, out, threads)
+                except RecursionError:   # compiling a first call (frontend/limits.py: rare)
+                    raise _too_deep(self.ir.name) from None
                 if result is not self._fast.MISS:
                     return result
-            values = bind_arguments(self.ir, args, kwargs)
-            from stencilpy.adapters import dispatch
-            adapter = dispatch(values.values(), out)
-            if adapter is not None:
-                return adapter(self, values, boundary=boundary, fill_value=fill_value, out=out,
-                               domain=domain, threads=threads, check=check)
-            return self.call_arrays(values, boundary=boundary, fill_value=fill_value, out=out,
-                                    domain=domain, threads=threads, check=check)
+            try:
+                return self._call_slow(args, kwargs, boundary, fill_value, out, domain,
+                                       threads, check)
+            except RecursionError:
+                raise _too_deep(self.ir.name) from None
         except StencilError as err:
             trim_traceback(err)
             raise
+
+    def _call_slow(self, args, kwargs, boundary, fill_value, out, domain, threads, check):
+        values = bind_arguments(self.ir, args, kwargs)
+        from stencilpy.adapters import dispatch
+        adapter = dispatch(values.values(), out)
+        if adapter is not None:
+            return adapter(self, values, boundary=boundary, fill_value=fill_value, out=out,
+                           domain=domain, threads=threads, check=check)
+        return self.call_arrays(values, boundary=boundary, fill_value=fill_value, out=out,
+                                domain=domain, threads=threads, check=check)
+
+    def _call_labelled(self, args, kwargs, names, attrs, **options):
+        values = bind_arguments(self.ir, args, kwargs)
+        from stencilpy.adapters import dispatch
+        from stencilpy.adapters.xarray import call_xarray
+        if dispatch(values.values(), options["out"]) is not call_xarray:
+            raise StencilCallError("names= and attrs= label DataArray results; the arguments "
+                                   "are not DataArrays (drop names=/attrs=, or pass DataArrays)")
+        return call_xarray(self, values, names=names, attrs=attrs, **options)
+
+    @property
+    def columns(self) -> bool:
+        """Whether the stencil has sweeps (``with sp.forward/backward``)."""
+        return self._columns
+
+    def column_ir(self, args, kwargs, boundary) -> str:
+        """LLVM IR of the column kernel for example arguments (default: float64 arrays of
+        shape 16 x ... x 16), for ``sp.inspect``."""
+        from stencilpy.reference.columns import box_fields
+        from stencilpy.runtime.columns import column_ir
+        if not args and not kwargs:
+            args = [np.zeros((16,) * self.ndim) for _ in self.ir.params]
+        call = self.bind(bind_arguments(self.ir, args, dict(kwargs)), boundary=boundary)
+        return column_ir(call, *box_fields(call))
+
+    def _run_columns(self, call) -> tuple:
+        """A column stencil on the compiled backend: the reference's padding, the column
+        kernel (``codegen/columns.py``), the reference's cropping and "fill"/"valid"."""
+        from stencilpy.reference.columns import box_fields, check_call_levels, finish_outputs
+        from stencilpy.runtime.columns import run_columns_kernel
+        if call.is_empty and 0 in call.batch_shape + call.domain:
+            return tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
+        check_call_levels(call)
+        with np.errstate(all="ignore"):
+            boxes, box, lo = box_fields(call)
+        return finish_outputs(call, run_columns_kernel(call, boxes, box, lo))
 
     def _fast_path(self):
         from stencilpy.runtime.fastpath import FastPath
@@ -114,7 +170,15 @@ class Stencil:
 
     def bind(self, values: dict, boundary=None, fill_value=None, domain=None, threads=None,
              check=False, out=None):
-        """Validate a call (numpy arrays and numbers); returns a ``BoundCall``."""
+        """Validate a call (numpy arrays and numbers); returns a ``BoundCall``.  GPU arrays
+        (``__cuda_array_interface__``) are validated through host placeholders."""
+        if _gpu_call(values.values(), out):
+            if self.backend == "numpy":
+                raise StencilCallError(
+                    f"'{self.ir.name}' uses the numpy reference backend, which runs on host "
+                    "arrays; pass host copies (cupy.asnumpy(x)) or use the default backend")
+            from stencilpy.runtime.gpu.execute import host_values, placeholder_out
+            values, out = host_values(values), placeholder_out(out)
         fields, scalars = split_arguments(self.ir, values)
         ir = self.compiler.call_ir(frozenset(scalars))
         modes = normalize_boundary(boundary, self.dims)
@@ -124,7 +188,11 @@ class Stencil:
     @api_boundary
     def call_arrays(self, values: dict, boundary=None, fill_value=None, out=None, domain=None,
                     threads=None, check=False):
-        """Run on numpy arrays; returns an array or a tuple of arrays."""
+        """Run on numpy arrays (or GPU arrays); returns an array or a tuple of arrays."""
+        if self.backend == "llvm" and _gpu_call(values.values(), out):
+            from stencilpy.runtime.gpu.execute import execute_gpu
+            return execute_gpu(self, values, boundary=boundary, fill_value=fill_value, out=out,
+                               domain=domain, threads=threads, check=check, verify=self._check)
         call = self.bind(values, boundary, fill_value, domain, threads, check, out)
         outs = check_out(out, call) if out is not None else None
         results = self._run(call, outs)
@@ -136,6 +204,16 @@ class Stencil:
         if self.backend == "numpy":
             from stencilpy.reference import run_reference
             results = run_reference(call)
+            if outs is None:
+                return results
+            for o, r in zip(outs, results):
+                o[...] = r
+            return outs
+        if any(m in COMBINING_MODES for m in call.options.modes):    # "extrapolate"
+            from stencilpy.runtime.ghosts import execute_with_ghosts
+            return execute_with_ghosts(self, call, outs)
+        if self._columns:
+            results = self._run_columns(call)
             if outs is None:
                 return results
             for o, r in zip(outs, results):
@@ -155,6 +233,19 @@ class Stencil:
         """``sp.inspect(self, stage, ...)``."""
         from stencilpy.inspection import inspect
         return inspect(self, stage, *args, **kwargs)
+
+
+def _gpu_call(values, out) -> bool:
+    """Whether a call has a GPU array (``__cuda_array_interface__``) among its arguments."""
+    outs = out if isinstance(out, tuple) else (out,)
+    return any(hasattr(v, "__cuda_array_interface__") and not isinstance(v, np.ndarray)
+               for v in (*values, *outs))
+
+
+def _too_deep(name: str) -> StencilSyntaxError:
+    from stencilpy.frontend.limits import DEPTH_HINT
+    return StencilSyntaxError(f"stencil '{name}' nests too deeply for the compiler (Python's "
+                              "recursion limit was reached)", None, DEPTH_HINT)
 
 
 def _compare(name: str, k: int, got: np.ndarray, want: np.ndarray) -> None:

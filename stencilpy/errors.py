@@ -102,6 +102,11 @@ class MismatchError(StencilError, AssertionError):
     """``check=True`` found a difference between the compiled and the numpy reference result."""
 
 
+class StencilWarning(UserWarning):
+    """Legal stencil code that probably does not do what it seems to (e.g. a running sum
+    written without a sweep); the message points at the user's line and carries a hint."""
+
+
 class InternalCompilerError(Exception):
     """A bug in stencilpy itself (never the user's fault): please report it."""
 

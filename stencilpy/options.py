@@ -15,10 +15,13 @@ from stencilpy.errors import StencilCallError, close_match
 MODE_ALIASES = {
     "fill": "fill", "valid": "valid", "constant": "constant",
     "wrap": "wrap", "periodic": "wrap", "edge": "edge", "nearest": "edge",
-    "reflect": "reflect", "symmetric": "symmetric",
+    "reflect": "reflect", "symmetric": "symmetric", "extrapolate": "extrapolate",
 }
-PAD_MODES = ("constant", "wrap", "edge", "reflect", "symmetric")
-RESERVED = ("boundary", "fill_value", "out", "domain", "threads", "check")
+PAD_MODES = ("constant", "wrap", "edge", "reflect", "symmetric", "extrapolate")
+#: padding modes whose ghost values are not a copy of one entry (no index remapping): the
+#: compiled backend runs them through ``runtime/ghosts.py``
+COMBINING_MODES = ("extrapolate",)
+RESERVED = ("boundary", "fill_value", "out", "domain", "threads", "check", "names", "attrs")
 
 
 def _mode(value, where: str) -> str:

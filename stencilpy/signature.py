@@ -36,21 +36,53 @@ class BoundCall:
     scalars: dict                     # name -> Python number
     batch_shape: tuple[int, ...]
     domain: tuple[int, ...]           # stencil-axis lengths of the domain
-    regions: tuple[tuple[int, int], ...]   # computed output region per stencil axis
+    regions: tuple[tuple[int, int], ...]   # region where every output is computed, per axis
     options: CallOptions
     out_dtypes: tuple[np.dtype, ...]
     temp_types: dict
+    out_regions: tuple = ()           # per output: its own computed region (contains regions)
+
+    @property
+    def output_regions(self) -> tuple:
+        """Per output, per stencil axis, the ``[lo, hi)`` it is computed on."""
+        return self.out_regions or (self.regions,) * len(self.out_dtypes)
+
+    @property
+    def uniform(self) -> bool:
+        """Every output is computed on the same region."""
+        return all(r == self.regions for r in self.output_regions)
+
+    @property
+    def out_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Shape of each output: domain, trimmed along "valid" axes to its region."""
+        return tuple(self.batch_shape + tuple(hi - lo if m == "valid" else n for (lo, hi), m, n
+                                              in zip(regions, self.options.modes, self.domain))
+                     for regions in self.output_regions)
 
     @property
     def out_shape(self) -> tuple[int, ...]:
-        """Shape of each output: domain, trimmed along "valid" axes."""
-        axes = tuple(hi - lo if m == "valid" else n for (lo, hi), m, n
-                     in zip(self.regions, self.options.modes, self.domain))
-        return self.batch_shape + axes
+        """Shape of the outputs when they all have one (see ``out_shapes``)."""
+        shapes = set(self.out_shapes)
+        if len(shapes) != 1:
+            raise ValueError("the outputs of this call have different shapes: use out_shapes")
+        return shapes.pop()
+
+    @property
+    def needs_fill(self) -> bool:
+        """Whether some output points get ``fill_value`` ("fill" axes the stencil's halo
+        reaches out of)."""
+        return any(m == "fill" and (lo, hi) != (0, n) for m, (lo, hi), n
+                   in zip(self.options.modes, self.regions, self.domain))
 
     @property
     def is_empty(self) -> bool:
-        return 0 in self.out_shape or any(hi <= lo for lo, hi in self.regions)
+        return 0 in self.batch_shape or any(hi <= lo for regions in self.output_regions
+                                             for lo, hi in regions)
+
+    def origins(self, k: int) -> tuple[int, ...]:
+        """Domain index of output ``k``'s first point per axis ("valid" axes are trimmed)."""
+        return tuple(lo if m == "valid" else 0
+                     for (lo, _), m in zip(self.output_regions[k], self.options.modes))
 
 
 def is_scalar(value) -> bool:
@@ -84,16 +116,28 @@ def as_field(name: str, value, ndim: int) -> np.ndarray:
                 f"argument '{name}' is a {type(value).__name__}; pass a numpy array "
                 "(or an xarray.DataArray / dask array) or, for a scalar, a number")
         value = np.asarray(value)
-    if value.dtype.kind not in "biuf" or value.dtype == np.float16:
-        raise StencilCallError(
-            f"argument '{name}' has dtype {value.dtype}; stencilpy computes on bool, integer, "
-            "float32 and float64 arrays: convert it first (e.g. .astype(np.float64))")
+    check_dtype(f"argument '{name}'", value.dtype)
     if value.ndim == 0:
         raise StencilCallError(f"argument '{name}' is a 0-d array; pass a number instead")
-    if value.dtype.byteorder not in "=|":
-        raise StencilCallError(f"argument '{name}' is not in native byte order; "
-                               "use arr.astype(arr.dtype.newbyteorder('='))")
     return value
+
+
+def check_dtype(what: str, dtype: np.dtype) -> None:
+    """An array of ``dtype`` can be read or written by a kernel (and the numpy reference):
+    bool, integers up to 64 bits, float32/float64, in native byte order."""
+    if dtype.kind == "f" and dtype.itemsize > 8:
+        raise StencilCallError(
+            f"{what} has dtype {dtype} (extended precision); stencilpy computes in float32 "
+            "and float64 only: convert it first (.astype(np.float64); the extra precision is "
+            "lost)")
+    if dtype.kind not in "biuf" or dtype == np.float16:
+        raise StencilCallError(
+            f"{what} has dtype {dtype}; stencilpy computes on bool, integer, float32 and "
+            "float64 arrays: convert it first (e.g. .astype(np.float64))")
+    if dtype.byteorder not in "=|":
+        raise StencilCallError(f"{what} is not in native byte order; use "
+                               f"arr.astype(arr.dtype.newbyteorder('=')) (its dtype is "
+                               f"'{dtype.str}')")
 
 
 def _domain_shape(fields: dict, domain, out, ndim: int) -> tuple[int, ...]:
@@ -162,31 +206,62 @@ def _batch_shape(fields: dict, full_domain, ndim, explicit: bool) -> tuple[int, 
     return batch
 
 
-def _regions(plan: Plan, fields, broadcast, domain, modes, dims) -> tuple:
+def _regions(plan: Plan, fields, broadcast, domain, modes, dims, output=None) -> tuple:
+    """Per axis, ``[lo, hi)`` where output ``output`` (None: every output) is computed."""
     regions = []
     for d, mode in enumerate(modes):
         if mode in PAD_MODES:
             if domain[d] == 0 and any(e[d] != (0, 0) for _, e in plan.field_extents):
                 raise StencilCallError(f"axis '{dims[d]}' has length 0: boundary mode '{mode}' "
                                        "cannot extend an empty axis")
+            if mode == "extrapolate":
+                _check_extrapolate(plan, fields, broadcast, d, dims)
             regions.append((0, domain[d]))
             continue
         lens = {n: a.shape[a.ndim - len(dims) + d] for n, a in fields.items()
                 if not broadcast[n][d]}
-        lo, hi = plan.output_region(d, domain[d], lens)
-        need = plan.halo[d][0] + plan.halo[d][1] + 1
+        lo, hi = plan.output_region(d, domain[d], lens, output)
+        halo = _halo(plan.footprints(output), d)
         if hi <= lo and domain[d] > 0:
+            what = "stencil's halo" if output is None or plan.uniform \
+                else f"halo of output {output}"
             raise StencilCallError(
                 f"the arrays are too small along '{dims[d]}' ({domain[d]} points) for the "
-                f"stencil's halo {plan.halo[d]} with boundary '{mode}': it needs at least {need}; "
-                "pass larger arrays or a padding mode such as boundary='edge'")
+                f"{what} {halo} with boundary '{mode}': it needs at least "
+                f"{halo[0] + halo[1] + 1}; pass larger arrays or a padding mode such as "
+                "boundary='edge'")
         regions.append((lo, hi))
     return tuple(regions)
 
 
-def _fill_value(options_fill, out_dtypes, modes, regions, domain):
-    needs_fill = any(m == "fill" and (lo, hi) != (0, n) for m, (lo, hi), n
-                     in zip(modes, regions, domain))
+def _check_extrapolate(plan: Plan, fields, broadcast, d: int, dims) -> None:
+    """Boundary "extrapolate" along axis d: every field read beyond its ends there has the
+    three points its parabola needs, and is not bool."""
+    from stencilpy.extrapolation import MIN_POINTS
+    for name, ext in plan.field_extents:
+        if name not in fields or broadcast[name][d] or ext[d] == (0, 0):
+            continue
+        a = fields[name]
+        if a.dtype.kind == "b":
+            raise StencilCallError(
+                f"boundary 'extrapolate' along '{dims[d]}' cannot extrapolate the bool field "
+                f"'{name}'; convert it to a number type or use another mode there")
+        length = a.shape[a.ndim - len(dims) + d]
+        if length < MIN_POINTS:
+            raise StencilCallError(
+                f"boundary 'extrapolate' along '{dims[d]}' needs at least {MIN_POINTS} points "
+                f"of field '{name}' there (it has {length}); pass a larger array or use another "
+                "mode such as 'edge' along that axis")
+
+
+def _halo(footprints, d: int) -> tuple[int, int]:
+    lo = max([0] + [e[d][0] for _, e in footprints])
+    return lo, max([0] + [e[d][1] for _, e in footprints])
+
+
+def _fill_value(options_fill, out_dtypes, modes, out_regions, domain):
+    needs_fill = any(m == "fill" and (lo, hi) != (0, n) for regions in out_regions
+                     for m, (lo, hi), n in zip(modes, regions, domain))
     if options_fill is not None:
         if not is_scalar(options_fill):
             raise StencilCallError(f"fill_value={options_fill!r}: pass a number")
@@ -205,14 +280,14 @@ def check_fill_fits(value, dtypes: dict) -> None:
     """An integer array (``dtypes``: what -> dtype) can hold ``value`` exactly (NaN, inf,
     1.5 or -1 for uint8 cannot be written into one)."""
     for what, dt in dtypes.items():
-        if dt.kind not in "iu":
+        if dt.kind not in "biu":
             continue
-        info = np.iinfo(dt)
+        lo, hi = (0, 1) if dt.kind == "b" else (np.iinfo(dt).min, np.iinfo(dt).max)
         whole = isinstance(value, (bool, int)) or (np.isfinite(value) and float(value).is_integer())
-        if not whole or not info.min <= int(value) <= info.max:
+        if not whole or not lo <= int(value) <= hi:
             raise StencilCallError(
                 f"fill_value={value!r} cannot be stored in {what} of dtype {dt}; pass a whole "
-                f"number in [{info.min}, {info.max}]")
+                f"number in [{lo}, {hi}]")
 
 
 def bind(stencil: N.Stencil, plan: Plan, fields: dict, scalars: dict, modes, fill_value,
@@ -228,8 +303,12 @@ def bind(stencil: N.Stencil, plan: Plan, fields: dict, scalars: dict, modes, fil
     temp_types, out_dtypes = infer_types(stencil, env)
     if any(a.dtype.kind in "iu" for a in fields.values()):
         check_int_ranges(stencil, temp_types, scalars)
-    regions = _regions(plan, fields, broadcast, dom, modes, dims)
-    fill = _fill_value(fill_value, out_dtypes, modes, regions, dom)
+    outs = tuple(_regions(plan, fields, broadcast, dom, modes, dims, k if plan.output_extents
+                          else None) for k in range(len(out_dtypes)))
+    regions = outs[0] if len(set(outs)) == 1 else tuple(
+        (lo, max(lo, min(r[d][1] for r in outs)))
+        for d, lo in enumerate(max(r[d][0] for r in outs) for d in range(len(dims))))
+    fill = _fill_value(fill_value, out_dtypes, modes, outs, dom)
     if "constant" in modes:
         if fill_value is None and any(a.dtype.kind != "f" for a in fields.values()):
             raise StencilCallError("boundary 'constant' with integer or bool fields needs an "
@@ -238,7 +317,7 @@ def bind(stencil: N.Stencil, plan: Plan, fields: dict, scalars: dict, modes, fil
         check_fill_fits(fill, {f"field '{n}'": a.dtype for n, a in fields.items()})
     opts = CallOptions(modes, fill, threads, check)
     return BoundCall(stencil, plan, fields, broadcast, scalars, batch, dom, regions, opts,
-                     out_dtypes, temp_types)
+                     out_dtypes, temp_types, outs)
 
 
 def check_out(out, call: BoundCall) -> tuple[np.ndarray, ...]:
@@ -247,19 +326,23 @@ def check_out(out, call: BoundCall) -> tuple[np.ndarray, ...]:
     outs = out if isinstance(out, tuple) else (out,)
     if len(outs) != n:
         raise StencilCallError(f"out= has {len(outs)} arrays but the stencil returns {n}")
-    for k, (arr, dt) in enumerate(zip(outs, call.out_dtypes)):
+    for k, (arr, dt, shape) in enumerate(zip(outs, call.out_dtypes, call.out_shapes)):
         what = "out" if n == 1 else f"out[{k}]"
         if not isinstance(arr, np.ndarray):
             raise StencilCallError(f"{what} is a {type(arr).__name__}; pass a numpy array")
-        if arr.shape != call.out_shape:
+        if arr.shape != shape:
             raise StencilCallError(f"{what} has shape {arr.shape}; this call's output has "
-                                   f"shape {call.out_shape}")
+                                   f"shape {shape}")
         if not arr.flags.writeable:
             raise StencilCallError(f"{what} is read-only; pass a writeable array")
         if not np.can_cast(dt, arr.dtype, "same_kind") or arr.dtype == np.float16 \
                 or arr.dtype.kind not in "biuf":
             raise StencilCallError(f"{what} has dtype {arr.dtype} but the result is {dt}; "
                                    f"pass an array of dtype {dt}")
+        check_dtype(what, arr.dtype)
+    if call.needs_fill:   # before anything is written: the fill value must fit every out=
+        check_fill_fits(call.options.fill_value,
+                        {("out" if n == 1 else f"out[{k}]"): a.dtype for k, a in enumerate(outs)})
     return outs
 
 

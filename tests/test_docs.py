@@ -28,10 +28,11 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = ("tutorial.md", "language.md", "index.md")
+PAGES = ("tutorial.md", "language.md", "index.md", "diagnostics.md", "gpu.md")
 
 #: ``requires: <name>`` -> the module that must import for the block to run
-REQUIREMENTS = {"xarray": "stencilpy.adapters.xarray", "dask": "stencilpy.adapters.dask"}
+REQUIREMENTS = {"xarray": "stencilpy.adapters.xarray", "dask": "stencilpy.adapters.dask",
+                "metpy": "metpy.calc", "matplotlib": "matplotlib"}
 
 #: the modules of the pages run so far: a page's stencils stay alive until the end of the
 #: session, as in a notebook.  (Also, with the MCJIT loader, garbage-collecting a compiled

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "dsl_examples"
-NAMES = ["laplacian", "hdiff", "donor_cell", "vorticity", "smoothing", "conditional"]
+NAMES = ["laplacian", "hdiff", "donor_cell", "vorticity", "smoothing", "conditional",
+         "mpdata_winds", "tridiagonal", "geopotential", "omega", "column_integral", "first_level"]
 
 
 def load(name: str):

@@ -14,7 +14,8 @@ call's own boundary mode, on the field as it is (no copies).  Batch axes are chu
 freely.  The box of a field is the field extended (or cropped) to cover domain positions
 ``[start - lo, stop + hi)`` exactly as the numpy reference pads it, so each block
 computes every point from the same values as the eager call: ``.compute()`` equals
-the eager result bit for bit.  Chunks along a stencil axis smaller than the halo are
+the eager result bit for bit.  The axis of a sweep (``with sp.forward(axis)``) is merged
+into one chunk: a column is computed by one block.  Chunks along a stencil axis smaller than the halo are
 merged with their neighbours (``dask.array.overlap.ensure_minimum_chunksize``).
 """
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stencilpy.errors import StencilCallError
+from stencilpy.options import COMBINING_MODES
 from stencilpy.signature import check_out
 
 _PLACEHOLDER = {"fill": "edge", "valid": "edge"}   # those points are never read by a kept output
@@ -74,29 +76,44 @@ def lazy_call(stencil, values: dict, *, boundary=None, fill_value=None, domain=N
     import dask.array as da
     call = stencil.bind({n: _stand_in(v) for n, v in values.items()}, boundary, fill_value,
                         domain, threads, check)
-    if 0 in call.out_shape:
-        return tuple(da.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes), call
+    if any(0 in shape for shape in call.out_shapes):
+        return tuple(da.empty(shape, dtype=dt) for shape, dt
+                     in zip(call.out_shapes, call.out_dtypes)), call
     fields = {n: _full_rank(values[n], len(call.batch_shape) + len(call.domain))
               for n in call.fields}
-    layout = _Layout.build(call, fields, values)
+    if call.plan.uniform:
+        return _lazy_outputs(stencil, call, fields, values, threads, None), call
+    # outputs with footprints of their own (so, in a block, regions of their own): one lazy
+    # array per output, chunked over its own region (the blocks compute every output; each
+    # keeps its own)
+    return tuple(_lazy_outputs(stencil, call, fields, values, threads, k)[0]
+                 for k in range(len(call.out_dtypes))), call
+
+
+def _lazy_outputs(stencil, call, fields: dict, values: dict, threads, output) -> tuple:
+    """The lazy outputs of ``call`` (``output``: that output alone)."""
+    import dask.array as da
+    layout = _Layout.build(call, fields, values, output)
     boxes = [_box(fields[n], n, call, layout) for n in call.fields]
+    n_out = len(call.out_dtypes) if output is None else 1
     spec = _BlockSpec(tuple(call.fields), tuple(call.scalars.items()), len(call.batch_shape),
-                      layout.block_axes(call), layout.fill_masks(call), call.options.fill_value,
-                      1 if threads is None else call.options.threads, call.options.check,
-                      len(call.out_dtypes))
+                      layout.block_axes(call), layout.fill_masks(call, output),
+                      call.options.fill_value, 1 if threads is None else call.options.threads,
+                      call.options.check, n_out, output, layout.crops(call, output))
     run = functools.partial(_run_block, stencil, spec)
     chunks = layout.out_chunks
-    if len(call.out_dtypes) == 1:
-        dt = call.out_dtypes[0]
+    dtypes = call.out_dtypes if output is None else (call.out_dtypes[output],)
+    if n_out == 1:
+        dt = dtypes[0]
         return (da.map_blocks(run, *boxes, chunks=chunks, dtype=dt,
                               meta=np.empty((0,) * len(chunks), dt),
-                              token=stencil.ir.name),), call
+                              token=stencil.ir.name),)
     tuples = da.map_blocks(run, *boxes, chunks=chunks, dtype=object,
                            meta=np.empty((0,) * len(chunks), object),
                            token=stencil.ir.name)
     return tuple(tuples.map_blocks(operator.itemgetter(k), dtype=dt,
                                    meta=np.empty((0,) * len(chunks), dt))
-                 for k, dt in enumerate(call.out_dtypes)), call
+                 for k, dt in enumerate(dtypes))
 
 
 def _full_rank(value, ndim: int):
@@ -125,18 +142,33 @@ class _Layout:
         """One chunk along axis ``d``: blocks run it with its own mode (no box, no copies)."""
         return len(self.axis_chunks[d]) == 1
 
+    def crops(self, call, output) -> tuple:
+        """Per stencil axis, where a block's result for ``output`` starts: 0, but for an
+        output whose own halo is narrower than the blocks' overlap (its "valid" result in
+        the block then begins before the chunk does)."""
+        if output is None:
+            return (0,) * len(self.depth)
+        found = []
+        for d, (lo, _) in enumerate(self.depth):
+            own = max([0] + [ext[d][0] for name, ext in call.plan.footprints(output)
+                             if name in call.fields and not call.broadcast[name][d]])
+            found.append(0 if self.native(d) else lo - own)
+        return tuple(found)
+
     def block_axes(self, call) -> tuple:
         """Per stencil axis: (mode, domain length or None, halo) for the block calls."""
         return tuple((mode, n, (0, 0)) if self.native(d) else ("valid", None, self.depth[d])
                      for d, (mode, n) in enumerate(zip(call.options.modes, call.domain)))
 
     @classmethod
-    def build(cls, call, fields: dict, originals: dict) -> "_Layout":
+    def build(cls, call, fields: dict, originals: dict, output=None) -> "_Layout":
         from dask.array.overlap import ensure_minimum_chunksize
         nb, full = len(call.batch_shape), call.batch_shape + call.domain
         given = [_native_chunks(fields, originals, axis, n) for axis, n in enumerate(full)]
         ranges, depth, axis_chunks = [], [], []
-        for d, (mode, region) in enumerate(zip(call.options.modes, call.regions)):
+        sweep_axes = {b.axis for b in call.stencil.body if hasattr(b, "ranges")}
+        regions = call.regions if output is None else call.output_regions[output]
+        for d, (mode, region) in enumerate(zip(call.options.modes, regions)):
             start, stop = region if mode == "valid" else (0, call.domain[d])
             lo, hi, reach = 0, 0, False
             for name, ext in call.plan.field_extents:
@@ -147,21 +179,26 @@ class _Layout:
                 else:
                     lo, hi = max(lo, ext[d][0]), max(hi, ext[d][1])
             chunks = _clip(given[nb + d], start, stop)
+            if mode in COMBINING_MODES:     # ghosts combine the end entries: one chunk
+                chunks = (sum(chunks),)
             # a block must hold the halo its neighbours need (and 2 points when only a
             # broadcast field reaches, so that a length-1 field stays broadcast in every block)
             need = max(lo, hi, 2 if reach else 1)
             if len(chunks) > 1 and min(chunks) < need:
                 chunks = ensure_minimum_chunksize(need, chunks) if sum(chunks) >= need \
                     else (sum(chunks),)
+            if d in sweep_axes:                # a sweep walks the whole axis: one chunk
+                chunks = (sum(chunks),)
             ranges.append((start, stop))
             depth.append((lo, hi))
             axis_chunks.append(chunks)
         return cls(tuple(ranges), tuple(depth), tuple(given[:nb]), tuple(axis_chunks))
 
-    def fill_masks(self, call) -> tuple:
+    def fill_masks(self, call, output=None) -> tuple:
+        regions = call.regions if output is None else call.output_regions[output]
         return tuple(region if mode == "fill" and region != (0, n) and not self.native(d)
                      else None for d, (mode, region, n)
-                     in enumerate(zip(call.options.modes, call.regions, call.domain)))
+                     in enumerate(zip(call.options.modes, regions, call.domain)))
 
 
 def _native_chunks(fields: dict, originals: dict, axis: int, n: int) -> tuple:
@@ -271,6 +308,8 @@ class _BlockSpec:
     threads: int
     check: bool
     n_outputs: int
+    output: int | None = None   # the one output kept (outputs with regions of their own)
+    crops: tuple = ()           # per stencil axis: where the chunk starts in the block's result
 
 
 def _run_block(stencil, spec: _BlockSpec, *blocks, block_info=None):
@@ -287,6 +326,9 @@ def _run_block(stencil, spec: _BlockSpec, *blocks, block_info=None):
                                   fill_value=spec.fill_value, domain=domain,
                                   threads=spec.threads, check=spec.check)
     outs = results if isinstance(results, tuple) else (results,)
+    if spec.output is not None:
+        index = tuple(slice(c, c + n) for c, n in zip(spec.crops, shape[nb:]))
+        outs = (outs[spec.output][(Ellipsis,) + index],)
     for d, mask in enumerate(spec.fill_masks):
         if mask is None:
             continue

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import linecache
+import os
 import pickle
 import sys
 import threading
@@ -28,6 +29,17 @@ _REBUILT: dict = {}                               # payload digest -> stencil re
 _SENT = weakref.WeakValueDictionary()             # payload digest -> stencil pickled here
 _PAYLOADS = weakref.WeakKeyDictionary()           # stencil -> its payload
 _LOCK = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    """A forked child has none of the threads that may hold the lock (runtime/forksafe.py
+    does this for the runtime's locks; adapters do not import the runtime)."""
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def _lookup(module, qualname: str):

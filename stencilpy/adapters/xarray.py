@@ -7,7 +7,8 @@
          missing dims as length-1 axes (views, no copies; dask stays lazy)
       -> Stencil.call_arrays (numpy) | adapters.dask.lazy_call (dask)
       -> DataArray with the domain's dims (in its order), coords (trimmed along "valid"
-         axes) and attrs; name: the stencil's (``<name>_<k>`` for output k of several)
+         axes) and attrs less units/standard_name/long_name (``attrs=`` sets them);
+         name: ``names=``, else the stencil's (``<name>_<k>`` for output k of several)
 
 A numpy or dask array among DataArrays is aligned with the domain's dims from the
 right, as NumPy broadcasting would.  Coordinates are never aligned silently: two fields
@@ -226,27 +227,57 @@ def _canonical_out(out, labels: Labels):
     return tuple(views) if isinstance(out, tuple) else views[0]
 
 
-def _wrap(stencil, results: tuple, labels: Labels, call):
-    """Results in canonical order -> DataArrays labelled like the domain."""
+#: attributes that describe the domain field's *quantity*: a stencil's result is another
+#: quantity (a gradient of temperature is not in K), so they are not inherited
+QUANTITY_ATTRS = ("units", "standard_name", "long_name")
+
+
+def _per_output(value, n: int, what: str, kind) -> list:
+    """``names=``/``attrs=``: one value for a single output, or a tuple/list of ``n``."""
+    if value is None:
+        return [None] * n
+    if isinstance(value, kind) and n == 1:
+        return [value]
+    if isinstance(value, (tuple, list)) and len(value) == n and \
+            all(v is None or isinstance(v, kind) for v in value):
+        return list(value)
+    one = "a str" if kind is str else "a dict"
+    raise StencilCallError(f"{what}={value!r}: the stencil has {n} output(s); pass {one} for "
+                           f"one output or a tuple of {n}")
+
+
+def _wrap(stencil, results: tuple, labels: Labels, call, names=None, attrs=None):
+    """Results in canonical order -> DataArrays labelled like the domain.
+
+    Name: ``names=`` else the stencil's (``<name>_<k>`` for output k of several).  Attrs:
+    the domain's, less ``QUANTITY_ATTRS``, updated with ``attrs=``."""
     import xarray as xr
-    trim = {dim: slice(lo, hi) for dim, mode, (lo, hi) in
-            zip(labels.stencil_dims, call.options.modes, call.regions) if mode == "valid"}
-    template = labels.domain.isel(trim) if trim else labels.domain
     order = [labels.canonical.index(d) for d in labels.domain.dims]
+    names = _per_output(names, len(results), "names", str)
+    extra = _per_output(attrs, len(results), "attrs", dict)
+    inherited = {k: v for k, v in labels.domain.attrs.items() if k not in QUANTITY_ATTRS}
     wrapped = []
     for k, data in enumerate(results):
+        trim = {dim: slice(lo, hi) for dim, mode, (lo, hi) in       # each output: its region
+                zip(labels.stencil_dims, call.options.modes, call.output_regions[k])
+                if mode == "valid"}
+        template = labels.domain.isel(trim) if trim else labels.domain
         if order != list(range(len(order))):
             data = data.transpose(order)
-        name = stencil.ir.name if len(results) == 1 else f"{stencil.ir.name}_{k}"
+        name = names[k] or (stencil.ir.name if len(results) == 1 else f"{stencil.ir.name}_{k}")
         wrapped.append(xr.DataArray(data, coords=template.coords, dims=template.dims,
-                                    name=name, attrs=dict(labels.domain.attrs)))
+                                    name=name, attrs={**inherited, **(extra[k] or {})}))
     return wrapped[0] if len(wrapped) == 1 else tuple(wrapped)
 
 
 def call_xarray(stencil, values: dict, *, boundary=None, fill_value=None, out=None,
-                domain=None, threads=None, check=False):
+                domain=None, threads=None, check=False, names=None, attrs=None):
     """``Stencil.__call__`` when an argument is an xarray object: a DataArray result
-    (lazy when any field is dask-backed); with ``out=`` the result is written there."""
+    (lazy when any field is dask-backed); with ``out=`` the result is written there.
+    ``names=``/``attrs=``: the result's name(s) and attributes (see ``_wrap``)."""
+    if out is not None and (names is not None or attrs is not None):
+        raise StencilCallError("names=/attrs= label a new result; with out= the result is "
+                               "written into out (set its name and attrs there)")
     values = {n: _as_value(n, v) for n, v in values.items()}
     labels = Labels.of(stencil, values, domain)
     if domain is not None and not _is_dataarray(domain) and \
@@ -278,13 +309,14 @@ def call_xarray(stencil, values: dict, *, boundary=None, fill_value=None, out=No
         if out is not None:
             store(results, _canonical_out(out, labels), call)
             return out
-        return _wrap(stencil, results, labels, call)
+        return _wrap(stencil, results, labels, call, names, attrs)
     call = stencil.bind(arrays, boundary, fill_value, labels.shape, threads, check)
     target = _canonical_out(out, labels) if out is not None else None
     results = stencil.call_arrays(arrays, out=target, **options)
     if out is not None:
         return out
-    return _wrap(stencil, results if isinstance(results, tuple) else (results,), labels, call)
+    return _wrap(stencil, results if isinstance(results, tuple) else (results,), labels, call,
+                 names, attrs)
 
 
 @api_boundary

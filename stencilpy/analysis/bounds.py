@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stencilpy.analysis.extents import (
-    access_extent, access_span, add_extents, index_symbols, stage_accesses, union_extents)
+    access_extent, access_span, add_extents, index_symbols, output_accesses, stage_accesses,
+    union_extents)
 from stencilpy.ir import nodes as N
 
 Extent = tuple  # tuple[tuple[int, int], ...]: (lo, hi) per axis
@@ -40,30 +41,83 @@ class StagePlan:
 
 @dataclass(frozen=True)
 class Plan:
-    """The frozen analysis of one stencil."""
+    """The frozen analysis of one stencil.
+
+    ``field_extents`` is each field's footprint over all outputs; ``output_extents[k]`` is
+    output ``k``'s own (exact: the signed reach of its expression, clamped at 0), so each
+    output has its own region under "fill"/"valid".  Stage regions are relative to the
+    region where every output is computed (the intersection of the outputs' regions)."""
 
     dims: tuple[str, ...]
     stages: tuple[StagePlan, ...]
     field_extents: tuple[tuple[str, Extent], ...]   # footprint of each field parameter on the output
     halo: Extent
+    output_extents: tuple[tuple[tuple[str, Extent], ...], ...] = ()
 
     @property
     def ndim(self) -> int:
         return len(self.dims)
 
+    @property
+    def n_outputs(self) -> int:
+        return max(len(self.output_extents), 1)
+
     def field_extent(self, name: str) -> Extent:
         zero = ((0, 0),) * self.ndim
         return dict(self.field_extents).get(name, zero)
 
-    def output_region(self, axis: int, domain_len: int, field_lens: dict[str, int]) -> tuple[int, int]:
-        """Loop bounds ``[lo, hi)`` along ``axis`` when the boundary there is "fill"/"valid".
-        ``field_lens`` maps each (non-broadcast) field to its length along the axis."""
+    def footprints(self, output: int | None = None) -> tuple[tuple[str, Extent], ...]:
+        """Field footprints of output ``output`` (None: of every output together)."""
+        if output is None or not self.output_extents:
+            return self.field_extents
+        return self.output_extents[output]
+
+    @property
+    def uniform(self) -> bool:
+        """Every output has the footprints of all of them (one region for all outputs)."""
+        return all(fp == self.field_extents for fp in self.output_extents)
+
+    def output_region(self, axis: int, domain_len: int, field_lens: dict[str, int],
+                      output: int | None = None) -> tuple[int, int]:
+        """Loop bounds ``[lo, hi)`` along ``axis`` when the boundary there is "fill"/"valid":
+        of output ``output``, or (None) where every output is computable.  ``field_lens``
+        maps each (non-broadcast) field to its length along the axis."""
         lo, hi = 0, domain_len
-        for name, ext in self.field_extents:
+        for name, ext in self.footprints(output):
             if name in field_lens:
                 lo = max(lo, ext[axis][0])
                 hi = min(hi, field_lens[name] - ext[axis][1])
         return lo, max(lo, hi)
+
+
+def _reach(stages, out_reads: dict, params: set, ndim: int) -> tuple[dict, dict]:
+    """Exact signed reach of an output stage reading ``out_reads``: the region of every
+    temporary it needs (relative to the output point) and the span of every field.
+
+    A read ``t[o]`` from a point region ``R`` needs ``t`` on ``R + span(o)`` (a Minkowski
+    sum of signed intervals, per axis and side; never widened to contain offset 0), and a
+    temporary needed by several readers is needed on the hull of their needs: a point is
+    computable iff every read lands inside the fields, and along one axis that depends
+    only on the least and the greatest index read."""
+    regions, spans = {}, {}
+
+    def grow(reads, region):
+        for name, offsets in reads.items():
+            grown = add_extents(region, access_span(offsets, ndim))
+            into = spans if name in params else regions
+            into[name] = grown if name not in into else union_extents(into[name], grown)
+
+    grow(out_reads, ((0, 0),) * ndim)
+    for stage in reversed(stages):                 # SSA: a stage reads only earlier ones
+        if stage.target is not None and stage.target in regions:
+            grow(stage.reads, regions[stage.target])
+    return regions, spans
+
+
+def _footprints(spans: dict, names, ndim: int) -> tuple[tuple[str, Extent], ...]:
+    """Signed field spans clamped at 0 (a footprint), in parameter order."""
+    zero = ((0, 0),) * ndim
+    return tuple((p, union_extents(spans[p], zero)) for p in names if p in spans)
 
 
 def analyse(stencil: N.Stencil) -> Plan:
@@ -72,29 +126,23 @@ def analyse(stencil: N.Stencil) -> Plan:
     zero = ((0, 0),) * ndim
     params = set(stencil.param_names)
     raw = stage_accesses(stencil)
-    # regions and footprints grow by the *signed* spans of the reads (a temporary read only
-    # at f[1] does not reach below), then are clamped at 0 by the union with ``zero``
-    regions = {None: zero}
-    for stage in reversed(raw):
-        region = regions.setdefault(stage.target, zero)
-        for name, offsets in stage.reads.items():
-            if name not in params:
-                grown = add_extents(region, access_span(offsets, ndim))
-                regions[name] = union_extents(regions.get(name, zero), grown)
-    stages, footprint = [], {}
+    regions, spans = _reach(raw, raw[-1].reads, params, ndim)
+    stages = []
     for stage in raw:
+        if stage.target is not None and stage.target not in regions:
+            continue                               # read by no output: never computed
         reads = tuple((name, access_extent(offs, ndim)) for name, offs in sorted(stage.reads.items()))
-        region = regions[stage.target]
+        region = regions[stage.target] if stage.target is not None else zero
         stages.append(StagePlan(stage.target, stage.expr_names, region, reads))
-        for name, offsets in stage.reads.items():
-            if name in params:
-                total = add_extents(region, access_span(offsets, ndim))
-                footprint[name] = union_extents(footprint.get(name, zero), total)
+    outputs = []
+    for k in range(len(stencil.returns)):
+        own = output_accesses(stencil, k)
+        outputs.append(_footprints(_reach(raw, own, params, ndim)[1], stencil.param_names, ndim))
+    footprint = _footprints(spans, stencil.param_names, ndim)
     halo = zero
-    for ext in footprint.values():
+    for _, ext in footprint:
         halo = union_extents(halo, ext)
-    ordered = tuple((p, footprint[p]) for p in stencil.param_names if p in footprint)
-    return Plan(stencil.dims, tuple(stages), ordered, halo)
+    return Plan(stencil.dims, tuple(stages), footprint, halo, tuple(outputs))
 
 
 def describe(plan: Plan) -> str:
@@ -105,6 +153,10 @@ def describe(plan: Plan) -> str:
     lines = [f"halo: {plan.halo}"]
     for name, ext in plan.field_extents:
         lines.append(f"field {name}: extent {ext}")
+    if not plan.uniform:                        # outputs with regions of their own
+        for k, footprints in enumerate(plan.output_extents):
+            own = ", ".join(f"{name} {ext}" for name, ext in footprints) or "no field"
+            lines.append(f"output {k}: reads {own}")
     for k, st in enumerate(plan.stages):
         what = f"temporary {st.target}" if st.target else "outputs"
         lines.append(f"stage {k} ({what}): region = output region grown by {st.region}"

@@ -9,7 +9,9 @@ Each access ``f[o]`` at the current point ``i`` of a stage is the sympy index
 ``i_d + o_d``; the extent of ``f`` in a stage is ``(lo, hi)`` with
 ``lo = -Min(index - i_d)`` and ``hi = Max(index - i_d)`` over its accesses.
 Extents of stages compose backwards from the output (extent 0):
-``region(t) = union over readers s of region(s) + offsets of t in s``.
+``region(t) = hull over readers s of (region(s) + signed span of t's offsets in s)``,
+exactly (a temporary read only at ``t[1]`` is needed on the output region shifted by one,
+not on a box grown to contain it).
 """
 
 from __future__ import annotations
@@ -45,15 +47,17 @@ def materialised(stencil: N.Stencil) -> tuple[str, ...]:
 
 
 def _collect(expr: N.Expr, defs: dict, mat: set, reads: dict, inline: dict) -> None:
-    for node in N.walk(expr):
-        if not isinstance(node, N.FieldAccess):
-            continue
-        if node.name in defs and node.name not in mat:
-            if node.name not in inline:
-                inline[node.name] = None
-                _collect(defs[node.name], defs, mat, reads, inline)
-            continue
-        reads.setdefault(node.name, set()).add(node.offset)
+    pending = [expr]        # a work list, not recursion: chains of temporaries can be long
+    while pending:
+        for node in N.walk(pending.pop()):
+            if not isinstance(node, N.FieldAccess):
+                continue
+            if node.name in defs and node.name not in mat:
+                if node.name not in inline:
+                    inline[node.name] = None
+                    pending.append(defs[node.name])
+                continue
+            reads.setdefault(node.name, set()).add(node.offset)
 
 
 def stage_accesses(stencil: N.Stencil) -> tuple[StageAccesses, ...]:
@@ -70,6 +74,15 @@ def stage_accesses(stencil: N.Stencil) -> tuple[StageAccesses, ...]:
         names = tuple(sorted(inline, key=order.__getitem__))
         stages.append(StageAccesses(target, names, reads))
     return tuple(stages)
+
+
+def output_accesses(stencil: N.Stencil, k: int) -> dict:
+    """What output ``k`` alone reads in the output stage: ``{name: set of offsets}`` of
+    fields and materialised temporaries, through the temporaries evaluated inline."""
+    defs = {s.target: s.value for s in stencil.body}
+    reads: dict = {}
+    _collect(stencil.returns[k], defs, set(materialised(stencil)), reads, {})
+    return reads
 
 
 def index_symbols(ndim: int) -> tuple[sympy.Symbol, ...]:  # noqa: F821

@@ -11,7 +11,8 @@ from stencilpy.about import cpu_model
 
 from . import kernels_c
 
-COLUMNS = ("case", "impl", "threads", "median", "best", "vs C", "vs numpy", "GB/s", "status")
+COLUMNS = ("case", "impl", "threads", "median", "best", "vs C", "vs best peer", "vs numpy", "GB/s",
+           "status")
 
 
 def _version(module):
@@ -39,6 +40,7 @@ def machine_info():
         "platform": platform.platform(),
         "numpy": np.__version__,
         "numba": _version("numba"),
+        "pystencils": _version("pystencils"),
         "llvmlite": _version("llvmlite"),
         "stencilpy": _version("stencilpy"),
         "gcc": kernels_c.gcc_version(),
@@ -57,26 +59,35 @@ def _fmt(x, spec):
     return "-" if x is None or not math.isfinite(x) else format(x, spec)
 
 
+def _peer(r):
+    ratio = r.get("ratio_peer")
+    return "-" if ratio is None else f"{ratio:.2f} ({r['best_peer']})"
+
+
 def table_rows(rows):
     for r in rows:
         status = r["status"] if r["status"] != "ok" else ""
         if r["status"] == "FAILED":
             status = "**FAILED** (output mismatch)"
         yield (r["case"], r["impl"], str(r["threads"]), _fmt_time(r.get("time_s")),
-               _fmt_time(r.get("min_s")), _fmt(r.get("ratio_c"), ".2f"), _fmt(r.get("speedup_numpy"), ".1f"),
+               _fmt_time(r.get("min_s")), _fmt(r.get("ratio_c"), ".2f"), _peer(r),
+               _fmt(r.get("speedup_numpy"), ".1f"),
                _fmt(r.get("gbps"), ".1f"), status)
 
 
 def markdown(rows, bandwidth, info, notes):
     lines = [f"# stencilpy benchmarks — {info['date']}", "",
              f"CPU: {info['cpu_model']}, {info['usable_cores']} usable cores; numpy "
-             f"{info['numpy']}, numba {info['numba']}, {info['gcc']}, stencilpy "
+             f"{info['numpy']}, numba {info['numba']}, pystencils {info.get('pystencils', '?')}, "
+             f"{info['gcc']}, stencilpy "
              f"{info['stencilpy']}. Load average (1/5/15 min) at start "
              f"{info['load_average_start']}, at end {info.get('load_average_end', '?')}.", "",
              "Copy bandwidth (same run, read + write bytes): " + ", ".join(
                  f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()) + ".", "",
              "Times are medians (and minima) of interleaved repeats. *vs C*: time / C time at the same "
-             "thread count (numpy against C on 1 thread). *vs numpy*: numpy time / time. "
+             "thread count (numpy against C on 1 thread). *vs best peer*: time / the fastest of "
+             "C, numba, pystencils and pystencils-autovec at the same thread count (named). "
+             "*vs numpy*: numpy time / time. "
              "*GB/s*: (inputs read once + output written once) / time.", "",
              "| " + " | ".join(COLUMNS) + " |",
              "|" + "|".join("---" for _ in COLUMNS) + "|"]

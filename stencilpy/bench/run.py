@@ -14,13 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bandwidth, kernels_c, kernels_numba, kernels_stencilpy, report
+from . import bandwidth, kernels_c, kernels_numba, kernels_pystencils, kernels_stencilpy, report
 from .cases import CASES, KERNELS, bytes_moved, compare
 from .impl import Unavailable, load_numpy
 from .timing import calibrate, median, round_robin
 
-LOADERS = {"C": kernels_c.load, "numba": kernels_numba.load, "numpy": load_numpy,
-           "stencilpy": kernels_stencilpy.load}
+LOADERS = {"C": kernels_c.load, "numba": kernels_numba.load,
+           "pystencils": kernels_pystencils.load,
+           "pystencils-autovec": kernels_pystencils.load_autovec,
+           "numpy": load_numpy, "stencilpy": kernels_stencilpy.load}
+PEERS = ("C", "numba", "pystencils", "pystencils-autovec")   # "vs best peer": the fastest of these
 DEFAULT_OUT = Path("stencilpy-output") / "bench"   # in the current directory, as the demo
 SEED = 20261127
 MAX_INNER = 10000                 # calls per timed batch at most
@@ -51,7 +54,8 @@ def _csv(text):
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="stencilpy bench",
-        description="Time stencil kernels in stencilpy, C (gcc -O3 -fopenmp), numba and numpy; "
+        description="Time stencil kernels in stencilpy, C (gcc -O3 -fopenmp), numba, pystencils 2 "
+                    "(own vectoriser and gcc-auto-vectorised, when installed) and numpy; "
                     "each output is checked against numpy first. Writes results.md/.json/.png.")
     p.add_argument("--quick", action="store_true", help="small sizes, 3 repeats (< 1 minute)")
     p.add_argument("--kernels", type=_csv, default=[],
@@ -134,6 +138,11 @@ def fill_times(rows, times, nbytes):
             continue
         c_t = by_key.get(("C", r["threads"]), {}).get("time_s")
         r["ratio_c"] = r["time_s"] / c_t if c_t else None
+        peers = [(by_key[(p, r["threads"])]["time_s"], p) for p in PEERS
+                 if by_key.get((p, r["threads"]), {}).get("time_s")]
+        if peers and r["impl"] not in PEERS:
+            best_t, best = min(peers)
+            r["ratio_peer"], r["best_peer"] = r["time_s"] / best_t, best
         r["speedup_numpy"] = numpy_t / r["time_s"] if numpy_t else None
 
 

@@ -15,4 +15,6 @@
     target.py    Target protocol; CpuTarget (intrinsics + libm, vector-width hints)
     types.py     NumPy types as LLVM types            loops.py     loop helpers
     worker.py    the helper threads' mailbox loop (sp_sync)
+    gpu/         the GPU kernels: GpuSpec, interior + edge kernels for NVPTX or the host,
+                 GpuTarget (libdevice math)
 """

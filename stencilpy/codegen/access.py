@@ -204,14 +204,18 @@ def stage_reads(exprs, defs: dict, materialised) -> list:
     (through the temporaries they evaluate inline), in first-read order."""
     seen, out, inlined = set(), [], set()
 
-    def visit(expr):
-        for node in N.walk(expr):
-            if not isinstance(node, N.FieldAccess):
+    def visit(expr):    # depth first, with a stack of iterators: chains of temporaries are long
+        stack = [N.walk(expr)]
+        while stack:
+            node = next(stack[-1], None)
+            if node is None:
+                stack.pop()
+            elif not isinstance(node, N.FieldAccess):
                 continue
-            if node.name in defs and node.name not in materialised:
+            elif node.name in defs and node.name not in materialised:
                 if node.name not in inlined:
                     inlined.add(node.name)
-                    visit(defs[node.name])
+                    stack.append(N.walk(defs[node.name]))
             elif (node.name, node.offset) not in seen:
                 seen.add((node.name, node.offset))
                 out.append((node.name, node.offset))

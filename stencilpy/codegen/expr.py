@@ -14,7 +14,9 @@ modes or libm.  It lowers the expressions of *one point* and receives
 * ``scalars``: scalar argument name -> LLVM value;
 * ``inline``: temporaries evaluated in place (read at offset 0 only, see
   ``passes/inline_temporaries.py``), name -> defining expression;
-* ``target``: float math functions and attributes (``codegen/target.py``).
+* ``target``: float math functions and attributes (``codegen/target.py``);
+* ``known``: ``id(node) -> value`` of sub-expressions computed already (the row-invariant
+  values of ``codegen/hoist.py``), used instead of lowering the node again.
 
 A GPU kernel lowers a point with the same class::
 
@@ -48,7 +50,8 @@ class ExprLowerer:
     be shared between points (it caches node types by node identity)."""
 
     def __init__(self, builder: ir.IRBuilder, target, types: dict, load: Load, scalars: dict,
-                 inline: dict | None = None, type_memo: dict | None = None):
+                 inline: dict | None = None, type_memo: dict | None = None,
+                 known: dict | None = None):
         self.b = builder
         self.target = target
         self.types = types
@@ -57,11 +60,14 @@ class ExprLowerer:
         self.inline = {} if inline is None else inline
         self.type_memo = {} if type_memo is None else type_memo
         self.values: dict = {}              # (name, offset) -> value at this point
+        self.known = {} if known is None else known   # id(node) -> value computed already
 
     def type_of(self, expr: N.Expr):
         return expr_type(expr, self.types, self.type_memo)
 
     def lower(self, expr: N.Expr) -> ir.Value:
+        if self.known and id(expr) in self.known:       # hoisted (codegen/hoist.py)
+            return self.known[id(expr)]
         return getattr(self, f"lower_{type(expr).__name__}")(expr)
 
     def lower_as(self, expr: N.Expr, t) -> ir.Value:
@@ -84,11 +90,27 @@ class ExprLowerer:
             if any(expr.offset):
                 raise InternalCompilerError(f"inline temporary '{expr.name}' read at offset "
                                             f"{expr.offset} (only 0 is evaluated in place)")
+            self._inline_dependencies(expr.name, expr.offset)
             value = self.lower_as(self.inline[expr.name], self.types[expr.name])
         else:
             value = self.load(expr.name, expr.offset)
         self.values[key] = value
         return value
+
+    def _inline_dependencies(self, name: str, zero: tuple) -> None:
+        """Lower the inline temporaries that ``name`` reads (transitively) first, in
+        definition order: each is then one memo lookup away, so that a chain of thousands
+        of temporaries needs no deep recursion."""
+        needed, pending = set(), [self.inline[name]]
+        while pending:
+            for node in N.walk(pending.pop()):
+                if isinstance(node, N.FieldAccess) and node.name in self.inline \
+                        and node.name not in needed and (node.name, zero) not in self.values:
+                    needed.add(node.name)
+                    pending.append(self.inline[node.name])
+        for dep in self.inline:                            # definition order
+            if dep in needed and (dep, zero) not in self.values:
+                self.values[(dep, zero)] = self.lower_as(self.inline[dep], self.types[dep])
 
     def lower_BinOp(self, expr: N.BinOp) -> ir.Value:
         t = self.type_of(expr)

@@ -2,9 +2,10 @@
 >= 1, the interior (points whose reads are all in bounds) along split axes, and the
 layout of each temporary's buffer.
 
-A stage's region ``(L_d, H_d)`` widens the call's region ``[lo_d, hi_d)``: the stage
-computes ``[lo_d - L_d, hi_d + H_d)`` along axis d (temporaries are needed beyond the
-outputs' region by their readers' extents).
+A stage's region ``(L_d, H_d)`` moves the ends of the call's region ``[lo_d, hi_d)``: the
+stage computes ``[lo_d - L_d, hi_d + H_d)`` along axis d (temporaries are needed where
+their readers read them).  The sides are signed (exact regions): a temporary read only at
+``t[1]`` has ``(-1, 1)``, the region shifted by one; ``L_d + H_d >= 0`` always.
 """
 
 from __future__ import annotations

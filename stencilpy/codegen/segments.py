@@ -25,6 +25,7 @@ from stencilpy.codegen.access import (FastLoads, Frame, RemappedLoads, Rows, row
 from stencilpy.codegen.args import load_args
 from stencilpy.codegen.context import KernelContext
 from stencilpy.codegen.expr import ExprLowerer
+from stencilpy.codegen.hoist import invariant_roots, row_invariants
 from stencilpy.codegen.loops import const, for_range, smax, smin
 from stencilpy.codegen.stream import aligned_start, streamed_segment
 from stencilpy.codegen.types import I64, concrete, store
@@ -35,11 +36,12 @@ from stencilpy.codegen.types import I64, concrete, store
 ALIGN_STORES = True
 
 
-def stage_values(fr: Frame, stage, load) -> list:
-    """The values ``stage`` stores at the current point; ``load(name, offset)`` reads."""
+def stage_values(fr: Frame, stage, load, known: dict | None = None) -> list:
+    """The values ``stage`` stores at the current point; ``load(name, offset)`` reads;
+    ``known``: the row's invariant values (``codegen/hoist.py``)."""
     ctx = fr.ctx
     lower = ExprLowerer(fr.b, ctx.target, ctx.types, load, fr.args.scalars, ctx.inline,
-                        ctx.type_memo)
+                        ctx.type_memo, known)
     return [lower.lower_as(e, t) for e, t in zip(ctx.stage_exprs(stage), ctx.stage_types(stage))]
 
 
@@ -88,21 +90,31 @@ class InnerAxis:
         """[lo, hi) of a row, every read in bounds: for outputs, a masked peel up to the
         first point whose store is 64-byte aligned (no cache-line-split vector stores),
         then the loop LLVM vectorises (or the streamed segment)."""
+        if not invariant_roots(self.ctx, self.ctx.stage_exprs(stage)):
+            self._points(fr, stage, lo, hi, rows, {})
+            return
+        b = fr.b
+        with b.if_then(b.icmp_signed("<", lo, hi)):      # the first point's reads are in bounds
+            inv = row_invariants(fr, stage, FastLoads(fr, rows, lo))    # once per row
+            self._points(fr, stage, lo, hi, rows, inv)
+
+    def _points(self, fr: Frame, stage, lo, hi, rows: Rows, inv: dict) -> None:
         b, outs = fr.b, self.ctx.spec.outputs
         if stage.target is None and self.ctx.stream:
             size = concrete(outs[0].dtype).itemsize
             streamed_segment(b, lo, hi, rows.out, self.stream_bufs, size,
-                             lambda j: stage_values(fr, stage, FastLoads(fr, rows, j)),
+                             lambda j: stage_values(fr, stage, FastLoads(fr, rows, j), inv),
                              lambda k, v, p: store(b, v, p, outs[k].dtype),
                              self._lead_rows(rows))
             return
         if ALIGN_STORES and self._aligned_outputs(stage):
             mid = aligned_start(b, rows.out, lo, hi, concrete(outs[0].dtype).itemsize)
             with for_range(b, lo, mid, "jpeel", masked=True) as j:
-                store_point(fr, stage, rows, j, stage_values(fr, stage, FastLoads(fr, rows, j)))
+                store_point(fr, stage, rows, j,
+                            stage_values(fr, stage, FastLoads(fr, rows, j), inv))
             lo = mid
         with for_range(b, lo, hi, "j") as j:
-            store_point(fr, stage, rows, j, stage_values(fr, stage, FastLoads(fr, rows, j)))
+            store_point(fr, stage, rows, j, stage_values(fr, stage, FastLoads(fr, rows, j), inv))
 
     def _aligned_outputs(self, stage) -> bool:
         """The stage stores every output with unit stride and one itemsize (so one peel

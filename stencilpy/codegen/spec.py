@@ -69,6 +69,9 @@ class KernelSpec:
     modes: tuple[str, ...]
     temp_types: tuple[tuple[str, object], ...]
     streaming: bool = False
+    #: False for a kernel that computes part of an output's region (an output's extra
+    #: strips, ``runtime/strips.py``): it must not write ``fill_value`` around its rows
+    writes_fill: bool = True
 
     @property
     def ndim(self) -> int:
@@ -108,7 +111,7 @@ class KernelSpec:
     @property
     def fills_inner(self) -> bool:
         """The kernel writes ``fill_value`` into the innermost axis' "fill" strips."""
-        return self.ndim >= 2 and self.modes[-1] == "fill"
+        return self.ndim >= 2 and self.modes[-1] == "fill" and self.writes_fill
 
     def types(self) -> dict:
         env = {f.name: f.dtype for f in self.fields}
@@ -118,8 +121,10 @@ class KernelSpec:
 
     def fingerprint_text(self) -> str:
         """Canonical text of everything the generated code depends on."""
+        from stencilpy.codegen import hoist           # (hoist imports this module)
         parts = [format_stencil(self.stencil), f"modes={self.modes}", f"streaming={self.streaming}",
-                 "abi=4"]
+                 "abi=4", f"hoist={'row' if hoist.ENABLED else 'off'}"] \
+            + ([] if self.writes_fill else ["writes_fill=False"])
         parts += [f"field {f.name} {f.dtype.str} bcast={f.broadcast} unit={f.unit_inner}"
                   for f in self.fields]
         parts += [f"scalar {n} {t.__name__}" for n, t in self.scalars]

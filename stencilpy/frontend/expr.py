@@ -20,6 +20,7 @@ import numpy
 from stencilpy.errors import StencilSyntaxError, close_match
 from stencilpy.frontend import functions as language
 from stencilpy.frontend.functions import SpFunction
+from stencilpy.frontend.limits import DEPTH_HINT, MAX_DEPTH
 from stencilpy.frontend.resolve import MISSING, as_constant, canonical_function, describe
 from stencilpy.frontend.subscript import fold_offsets
 from stencilpy.ir import nodes as N
@@ -45,7 +46,8 @@ _FUNCTIONS_HINT = ("use abs, min, max, sp.where and the math functions (sp.sqrt,
 #: node type -> (what is not supported, hint)
 UNSUPPORTED: dict[type, tuple[str, str]] = {
     ast.For: ("loops are not supported", "the stencil body already runs at every point; "
-              "write the terms out, or use an @sp.function helper"),
+              "'for i in range(-2, 3):' with constant bounds is unrolled; along an axis use "
+              "a sweep (with sp.forward(axis):)"),
     ast.While: ("loops are not supported", "the stencil body already runs at every point; "
                 "use 'if' blocks or sp.where for conditions"),
     ast.With: ("'with' blocks are not supported", "move the 'with' block outside the stencil"),
@@ -82,11 +84,23 @@ UNSUPPORTED: dict[type, tuple[str, str]] = {
 }
 
 
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[:width - 5] + " ... "
+
+
 class ExprParser(ast.NodeVisitor):
     """Python expressions -> IR expressions (see the module docstring)."""
 
     def expr(self, node: ast.expr) -> N.Expr:
-        return self.visit(node)
+        ctx = self.ctx
+        ctx.depth += 1
+        try:
+            if ctx.depth > MAX_DEPTH:
+                self.fail(node, f"'{_short(self.src.segment(node))}' is nested more than "
+                          f"{MAX_DEPTH} operations deep", DEPTH_HINT)
+            return self.visit(node)
+        finally:
+            ctx.depth -= 1
 
     def fail(self, node: ast.AST, message: str, hint: str | None = None) -> NoReturn:
         raise StencilSyntaxError(message, self.src.loc(node), hint)
@@ -221,7 +235,8 @@ class ExprParser(ast.NodeVisitor):
             what = base.id if isinstance(base, ast.Name) else self.src.segment(base)
             self.fail(base, f"'{what}' is not a parameter or a temporary, so it cannot be "
                       "read at offsets", "pass arrays to the stencil as parameters")
-        offset = fold_offsets(node, self.ctx.dims, self.fail, self.src.segment, self._defined)
+        offset = fold_offsets(node, self.ctx.dims, self.fail, self.src.segment, self._defined,
+                              getattr(self, "constant_int", None))
         self._check_rank(node, len(offset))
         return N.FieldAccess(name, offset, self.src.loc(node))
 

@@ -20,15 +20,28 @@ from __future__ import annotations
 
 import ast
 import keyword
+import operator
+
+import numpy
 from dataclasses import dataclass, field
 
 from stencilpy.errors import ReservedNameError, SourceLoc, StencilSyntaxError
-from stencilpy.frontend.expr import BINARY_OPERATORS, ExprParser
+from stencilpy.frontend.expr import BINARY_OPERATORS, UNSUPPORTED, ExprParser
 from stencilpy.frontend.functions import SpFunction
+from stencilpy.frontend.recurrence import warn_recurrences
+from stencilpy.frontend.limits import MAX_HELPER_DEPTH, check_reach
 from stencilpy.frontend.resolve import Namespace
 from stencilpy.frontend.source import FunctionSource, get_function_source, parameters
+from stencilpy.frontend.sweeps import (
+    DECORATION_LEVELS, MAX_LEVEL_BOUND, SWEEP_NAMES, LevelError, check_levels)
 from stencilpy.ir import nodes as N
 from stencilpy.options import RESERVED
+
+#: the most iterations one unrolled loop may have
+MAX_UNROLLED = 256
+
+_STATIC_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+               ast.FloorDiv: operator.floordiv}
 
 #: keyword-only call options of a stencil: no parameter may use these names
 RESERVED_NAMES = RESERVED
@@ -46,6 +59,8 @@ class _Context:
     active: list = field(default_factory=list)    # helpers being inlined (recursion check)
     sources: dict = field(default_factory=dict)   # helper function -> FunctionSource
     counter: int = 0
+    sweep: object = None                  # the sweep being parsed (its 'with' node), or None
+    depth: int = 0                        # expressions being parsed, helpers included
 
     def source_of(self, pyfunc) -> FunctionSource:
         if pyfunc not in self.sources:
@@ -95,6 +110,8 @@ class FunctionParser(ExprParser):
         self.temps = _assigned_names(src.node.body)
         self.defined: set[str] = set()
         self.partial: set[str] = set()
+        self.if_depth = 0
+        self.loop_values: dict[str, int] = {}     # loop variables being unrolled
 
     # -- names ----------------------------------------------------------------------------
 
@@ -116,6 +133,8 @@ class FunctionParser(ExprParser):
                   f"assign '{name}' above this line")
 
     def lookup_local(self, name: str, node: ast.AST) -> N.Expr | None:
+        if name in self.loop_values:
+            return N.Const(self.loop_values[name], self.src.loc(node))
         if name in self.bindings:
             return self.bindings[name].expr
         if name in self.params:
@@ -144,6 +163,9 @@ class FunctionParser(ExprParser):
         return None
 
     def _check_target(self, name: str, target: ast.AST) -> None:
+        if name in self.loop_values:
+            self.fail(target, f"'{name}' is the variable of a loop being unrolled",
+                      "assign to a new temporary name")
         if name in self.params or name in self.bindings:
             self.fail(target, f"'{name}' is a parameter, and parameters are read-only",
                       "assign to a new temporary name")
@@ -254,12 +276,223 @@ class FunctionParser(ExprParser):
         """Parse one branch from the state ``before``; partial names accumulate."""
         outer = self.out
         self.out, self.defined = [], set(before[0])
+        self.if_depth += 1
         try:
             for stmt in stmts:
                 self.visit(stmt)
             return tuple(self.out), self.defined
         finally:
             self.out = outer
+            self.if_depth -= 1
+
+    # -- columns: with sp.forward(axis) / sp.backward(axis) / sp.levels(start, stop) --------
+
+    def _with_marker(self, node: ast.With) -> tuple[str, ast.Call]:
+        """The kind ('forward', 'backward', 'levels') of a ``with`` statement, or fail."""
+        item = node.items[0]
+        call = item.context_expr
+        kind = None
+        if isinstance(call, ast.Call):
+            func = self._callee(call.func)
+            kind = next((k for k, f in SWEEP_NAMES.items() if f is func), None)
+        if kind is None or len(node.items) != 1 or item.optional_vars is not None:
+            what = ("'with' blocks are not supported" if kind is None else
+                    f"'with sp.{kind}(...)' takes no 'as' and no second context")
+            self.fail(node, f"'{self.src.segment(node)}' is not part of the stencil language: "
+                      f"{what}", "move other 'with' blocks outside the stencil; the 'with' "
+                      "blocks of a stencil are 'with sp.forward(axis):', 'with sp.backward(axis):'"
+                      " and, inside those, 'with sp.levels(start, stop):'")
+        return kind, call
+
+    def visit_With(self, node: ast.With) -> None:
+        kind, call = self._with_marker(node)
+        if kind == "levels":
+            self.fail(call, f"'{self.src.segment(call)}' is not directly inside a sweep",
+                      "write 'with sp.levels(start, stop):' directly in a 'with sp.forward(axis):'"
+                      " or 'with sp.backward(axis):' block (ranges do not nest)")
+        if self.kind != "stencil":
+            self.fail(call, f"helper '{self.src.name}' opens a sweep",
+                      "write sweeps in the stencil's own body; helpers compute one expression "
+                      "and may be called inside a sweep")
+        if self.ctx.sweep is not None:
+            self.fail(call, "sweeps do not nest", "close the outer sweep first; sweeps run one "
+                      "after the other, in the order written")
+        if self.if_depth:
+            self.fail(call, "a sweep cannot be inside an 'if' block",
+                      "put the 'if' inside the sweep (it then applies at every level)")
+        if len(call.args) != 1 or call.keywords:
+            self.fail(call, f"'{self.src.segment(call)}' takes one argument, the axis",
+                      f"write sp.{kind}('lev') with a name from dims=, or sp.{kind}(0)")
+        axis = self._sweep_axis(call.args[0])
+        outer = self.out
+        self.ctx.sweep = node
+        ranges: list[N.Levels] = []
+        loc = self.src.header_loc(node, call)
+        try:
+            for stmt in node.body:
+                if isinstance(stmt, ast.With) and self._with_marker(stmt)[0] == "levels":
+                    ranges.append(self._levels(stmt))
+                    continue
+                self.out = []
+                self.visit(stmt)
+                if ranges and ranges[-1].every:     # consecutive statements: one block
+                    last = ranges.pop()
+                    self.out = list(last.body) + self.out
+                ranges.append(N.Levels(0, None, tuple(self.out), True, loc))
+        finally:
+            self.out = outer
+            self.ctx.sweep = None
+        outer.append(N.Sweep(axis, kind, tuple(ranges), loc))
+
+    def _sweep_axis(self, arg: ast.expr) -> int:
+        """The axis position named by ``sp.forward(arg)`` (a non-negative int, or a negative
+        one that ``parse_stencil`` resolves once the rank is known)."""
+        name = None
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            name = arg.value
+        elif isinstance(arg, ast.Name) and arg.id in self.ctx.dims:
+            name = arg.id
+        if name is not None:
+            if name not in self.ctx.dims:
+                declared = (f"the stencil's dims are {self.ctx.dims}" if self.ctx.dims
+                            else "the stencil declares no dims")
+                self.fail(arg, f"sweep over '{name}', which is not a dimension: {declared}",
+                          f"declare it, e.g. @sp.stencil(dims=('{name}', 'lat', 'lon')), or "
+                          "give the axis position, e.g. sp.forward(0)")
+            return self.ctx.dims.index(name)
+        value = self.static_int(arg)
+        if value is None:
+            self.fail(arg, f"'{self.src.segment(arg)}' does not name an axis",
+                      "write a dimension name from dims= (sp.forward('lev')) or an integer "
+                      "axis position (sp.forward(0))")
+        return value
+
+    def _levels(self, node: ast.With) -> N.Levels:
+        call = node.items[0].context_expr
+        if len(call.args) != 2 or call.keywords:
+            self.fail(call, f"'{self.src.segment(call)}' takes two arguments, start and stop",
+                      "write sp.levels(0, 1), sp.levels(1, None) or sp.levels(-1, None) "
+                      "(Python slice meaning)")
+        bounds = []
+        for arg in call.args:
+            if isinstance(arg, ast.Constant) and arg.value is None:
+                bounds.append(None)
+                continue
+            value = self.static_int(arg)
+            if value is None or abs(value) > MAX_LEVEL_BOUND:
+                self.fail(arg, f"level bound '{self.src.segment(arg)}' is not an integer "
+                          "known when the stencil is decorated",
+                          "write an integer constant (negative counts from the end), None for "
+                          "the end, or a module-level integer constant")
+            bounds.append(value)
+        start, stop = bounds
+        if start is None:
+            self.fail(call.args[0], "the start of a level range cannot be None",
+                      "write 0 for the first level")
+        lo, hi = slice(start, stop).indices(DECORATION_LEVELS)[:2]
+        if lo >= hi:
+            self.fail(call, f"'{self.src.segment(call)}' is an empty range of levels",
+                      "start must come before stop (Python slice meaning: sp.levels(0, -1) is "
+                      "all but the last level)")
+        outer = self.out
+        self.out = []
+        try:
+            for stmt in node.body:
+                self.visit(stmt)                 # a nested 'with' fails: ranges do not nest
+            return N.Levels(start, stop, tuple(self.out), loc=self.src.header_loc(node, call))
+        finally:
+            self.out = outer
+
+    def static_int(self, node: ast.expr) -> int | None:
+        """The value of an integer expression known at decoration (constants, captured
+        module-level ints, unrolled loop variables, + - * //), or None."""
+        if isinstance(node, ast.Constant):
+            return node.value if type(node.value) is int else None
+        if isinstance(node, ast.Name):
+            return self.constant_int(node.id)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            v = self.static_int(node.operand)
+            return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
+        if isinstance(node, ast.BinOp) and type(node.op) in _STATIC_OPS:
+            a, b = self.static_int(node.left), self.static_int(node.right)
+            if a is None or b is None or (isinstance(node.op, ast.FloorDiv) and b == 0):
+                return None
+            return _STATIC_OPS[type(node.op)](a, b)
+        return None
+
+    def constant_int(self, name: str) -> int | None:
+        """``name`` as an integer known at decoration: a loop variable being unrolled or a
+        captured (global, closure) int; None for anything else."""
+        if name in self.loop_values:
+            return self.loop_values[name]
+        bound = self.bindings.get(name)
+        if bound is not None and isinstance(bound.expr, N.Const) and type(bound.expr.value) is int:
+            return bound.expr.value             # a helper argument that is a known int
+        if self.is_local(name) or name in self.ctx.dims:
+            return None
+        value = self.ns.lookup(name)
+        if type(value) is int or (isinstance(value, numpy.integer)):
+            return int(value)
+        return None
+
+    def visit_For(self, node: ast.For) -> None:
+        """``for i in range(a, b, step):`` with bounds known at decoration: the body is
+        repeated with ``i`` replaced by each value (an unrolled loop)."""
+        if node.orelse:
+            self.fail(node, "'for ... else' is not supported", "drop the 'else' block")
+        if not isinstance(node.target, ast.Name):
+            self.fail(node.target, f"'{self.src.segment(node.target)}' is not a loop variable "
+                      "name", "write 'for i in range(-2, 3):'")
+        name = node.target.id
+        self._check_target(name, node.target)
+        if name in self.ctx.dims:
+            self.fail(node.target, f"loop variable '{name}' has the name of a dimension",
+                      "rename the loop variable")
+        values = self._static_range(node.iter)
+        if len(values) > MAX_UNROLLED:
+            self.fail(node.iter, f"'{self.src.segment(node.iter)}' has {len(values)} iterations;"
+                      f" loops are unrolled, up to {MAX_UNROLLED}", "write fewer terms")
+        for inner in node.body:
+            for sub in ast.walk(inner):
+                if isinstance(sub, (ast.Break, ast.Continue)):
+                    self.fail(sub, f"'{self.src.segment(sub)}' is not supported in an unrolled "
+                              "loop", "every iteration runs; use 'if' blocks or sp.where")
+        try:
+            for value in values:
+                self.loop_values[name] = value
+                for stmt in node.body:
+                    self.visit(stmt)
+        finally:
+            self.loop_values.pop(name, None)
+
+    def _static_range(self, node: ast.expr) -> range:
+        what, hint = UNSUPPORTED[ast.For]
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or \
+                self.is_local(node.func.id) or self.ns.lookup(node.func.id) is not range:
+            self.fail(node, f"'{self.src.segment(node)}' is not part of the stencil language: "
+                      "only loops over 'range(...)' with bounds known when the stencil is "
+                      "decorated are supported (they are unrolled)", hint)
+        if node.keywords or not 1 <= len(node.args) <= 3:
+            self.fail(node, f"'{self.src.segment(node)}' takes 1 to 3 positional arguments",
+                      "write range(stop), range(start, stop) or range(start, stop, step)")
+        bounds = []
+        for arg in node.args:
+            value = self.static_int(arg)
+            if value is None:
+                names = [n.id for n in ast.walk(arg) if isinstance(n, ast.Name)]
+                runtime = [n for n in names if n in self.params or n in self.bindings
+                           or n in self.temps]
+                why = (f"'{runtime[0]}' is a parameter or temporary, known only when the "
+                       "stencil is called" if runtime else "it is not an integer constant")
+                self.fail(arg, f"loop bound '{self.src.segment(arg)}' is not known when the "
+                          f"stencil is decorated: {why}",
+                          "loops are unrolled, so their bounds are integer constants or "
+                          "module-level integer constants; along an axis use a sweep "
+                          "(with sp.forward(axis):)")
+            bounds.append(value)
+        if len(bounds) == 3 and bounds[2] == 0:
+            self.fail(node.args[2], "range() step must not be zero", "use a non-zero step")
+        return range(*bounds)
 
     def visit_Pass(self, node: ast.Pass) -> None:
         pass
@@ -282,6 +515,10 @@ class FunctionParser(ExprParser):
         if helper.pyfunc in self.ctx.active:
             self.fail(node, f"helper '{name}' calls itself", "helpers are inlined, so they "
                       "cannot be recursive; write the terms out")
+        if len(self.ctx.active) >= MAX_HELPER_DEPTH:
+            self.fail(node, f"helper '{name}' is called {MAX_HELPER_DEPTH + 1} helpers deep",
+                      f"helpers call helpers at most {MAX_HELPER_DEPTH} deep: call some of "
+                      "them one after the other from the stencil, through temporaries")
         src = self.ctx.source_of(helper.pyfunc)
         params = parameters(src, "helper")
         _check_param_names(src, params, self.ctx.dims, reserved=())
@@ -358,6 +595,16 @@ def _zero_offsets(stmts, zeros: tuple[int, ...]) -> tuple[N.Stmt, ...]:
     for stmt in stmts:
         if isinstance(stmt, N.Assign):
             out.append(N.Assign(stmt.target, _fill_zeros(stmt.value, zeros), stmt.loc))
+        elif isinstance(stmt, N.Sweep):
+            axis = stmt.axis + len(zeros) if stmt.axis < 0 else stmt.axis
+            if not 0 <= axis < len(zeros):
+                raise StencilSyntaxError(
+                    f"sweep over axis {stmt.axis}, but the stencil has {len(zeros)} "
+                    f"dimension{'s' if len(zeros) != 1 else ''}", stmt.loc,
+                    f"give an axis position from 0 to {len(zeros) - 1}, or a name from dims=")
+            ranges = tuple(N.Levels(r.start, r.stop, _zero_offsets(r.body, zeros), r.every,
+                                    r.loc) for r in stmt.ranges)
+            out.append(N.Sweep(axis, stmt.direction, ranges, stmt.loc))
         else:
             out.append(N.If(_fill_zeros(stmt.cond, zeros), _zero_offsets(stmt.body, zeros),
                             _zero_offsets(stmt.orelse, zeros), stmt.loc))
@@ -392,10 +639,18 @@ def parse_stencil(pyfunc, dims: tuple[str, ...] | None = None) -> N.Stencil:
     returns = parser.parse_function()
     ndim = ctx.ndim or 1
     zeros = (0,) * ndim
-    return N.Stencil(
+    stencil = N.Stencil(
         name=src.name,
         params=tuple(N.Param(p.arg, p.arg in ctx.subscripted, src.loc(p)) for p in params),
         body=_zero_offsets(parser.out, zeros),
         returns=tuple(_fill_zeros(r, zeros) for r in returns),
         dims=declared or tuple(f"dim_{i}" for i in range(ndim)),
         loc=src.def_loc())
+    warn_recurrences(stencil)
+    if N.has_sweeps(stencil):
+        try:
+            check_levels(stencil, [DECORATION_LEVELS] * ndim)
+        except LevelError as exc:
+            raise StencilSyntaxError(exc.message, exc.loc, exc.hint) from None
+    check_reach(stencil)
+    return stencil

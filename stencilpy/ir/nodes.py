@@ -139,6 +139,39 @@ Stmt = Union[Assign, If]
 
 
 @dataclass(frozen=True)
+class Levels:
+    """``with sp.levels(start, stop):`` inside a sweep: the statements of ``body`` run at the
+    levels ``range(n)[start:stop]`` (Python slice meaning; ``stop=None`` is the end)."""
+
+    start: int
+    stop: int | None
+    body: tuple[Stmt, ...]
+    every: bool = False      # statements written directly in the sweep: at every level
+    loc: SourceLoc = field(default=_NOLOC, compare=False)
+
+    def bounds(self, n: int) -> tuple[int, int]:
+        """``[lo, hi)`` of the range on an axis of ``n`` levels (``lo >= hi``: empty)."""
+        lo, hi, _ = slice(self.start, self.stop).indices(n)
+        return lo, hi
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """``with sp.forward(axis):`` / ``with sp.backward(axis):``: runs level by level along
+    ``axis`` in ``direction`` ("forward": increasing index), in parallel over the other axes.
+    At each level, the ``ranges`` that contain it run in the order written; statements written
+    directly in the sweep form ``Levels(0, None, ..., every=True)`` blocks (every level)."""
+
+    axis: int
+    direction: str
+    ranges: tuple[Levels, ...]
+    loc: SourceLoc = field(default=_NOLOC, compare=False)
+
+
+Block = Union[Assign, If, Sweep]
+
+
+@dataclass(frozen=True)
 class Param:
     """A stencil parameter.  ``subscripted`` parameters must be fields; the others
     are fields or scalars depending on what the caller passes."""
@@ -154,7 +187,7 @@ class Stencil:
 
     name: str
     params: tuple[Param, ...]
-    body: tuple[Stmt, ...]
+    body: tuple[Block, ...]          # statements, and sweeps (``Sweep``) between them
     returns: tuple[Expr, ...]
     dims: tuple[str, ...]
     loc: SourceLoc = field(default=_NOLOC, compare=False)
@@ -207,3 +240,40 @@ def map_expr(expr: Expr, fn) -> Expr:
     elif isinstance(expr, Call):
         expr = dataclasses.replace(expr, args=tuple(map_expr(a, fn) for a in expr.args))
     return fn(expr)
+
+
+def has_sweeps(stencil: Stencil) -> bool:
+    """Whether ``stencil`` has a ``with sp.forward/backward`` block (a column stencil)."""
+    return any(isinstance(s, Sweep) for s in stencil.body)
+
+
+def assignments(stmts):
+    """Every ``Assign`` of ``stmts`` in program order, inside ``If`` and ``Sweep`` blocks too."""
+    for stmt in stmts:
+        if isinstance(stmt, Assign):
+            yield stmt
+        elif isinstance(stmt, If):
+            yield from assignments(stmt.body)
+            yield from assignments(stmt.orelse)
+        else:
+            for rng in stmt.ranges:
+                yield from assignments(rng.body)
+
+
+def map_statements(stmts, fn) -> tuple:
+    """``stmts`` with ``fn`` applied to every expression (values and conditions), keeping
+    the block structure (``If``, ``Sweep``)."""
+    import dataclasses
+
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, Assign):
+            out.append(dataclasses.replace(stmt, value=fn(stmt.value)))
+        elif isinstance(stmt, If):
+            out.append(dataclasses.replace(stmt, cond=fn(stmt.cond),
+                                           body=map_statements(stmt.body, fn),
+                                           orelse=map_statements(stmt.orelse, fn)))
+        else:
+            out.append(dataclasses.replace(stmt, ranges=tuple(
+                dataclasses.replace(r, body=map_statements(r.body, fn)) for r in stmt.ranges)))
+    return tuple(out)

@@ -39,6 +39,14 @@ def _format_stmts(stmts, indent: str) -> list[str]:
     for stmt in stmts:
         if isinstance(stmt, N.Assign):
             lines.append(f"{indent}{stmt.target} = {format_expr(stmt.value)}")
+        elif isinstance(stmt, N.Sweep):
+            lines.append(f"{indent}{stmt.direction} axis {stmt.axis}:")
+            for rng in stmt.ranges:
+                stop = "" if rng.stop is None else rng.stop
+                lines.append(f"{indent}    every level:" if rng.every else
+                             f"{indent}    levels {rng.start}:{stop}:")
+                lines.extend(_format_stmts(rng.body, indent + "        ") or
+                             [indent + "        pass"])
         else:
             lines.append(f"{indent}if {format_expr(stmt.cond)}:")
             lines.extend(_format_stmts(stmt.body, indent + "    ") or [indent + "    pass"])

@@ -85,7 +85,7 @@ def infer(stencil: N.Stencil, env: dict) -> tuple[dict, tuple]:
     ``env`` maps parameter names to their types (dtype for arrays, Python type
     for scalars).  Returns ``(temporary types, output dtypes)``."""
     types = dict(env)
-    for stmt in stencil.body:
+    for stmt in N.assignments(stencil.body):
         types[stmt.target] = expr_type(stmt.value, types)
     outs = tuple(concrete(expr_type(r, types)) for r in stencil.returns)
     return types, outs
@@ -183,7 +183,7 @@ def check_int_ranges(stencil: N.Stencil, types: dict, scalars: dict) -> None:
     """Refuse a Python int (literal or scalar argument) that does not fit the integer dtype an
     operation converts it to, as NumPy does (``int8_field + 1000`` is an error, not a wrap).
     Comparisons compare exactly and ``where`` wraps, as in NumPy, so they are not checked."""
-    for expr in [s.value for s in stencil.body] + list(stencil.returns):
+    for expr in [s.value for s in N.assignments(stencil.body)] + list(stencil.returns):
         for node in N.walk(expr):
             checked = (isinstance(node, N.BinOp) and node.op != "/") or \
                 (isinstance(node, N.Call) and node.func != "where")

@@ -29,6 +29,11 @@ def _check_stmts(stmts, ndim, defined, scalars, temps) -> None:
                 raise InternalCompilerError(f"assignment to parameter '{stmt.target}'")
             defined.add(stmt.target)
             temps.add(stmt.target)
+        elif isinstance(stmt, N.Sweep):
+            for rng in stmt.ranges:
+                inner = set(defined)
+                _check_stmts(rng.body, ndim, inner, scalars, temps)
+            defined.update(s.target for s in N.assignments((stmt,)))
         else:
             _check_expr(stmt.cond, ndim, defined, scalars)
             inner = set(defined)
@@ -51,9 +56,11 @@ def verify(stencil: N.Stencil, *, straight_line: bool = False, ssa: bool = False
     _check_stmts(stencil.body, stencil.ndim, defined, scalars, temps)
     for ret in stencil.returns:
         _check_expr(ret, stencil.ndim, defined, scalars)
-    if straight_line and any(isinstance(s, N.If) for s in stencil.body):
+    flat = [s for b in stencil.body for s in
+            ([b] if not isinstance(b, N.Sweep) else [t for r in b.ranges for t in r.body])]
+    if straight_line and any(isinstance(s, N.If) for s in flat):
         raise InternalCompilerError("If statement left after if_to_select")
-    if ssa:
+    if ssa and not N.has_sweeps(stencil):   # sweeps update columns in place: no SSA
         targets = [s.target for s in stencil.body]
         if len(set(targets)) != len(targets):
             raise InternalCompilerError("a temporary is assigned twice after ssa_rename")

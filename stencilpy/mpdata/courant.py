@@ -20,12 +20,14 @@ import numpy as np
 FACE_TOLERANCE = 1e-12
 
 
-def validate_courant(courant, shape, *, tolerance: float = FACE_TOLERANCE) -> tuple:
+def validate_courant(courant, shape, *, tolerance: float = FACE_TOLERANCE,
+                     periodic=None) -> tuple:
     """Check ``courant`` (a tuple or list of one array per axis) for a grid of ``shape``
     cells.  Returns new C-contiguous float64 arrays in which entry ``N_d`` along axis ``d``
     of component ``d`` is an exact copy of entry ``0`` (after checking that they agree to
     ``tolerance``), so the two boundary fluxes are bitwise identical.  Raises ``ValueError``
-    with a message that says what to fix."""
+    with a message that says what to fix.  ``periodic``: which axes are periodic (default:
+    all); along the others entries ``0`` and ``N_d`` are two different boundary faces."""
     shape = tuple(int(n) for n in shape)
     ndim = len(shape)
     if not isinstance(courant, (tuple, list)):
@@ -34,11 +36,13 @@ def validate_courant(courant, shape, *, tolerance: float = FACE_TOLERANCE) -> tu
     if len(courant) != ndim:
         raise ValueError(f"courant must have one component per axis: psi is {ndim}-D but "
                          f"courant has {len(courant)} component(s)")
-    return tuple(_component(np.asarray(comp), d, shape, tolerance)
+    periodic = (True,) * ndim if periodic is None else tuple(bool(p) for p in periodic)
+    return tuple(_component(np.asarray(comp), d, shape, tolerance, periodic[d])
                  for d, comp in enumerate(courant))
 
 
-def _component(arr: np.ndarray, d: int, shape: tuple, tolerance: float) -> np.ndarray:
+def _component(arr: np.ndarray, d: int, shape: tuple, tolerance: float,
+               periodic: bool = True) -> np.ndarray:
     if arr.dtype == np.bool_ or arr.dtype.kind not in "fiu":
         raise ValueError(f"courant[{d}] must be an array of real numbers, got dtype {arr.dtype}")
     want = tuple(n + 1 if ax == d else n for ax, n in enumerate(shape))
@@ -50,6 +54,8 @@ def _component(arr: np.ndarray, d: int, shape: tuple, tolerance: float) -> np.nd
     arr = np.array(arr, dtype=np.float64, order="C")          # always a private copy
     if not np.isfinite(arr).all():
         raise ValueError(f"courant[{d}] contains NaN or infinite values")
+    if not periodic:
+        return arr
     first, last = np.take(arr, [0], axis=d), np.take(arr, [shape[d]], axis=d)
     gap = float(np.max(np.abs(first - last)))
     if gap > tolerance:
@@ -63,8 +69,9 @@ def _component(arr: np.ndarray, d: int, shape: tuple, tolerance: float) -> np.nd
     return arr
 
 
-def max_outflow_courant(courant) -> float:
-    """The largest per-cell outflow Courant sum ``sum_d([C_{i+1/2}]^+ - [C_{i-1/2}]^-)``:
+def max_outflow_courant(courant, g_factor=None) -> float:
+    """The largest per-cell outflow Courant sum ``sum_d([C_{i+1/2}]^+ - [C_{i-1/2}]^-)``
+    (divided by ``G_i`` when ``g_factor`` is given, the faces then holding G C):
     donor-cell passes (and MPDATA without infinite gauge) are stable and sign-preserving
     when it is <= 1 (docs/mpdata-derivation.md Sec. 3)."""
     total = 0.0
@@ -74,4 +81,6 @@ def max_outflow_courant(courant) -> float:
         right = np.take(comp, range(1, n + 1), axis=d)
         left = np.take(comp, range(0, n), axis=d)
         total = total + np.maximum(right, 0.0) - np.minimum(left, 0.0)
+    if g_factor is not None:
+        total = total / np.asarray(g_factor, dtype=np.float64)
     return float(np.max(total))

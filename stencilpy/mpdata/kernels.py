@@ -1,7 +1,9 @@
 """The MPDATA kernels, written in the stencil language (``@sp.stencil``) and nothing else.
 
-Equation numbers refer to docs/mpdata-derivation.md (docs/mpdata.md summarises them).  Every kernel runs
-on the *cell* domain with ``boundary="periodic"``; a face field ``c0`` read at the cell
+Equation numbers refer to docs/mpdata-derivation.md (docs/mpdata.md summarises them).
+Every kernel runs on the *cell* domain, periodic: the solver calls them on arrays it
+wrap-pads itself, with ``boundary="valid"`` (faster to compile), and they work the same with
+``boundary="periodic"`` on unpadded arrays; a face field ``c0`` read at the cell
 point is the face on the *left* (lower) side of that cell along x, ``c0[x + 1]`` the face
 on its right.  Face fields are either the user's staggered Courant numbers (``N_d + 1``
 entries along ``d``: the runtime wraps them modulo ``N_d``, so entry ``N_d`` is the image
@@ -15,6 +17,8 @@ stencils that need them; ``K`` below is the :class:`Kernels` set of one rank and
     n_iters = 2       psi' = K.step(psi, *C, eps)          one fused kernel: donor cell,
                       psi' = K.step_fct(psi, *C, eps)      pseudo-velocities (8)-(13),
                                                            [limiter (15)-(18),] corrective pass
+    (the solver runs n_iters >= 3, open/rigid boundaries and G through the kernels of
+    stencilpy.mpdata.kernels_g instead; the pass-by-pass kernels below remain for direct use)
     n_iters >= 3      psi1 = K.upwind(psi, *C)                          pass by pass:
       pass k >= 1     v    = K.antidiff(psi_k, *V, eps)                 (8)-(13), all components
         plain         psi' = K.correct(psi_k, *v)                       donor (or centred) pass

@@ -1,4 +1,4 @@
-"""Pure-numpy reference implementation of MPDATA on periodic 1-D/2-D/3-D grids.
+"""Pure-numpy reference implementation of MPDATA on 1-D/2-D/3-D grids.
 
 This module is the *oracle* for stencilpy's compiled MPDATA: it follows
 ``docs/mpdata-derivation.md`` (the algorithm, section by section) formula by formula,
@@ -15,17 +15,23 @@ Conventions (docs/mpdata-derivation.md Sec. 2):
   (checked to ``FACE_TOLERANCE``; after the check entry ``N_d`` is overwritten
   by entry ``0`` so the two boundary fluxes are bitwise identical and mass is
   conserved to round-off).
-* ``G == 1`` (no density/Jacobian factor).
+* Boundaries (:mod:`stencilpy.mpdata.boundaries`): periodic by default; open and rigid
+  axes pad every cell field the scheme reads (psi, the limiter coefficients, G) and the
+  transverse face averages with the edge value instead of wrapping.  Rigid walls carry
+  C = 0 on their face (checked), which zeroes every flux through them.
+* ``g_factor`` (optional G, Sec. 9): the stored face field is G C, the update divides the
+  flux divergence by G_i, the limiter multiplies its numerators by G_i, and the
+  pseudo-velocity uses G_bar = (G_i + G_{i+1}) / 2 (``g_form``).
 
-How the periodic boundaries are done: every pass pads the current cell field
-with ``np.pad(mode="wrap")`` (1 halo cell, 2 with ``third_order_terms``) and
-evaluates every face quantity on all ``N_d + 1`` stored faces of each axis.
-Face ``-1/2`` and face ``N_d - 1/2`` therefore see the same (wrapped) input
-and get bitwise identical values, so no face halo is ever needed along the face
-axis.  Transverse averages (10) need the faces of cells ``-1`` and ``N_d`` along
-the *face* axis of another component; those are obtained by wrap-padding that
-component by one cell along the axis concerned.  The limiter coefficients
-(17) are computed on the interior cells and wrap-padded by one cell.
+How the boundaries are done: every pass pads the current cell field with ``np.pad``
+(1 halo cell, 2 with ``third_order_terms``; mode "wrap" along periodic axes, "edge" along
+open and rigid ones) and evaluates every face quantity on all ``N_d + 1`` stored faces of
+each axis.  Along a periodic axis face ``-1/2`` and face ``N_d - 1/2`` therefore see the same
+(wrapped) input and get bitwise identical values.  Transverse averages (10) need the faces of
+cells ``-1`` and ``N_d`` along the *face* axis of another component; those are obtained by
+padding that component by one cell along the axis concerned (wrap or edge).  The limiter
+coefficients (17) are computed on the interior cells and padded by one cell the same way.
+This is how PyMPDATA fills the halos of its fields (tests/mpdata/test_pympdata_refs.py).
 
 Public API: :func:`mpdata_step`, :func:`mpdata_advance`,
 :func:`validate_courant`, :func:`max_outflow_courant`, :func:`halo_width`.
@@ -40,6 +46,13 @@ from dataclasses import dataclass
 import numpy as np
 
 # input checks only (shared with the solver); the numerics below are this module's own
+from stencilpy.mpdata.boundaries import (
+    check_walls,
+    parse_boundaries,
+    periodic_axes,
+    validate_g_factor,
+    validate_g_form,
+)
 from stencilpy.mpdata.courant import FACE_TOLERANCE, max_outflow_courant, validate_courant
 
 __all__ = [
@@ -171,8 +184,14 @@ def _at_cells(padded, h, shape, d=None, o=0):
     return padded[tuple(idx)]
 
 
-def _pad(cells, h):
-    return np.pad(cells, h, mode="wrap")
+def _pad(cells, h, bcs):
+    """``cells`` with ``h`` halo cells on every side of every axis: wrapped along periodic
+    axes, the edge value repeated (zero gradient) along open and rigid ones.  Axis by
+    axis, each over the already padded others, so corners are filled too."""
+    for d, (low, _high) in enumerate(bcs):
+        widths = [(h, h) if ax == d else (0, 0) for ax in range(cells.ndim)]
+        cells = np.pad(cells, widths, mode="wrap" if low == "periodic" else "edge")
+    return cells
 
 
 def _divergence(fluxes):
@@ -199,7 +218,7 @@ def _donor_cell_fluxes(padded, h, shape, velocity):
     return fluxes
 
 
-def _transverse_mean(v_e, d, e, n_d):
+def _transverse_mean(v_e, d, e, n_d, bcs):
     """(10): mean of the four e-faces touching cells i and i+1, on the d-faces.
 
     ``v_e`` (component ``e`` of a face field) has ``N_e + 1`` entries along ``e`` and
@@ -209,7 +228,7 @@ def _transverse_mean(v_e, d, e, n_d):
     """
     ndim = v_e.ndim
     widths = [(1, 1) if ax == d else (0, 0) for ax in range(ndim)]
-    vp = np.pad(v_e, widths, mode="wrap")
+    vp = np.pad(v_e, widths, mode="wrap" if bcs[d][0] == "periodic" else "edge")
     n_e = v_e.shape[e] - 1
 
     def pick(i_offset, j_upper):
@@ -221,11 +240,13 @@ def _transverse_mean(v_e, d, e, n_d):
     return 0.25 * (pick(1, True) + pick(0, True) + pick(1, False) + pick(0, False))
 
 
-def _antidiffusive_velocity(padded, h, shape, velocity, opts):
+def _antidiffusive_velocity(padded, h, shape, velocity, opts, grid):
     """Pseudo-velocity (11), plus (12)/(13) with third-order terms, on all faces.
 
     ``velocity`` is the face field used in the previous pass (V^(k-1)); ``padded``
-    the current iterate psi^(k) with ``h`` halo cells.
+    the current iterate psi^(k) with ``h`` halo cells; ``grid`` the boundaries and the
+    padded G factor (Sec. 9: with G, ``velocity`` is G C and G_bar = (G_i + G_{i+1}) / 2
+    divides the squared Courant numbers).
     """
     ndim = len(shape)
     eps = opts.epsilon
@@ -236,6 +257,10 @@ def _antidiffusive_velocity(padded, h, shape, velocity, opts):
         abs_c = np.abs(c)
         p0 = _at_faces(padded, h, shape, d, 0)
         p1 = _at_faces(padded, h, shape, d, 1)
+        g_bar = None
+        if grid.g is not None:
+            g_bar = 0.5 * (_at_faces(grid.g, h, shape, d, 0) + _at_faces(grid.g, h, shape, d, 1))
+        literature = g_bar is not None and grid.g_form == "literature"
 
         # (8) relative gradient along d; infinite gauge: (psi_{i+1} - psi_i) / 2
         a = p1 - p0
@@ -243,13 +268,13 @@ def _antidiffusive_velocity(padded, h, shape, velocity, opts):
             a /= 2.0
         else:
             a /= p1 + p0 + eps
-        v = (abs_c - c * c) * a
+        v = (abs_c - (c * c / g_bar if literature else c * c)) * a
 
         transverse = []
         for e in range(ndim):
             if e == d:
                 continue
-            c_bar = _transverse_mean(velocity[e], d, e, shape[d])
+            c_bar = _transverse_mean(velocity[e], d, e, shape[d], grid.bcs)
             q11 = _at_faces(padded, h, shape, d, 1, e, +1)
             q01 = _at_faces(padded, h, shape, d, 0, e, +1)
             q1m = _at_faces(padded, h, shape, d, 1, e, -1)
@@ -260,14 +285,21 @@ def _antidiffusive_velocity(padded, h, shape, velocity, opts):
                 b /= 4.0
             else:
                 b /= q11 + q01 + q1m + q0m + eps
-            v -= 0.5 * c * c_bar * b
+            if literature:
+                v -= 0.5 * c * c_bar / g_bar * b
+            else:
+                v -= 0.5 * c * c_bar * b
             transverse.append((c_bar, q11, q01, q1m, q0m))
 
         if opts.third_order_terms:
             # (12): (3c|c| - 2c^3 - c)/6 * 2 (psi_{i+2} - psi_{i+1} - psi_i + psi_{i-1}) / (sum + eps)
+            # (with G: 3c|c|/G_bar - 2c^3/G_bar^2 - c, as PyMPDATA and libmpdata++)
             pm = _at_faces(padded, h, shape, d, -1)
             p2 = _at_faces(padded, h, shape, d, 2)
-            tot = (3.0 * c * abs_c - 2.0 * c * c * c - c) / 6.0
+            if g_bar is None:
+                tot = (3.0 * c * abs_c - 2.0 * c * c * c - c) / 6.0
+            else:
+                tot = (3.0 * c * abs_c / g_bar - 2.0 * c * c * c / (g_bar * g_bar) - c) / 6.0
             tot *= 2.0 * (p2 - p1 - p0 + pm)
             if iga:
                 tot /= 4.0
@@ -278,7 +310,10 @@ def _antidiffusive_velocity(padded, h, shape, velocity, opts):
                 # (13): C_bar/2 (|c| - 2c^2) * 2 (psi_{i+1,j+1} - psi_{i,j+1} - psi_{i+1,j-1}
                 #        + psi_{i,j-1}) / sum   -- no epsilon (as PyMPDATA), see mpdata_step
                 (c_bar, q11, q01, q1m, q0m), = transverse
-                mixed = c_bar / 2.0 * (abs_c - 2.0 * c * c)
+                if g_bar is None:
+                    mixed = c_bar / 2.0 * (abs_c - 2.0 * c * c)
+                else:
+                    mixed = c_bar / (2.0 * g_bar) * (abs_c - 2.0 * c * c / g_bar)
                 mixed *= 2.0 * (q11 - q01 - q1m + q0m)
                 if iga:
                     mixed /= 4.0
@@ -302,7 +337,7 @@ def _cross_extrema(padded, h, shape):
     return lo, hi
 
 
-def _limit(psi_k, padded, h, shape, pseudo, fluxes, extrema_n, eps):
+def _limit(psi_k, padded, h, shape, pseudo, fluxes, extrema_n, eps, grid):
     """Non-oscillatory limiting (16)-(18) of the pseudo-velocity ``pseudo``.
 
     ``fluxes`` are the unlimited fluxes of this pass (donor-cell with ``pseudo``, or
@@ -324,9 +359,13 @@ def _limit(psi_k, padded, h, shape, pseudo, fluxes, extrema_n, eps):
         incoming = inc if incoming is None else incoming + inc
         outgoing = out if outgoing is None else outgoing + out
 
-    # (17) with G = 1
-    beta_up = _pad((psi_max - psi_k) / (incoming + eps), 1)
-    beta_down = _pad((psi_k - psi_min) / (outgoing + eps), 1)
+    # (17); the halo of the coefficients follows the boundaries (wrap, or zero gradient)
+    up, down = psi_max - psi_k, psi_k - psi_min
+    if grid.g is not None:
+        g = _at_cells(grid.g, h, shape)
+        up, down = up * g, down * g
+    beta_up = _pad(up / (incoming + eps), 1, grid.bcs)
+    beta_down = _pad(down / (outgoing + eps), 1, grid.bcs)
 
     limited = []
     for d, v in enumerate(pseudo):
@@ -345,33 +384,50 @@ def _limit(psi_k, padded, h, shape, pseudo, fluxes, extrema_n, eps):
 # --------------------------------------------------------------------------- the scheme
 
 
-def _step(psi, courant, opts):
+@dataclass(frozen=True)
+class _Grid:
+    """The boundaries (one ``(low, high)`` pair of kinds per axis) and the G factor padded
+    by the halo width (None when G = 1)."""
+
+    bcs: tuple
+    g: np.ndarray | None = None
+    g_form: str = "literature"
+
+
+def _step(psi, courant, opts, grid):
     """One MPDATA step on validated input (psi float64, courant canonical tuple)."""
     shape = psi.shape
     h = halo_width(third_order_terms=opts.third_order_terms)
     eps = opts.epsilon
+    bcs = grid.bcs
+    g_cells = None if grid.g is None else _at_cells(grid.g, h, shape)
 
-    padded = _pad(psi, h)
+    def update(psi_k, fluxes):          # (4): psi - div(F) / G
+        div = _divergence(fluxes)
+        return psi_k - (div if g_cells is None else div / g_cells)
+
+    padded = _pad(psi, h, bcs)
     extrema_n = _cross_extrema(padded, h, shape) if opts.nonoscillatory else None
 
     # pass 0: donor cell with the physical Courant numbers, (5)
-    psi_k = psi - _divergence(_donor_cell_fluxes(padded, h, shape, courant))
+    psi_k = update(psi, _donor_cell_fluxes(padded, h, shape, courant))
 
     velocity = courant  # V^(k-1): the velocity fed into the pseudo-velocity formula
     for _ in range(1, opts.n_iters):
-        padded = _pad(psi_k, h)
-        pseudo = _antidiffusive_velocity(padded, h, shape, velocity, opts)  # (6)
+        padded = _pad(psi_k, h, bcs)
+        pseudo = _antidiffusive_velocity(padded, h, shape, velocity, opts, grid)  # (6)
         if opts.nonoscillatory:  # (7) with the limiter of Sec. 7
             unlimited_fluxes = (
                 pseudo if opts.infinite_gauge
                 else _donor_cell_fluxes(padded, h, shape, pseudo)
             )
-            used = _limit(psi_k, padded, h, shape, pseudo, unlimited_fluxes, extrema_n, eps)
+            used = _limit(psi_k, padded, h, shape, pseudo, unlimited_fluxes, extrema_n, eps,
+                          grid)
         else:
             used = pseudo
         # infinite gauge: centred flux F = V in the corrective passes (Sec. 6)
         fluxes = used if opts.infinite_gauge else _donor_cell_fluxes(padded, h, shape, used)
-        psi_k = psi_k - _divergence(fluxes)
+        psi_k = update(psi_k, fluxes)
         velocity = used if opts.limited_velocity_feedback else pseudo
     return psi_k
 
@@ -380,7 +436,7 @@ _OPTION_NAMES = ("n_iters", "nonoscillatory", "infinite_gauge", "third_order_ter
                  "limited_velocity_feedback")
 
 
-def _prepare(psi, courant, options):
+def _prepare(psi, courant, options, boundaries=None, g_factor=None, g_form="literature"):
     unknown = sorted(set(options) - set(_OPTION_NAMES))
     if unknown:
         raise TypeError(
@@ -388,14 +444,20 @@ def _prepare(psi, courant, options):
         )
     opts = MPDATAOptions(**options)
     psi = _validate_psi(psi)
-    courant = validate_courant(courant, psi.shape)
+    bcs = parse_boundaries(boundaries, psi.ndim)
+    courant = validate_courant(courant, psi.shape, periodic=periodic_axes(bcs))
+    check_walls(courant, bcs)
+    g = validate_g_factor(g_factor, psi.shape)
+    validate_g_form(g_form)
     if opts.third_order_terms and psi.ndim == 3:
         raise ValueError(
             "third_order_terms is only specified for 1-D and 2-D (docs/mpdata-derivation.md "
             "Sec. 5.3: the 3-D form is incomplete in PyMPDATA, 'TODO #96'); use "
             "third_order_terms=False in 3-D"
         )
-    return psi, courant, opts
+    h = halo_width(third_order_terms=opts.third_order_terms)
+    grid = _Grid(bcs, None if g is None else _pad(g, h, bcs), g_form)
+    return psi, courant, opts, grid
 
 
 def _check_tot_positive(psi, opts):
@@ -410,8 +472,9 @@ def _check_tot_positive(psi, opts):
 
 
 def mpdata_step(psi, courant, *, n_iters=2, nonoscillatory=False, infinite_gauge=False,
-                third_order_terms=False, epsilon=1e-15, limited_velocity_feedback=True):
-    """One MPDATA time step on a periodic 1-D/2-D/3-D domain.
+                third_order_terms=False, epsilon=1e-15, limited_velocity_feedback=True,
+                boundaries=None, g_factor=None, g_form="literature"):
+    """One MPDATA step on a 1-D/2-D/3-D domain.
 
     Parameters
     ----------
@@ -419,7 +482,8 @@ def mpdata_step(psi, courant, *, n_iters=2, nonoscillatory=False, infinite_gauge
         Cell-centred advectee (psi >= 0 unless ``infinite_gauge``).
     courant : tuple of ndim arrays
         Face Courant numbers; component ``d`` has ``psi.shape`` with ``N_d + 1`` along
-        axis ``d`` (entry ``m`` = left face of cell ``m``; entry 0 == entry N_d).
+        axis ``d`` (entry ``m`` = left face of cell ``m``; entry 0 == entry N_d along a
+        periodic axis).  With ``g_factor`` these are G C (G interpolated to the faces).
     n_iters : int
         Total number of donor-cell passes (1 = upwind, 2 = standard MPDATA).
     nonoscillatory : bool
@@ -435,21 +499,29 @@ def mpdata_step(psi, courant, *, n_iters=2, nonoscillatory=False, infinite_gauge
     limited_velocity_feedback : bool
         For ``n_iters >= 3`` with ``nonoscillatory``: feed the limited pseudo-velocity
         into the next pass (True, PyMPDATA) or the unlimited one (False, libmpdata++).
+    boundaries : see :mod:`stencilpy.mpdata.boundaries`
+        Periodic (default), open or rigid, per axis and side.
+    g_factor : None or a positive cell field
+        The density / Jacobian G of d(G psi)/dt + div(G u psi) = 0 (Sec. 9).
+    g_form : "literature" or "pympdata"
+        Whether the basic pseudo-velocity divides (GC)^2 by G_bar (Smolarkiewicz 2006) or
+        not (PyMPDATA 1.7).
 
     Returns
     -------
     numpy.ndarray
         New float64 array with psi after one step.
     """
-    psi, courant, opts = _prepare(psi, courant, dict(
+    psi, courant, opts, grid = _prepare(psi, courant, dict(
         n_iters=n_iters, nonoscillatory=nonoscillatory, infinite_gauge=infinite_gauge,
         third_order_terms=third_order_terms, epsilon=epsilon,
-        limited_velocity_feedback=limited_velocity_feedback))
+        limited_velocity_feedback=limited_velocity_feedback), boundaries, g_factor, g_form)
     _check_tot_positive(psi, opts)
-    return _step(psi, courant, opts)
+    return _step(psi, courant, opts, grid)
 
 
-def mpdata_advance(psi, courant, n_steps, **options) -> np.ndarray:
+def mpdata_advance(psi, courant, n_steps, *, boundaries=None, g_factor=None,
+                   g_form="literature", **options) -> np.ndarray:
     """``n_steps`` MPDATA steps with a fixed Courant field (see :func:`mpdata_step`).
 
     The input is validated once; returns a new float64 array (a copy if ``n_steps == 0``).
@@ -460,9 +532,9 @@ def mpdata_advance(psi, courant, n_steps, **options) -> np.ndarray:
         raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}") from None
     if n < 0:
         raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}")
-    psi, courant, opts = _prepare(psi, courant, options)
+    psi, courant, opts, grid = _prepare(psi, courant, options, boundaries, g_factor, g_form)
     psi = psi.copy()
     for _ in range(n):
         _check_tot_positive(psi, opts)
-        psi = _step(psi, courant, opts)
+        psi = _step(psi, courant, opts, grid)
     return psi

@@ -19,8 +19,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from stencilpy.mpdata.boundaries import (
+    check_walls,
+    parse_boundaries,
+    periodic_axes,
+    validate_g_factor,
+    validate_g_form,
+)
 from stencilpy.mpdata.courant import FACE_TOLERANCE, max_outflow_courant, validate_courant
 from stencilpy.mpdata.kernels import Kernels, kernels
+from stencilpy.mpdata.kernels_g import GeneralKernels, general_kernels
 
 __all__ = ["Options", "Solver", "advect", "FACE_TOLERANCE"]
 
@@ -112,14 +120,15 @@ def _field(psi) -> tuple[np.ndarray, object]:
     return arr, template
 
 
-def _courant(courant, shape) -> tuple[np.ndarray, ...]:
+def _courant(courant, shape, bcs) -> tuple[np.ndarray, ...]:
     """The checked Courant components (see ``courant.validate_courant``), read-only; a lone
     array is accepted for a 1-D field, DataArrays for arrays."""
     if len(shape) == 1 and not isinstance(courant, (tuple, list)):
         courant = (courant,)
     if isinstance(courant, (tuple, list)):
         courant = [_unwrap(comp)[0] for comp in courant]
-    out = validate_courant(courant, shape)
+    out = validate_courant(courant, shape, periodic=periodic_axes(bcs))
+    check_walls(out, bcs)
     for arr in out:
         arr.flags.writeable = False
     return out
@@ -129,13 +138,17 @@ def _courant(courant, shape) -> tuple[np.ndarray, ...]:
 
 
 class Solver:
-    """MPDATA advection of a cell field by fixed face Courant numbers on a periodic grid.
+    """MPDATA advection of a cell field by fixed face Courant numbers.
 
     ``psi``: cell-centred field (numpy array or ``xarray.DataArray``, 1-D/2-D/3-D).
     ``courant``: one staggered array per axis; component ``d`` has ``N_d + 1`` entries
-    along axis ``d`` (entry ``m`` is the face on the low side of cell ``m``; entries 0 and
-    ``N_d`` are the same periodic face) and ``N_e`` along the others.  Options: see
-    :class:`Options`.  ``threads``: worker threads of the kernels (default: all cores).
+    along axis ``d`` (entry ``m`` is the face on the low side of cell ``m``; along a
+    periodic axis entries 0 and ``N_d`` are the same face) and ``N_e`` along the others.
+    Options: see :class:`Options`.  ``threads``: worker threads of the kernels (default:
+    all cores).  ``boundaries``: periodic (default), open or rigid per axis and side (see
+    :mod:`stencilpy.mpdata.boundaries`; a mapping may use the DataArray's dimension
+    names).  ``g_factor``: the density / Jacobian G (a positive cell field; ``courant`` is
+    then G C) and ``g_form`` its pseudo-velocity form ("literature" or "pympdata").
 
     ``advance(n)`` runs ``n`` steps and returns the field (a DataArray with the input's
     dims, coords and attrs when ``psi`` was one); ``state`` is the current field and
@@ -144,23 +157,41 @@ class Solver:
 
     def __init__(self, psi, courant, *, n_iters=2, nonoscillatory=False, infinite_gauge=False,
                  third_order_terms=False, epsilon=1e-15, limited_velocity_feedback=True,
-                 threads=None):
+                 threads=None, boundaries=None, g_factor=None, g_form="literature"):
         self.options = Options(n_iters, nonoscillatory, infinite_gauge, third_order_terms,
                                epsilon, limited_velocity_feedback)
         field, self._template = _field(psi)
         self.shape, self.ndim = field.shape, field.ndim
-        self.courant = _courant(courant, self.shape)
+        dims = getattr(self._template, "dims", None)
+        self.boundaries = parse_boundaries(boundaries, self.ndim, dims)
+        self.courant = _courant(courant, self.shape, self.boundaries)
+        self.g_factor = validate_g_factor(g_factor, self.shape)
+        self.g_form = validate_g_form(g_form)
         self._check_options(field)
-        sum_out = max_outflow_courant(self.courant)
+        sum_out = max_outflow_courant(self.courant, self.g_factor)
         if sum_out > 1.0 + 1e-12:
             warnings.warn(f"the largest outflow Courant sum is {sum_out:.4g} > 1: donor-cell "
                           "passes are unstable; use a smaller time step", RuntimeWarning,
                           stacklevel=2)
-        self.kernels: Kernels = kernels(self.ndim, self.options.infinite_gauge,
-                                        self.options.third_order_terms)
+        o = self.options
+        # periodic without G and n_iters <= 2: one fused kernel per step; otherwise the
+        # general path (any boundaries, G): one kernel per stage, halos refilled in between
+        self._general = (not all(periodic_axes(self.boundaries)) or self.g_factor is not None
+                         or o.n_iters > 2)
+        self.general_kernels: GeneralKernels | None = None
+        if self._general:
+            form = self.g_form if self.g_factor is not None else "literature"
+            self.general_kernels = general_kernels(self.ndim, o.infinite_gauge,
+                                                   o.third_order_terms, form)
         self.step_count = 0
-        self._call = dict(boundary="periodic", threads=threads)
+        self._call = dict(boundary="valid", threads=threads)
         self._allocate(field)
+
+    @property
+    def kernels(self) -> Kernels:
+        """The fused kernel set of this rank and formula options (built on first use: the
+        general path does not need it)."""
+        return kernels(self.ndim, self.options.infinite_gauge, self.options.third_order_terms)
 
     @property
     def threads(self):
@@ -186,70 +217,156 @@ class Solver:
                 f"{float(field.min()):.3g}; add a positive background, or use "
                 "infinite_gauge=True")
 
+    # -- padded arrays with halos ----------------------------------------------------
+    def _fused_kernel(self):
+        k = self.kernels
+        if self.options.n_iters == 1:
+            return k.upwind
+        return k.step_fct if self.options.nonoscillatory else k.step
+
     def _allocate(self, field):
-        o, shape = self.options, self.shape
-        self._psi = field
-        self._work = (np.empty(shape), np.empty(shape))
-        split = o.n_iters > 2                       # pass-by-pass kernels (n_iters = 2: fused)
-        self._pseudo = [tuple(np.empty(shape) for _ in range(self.ndim))
-                        for _ in range(2 if split else 0)]
-        self._beta = (np.empty(shape), np.empty(shape)) if split and o.nonoscillatory else None
-        feed = split and o.nonoscillatory and o.limited_velocity_feedback
-        self._limited = tuple(np.empty(shape) for _ in range(self.ndim)) if feed else None
+        """Every field lives in an array padded with ``self._halo`` cells per side: the fused
+        kernel's own halo (wrap-filled), or 2 cells on the general path (every general
+        kernel reads at most 2 cells away, and with boundary="valid" a kernel of halo (1, 1)
+        reaches the high boundary face, padded index h + N, only when h = 2)."""
+        o = self.options
+        if self._general:
+            h = 2
+        else:
+            h = max(max(side) for side in self._fused_kernel().halo)
+        self._halo = h
+        self._interior = tuple(slice(h, h + n) for n in self.shape)
+        padded = tuple(n + 2 * h for n in self.shape)
+        self._bufs = [np.zeros(padded) for _ in range(3 if self._general else 2)]
+        self._bufs[0][self._interior] = field
+        self._fill_cells(self._bufs[0])
+        self._psi_index = 0
+        self._c = tuple(self._pad_faces(comp, d) for d, comp in enumerate(self.courant))
+        if not self._general:
+            return
+        g = np.ones(padded)
+        if self.g_factor is not None:
+            g[self._interior] = self.g_factor
+        self._fill_cells(g)
+        self._g = g
+        n = self.ndim
+        self._v = [tuple(np.zeros(padded) for _ in range(n)) for _ in range(2)]
+        self._b = (np.zeros(padded), np.zeros(padded)) if o.nonoscillatory else None
+        self._lim = tuple(np.zeros(padded) for _ in range(n)) if o.nonoscillatory else None
+
+    def _fill_axis(self, a, e, faces=False) -> None:
+        """Refill the halo of padded array ``a`` along axis ``e``: wrapped (periodic) or
+        the edge value repeated.  ``faces``: ``a`` is the face component along ``e``, whose
+        entries ``h .. h + n`` are the ``n + 1`` faces of the domain."""
+        h, n = self._halo, self.shape[e]
+        idx = [slice(None)] * self.ndim
+
+        def at(start, stop):
+            idx[e] = slice(start, stop)
+            return tuple(idx)
+
+        top = n + h + 1 if faces else n + h           # first halo entry on the high side
+        if self.boundaries[e][0] == "periodic":
+            if n >= h:
+                a[at(0, h)] = a[at(n, n + h)]
+                a[at(top, n + 2 * h)] = a[at(top - n, 2 * h)]
+            else:                                     # fewer cells than halo: wrap repeatedly
+                for j in [*range(h), *range(top, n + 2 * h)]:
+                    a[at(j, j + 1)] = a[at(h + (j - h) % n, h + (j - h) % n + 1)]
+        else:
+            a[at(0, h)] = a[at(h, h + 1)]
+            a[at(top, n + 2 * h)] = a[at(top - 1, top)]
+
+    def _fill_cells(self, a) -> None:
+        """Refill the halo cells of a padded cell field, axis by axis (corners included)."""
+        for e in range(self.ndim):
+            self._fill_axis(a, e)
+
+    def _fill_faces(self, comps) -> None:
+        """Refill the halos of a padded face field (one array per component): along its own
+        axis the faces beyond the boundary faces, along the others the halo cells."""
+        for d, a in enumerate(comps):
+            for e in range(self.ndim):
+                self._fill_axis(a, e, faces=e == d)
+
+    def _pad_faces(self, comp, d) -> np.ndarray:
+        h, n = self._halo, self.shape[d]
+        out = np.zeros(tuple(m + 2 * h for m in self.shape))
+        index = list(self._interior)
+        index[d] = slice(h, h + n + 1)
+        out[tuple(index)] = comp
+        for e in range(self.ndim):
+            self._fill_axis(out, e, faces=e == d)
+        return out
+
+    def _valid(self, kernel, arrays):
+        """The views of padded ``arrays`` that ``kernel`` computes with boundary="valid"
+        (all but its own halo)."""
+        index = tuple(slice(lo, n + 2 * self._halo - hi)
+                      for (lo, hi), n in zip(kernel.halo, self.shape))
+        if isinstance(arrays, np.ndarray):
+            return arrays[index]
+        views = tuple(a[index] for a in arrays)
+        return views[0] if len(views) == 1 else views
+
+    def _general_step(self) -> None:
+        """One step with explicit halos, refilled after every kernel (general path).  The
+        kernels run with boundary="valid" on the padded arrays: the halo results are not
+        computed (they are refilled), and no boundary code is compiled."""
+        k, o, eps, call = self.general_kernels, self.options, self.options.epsilon, self._call
+        v = self._valid
+        i = self._psi_index
+        psi_n, cur, nxt = self._bufs[i], self._bufs[(i + 1) % 3], self._bufs[(i + 2) % 3]
+        g = self._g
+        k.donor(psi_n, *self._c, g, out=v(k.donor, cur), **call)             # pass 0: (5)
+        self._fill_cells(cur)
+        velocity = self._c
+        corrective = k.centred if o.infinite_gauge else k.donor
+        for it in range(1, o.n_iters):
+            pseudo = self._v[it % 2]
+            k.antidiff(cur, *velocity, g, eps, out=v(k.antidiff, pseudo), **call)  # (6)
+            self._fill_faces(pseudo)
+            used = pseudo
+            if o.nonoscillatory:                                             # (7), Sec. 7
+                k.beta(cur, psi_n, *pseudo, g, eps, out=v(k.beta, self._b), **call)
+                self._fill_cells(self._b[0])
+                self._fill_cells(self._b[1])
+                k.limit(*pseudo, *self._b, out=v(k.limit, self._lim), **call)
+                self._fill_faces(self._lim)
+                used = self._lim
+            corrective(cur, *used, g, out=v(corrective, nxt), **call)
+            self._fill_cells(nxt)
+            # (the next pass's limit() overwrites self._lim only after antidiff() read it)
+            velocity = used if o.limited_velocity_feedback else pseudo
+            cur, nxt = nxt, cur
+        # the new field is in cur; psi_n's buffer becomes free
+        self._psi_index = next(j for j, b in enumerate(self._bufs) if b is cur)
 
     def kernels_used(self) -> tuple:
         """The stencils one step of this configuration calls."""
-        k, o = self.kernels, self.options
-        if o.n_iters == 1:
-            return (k.upwind,)
-        if o.n_iters == 2:
-            return (k.step_fct if o.nonoscillatory else k.step,)
-        if not o.nonoscillatory:
-            return (k.upwind, k.antidiff, k.correct)
-        if o.limited_velocity_feedback:
-            return (k.upwind, k.antidiff, k.beta, k.limit)
-        return (k.upwind, k.antidiff, k.beta, k.limited)
+        o = self.options
+        if not self._general:
+            return (self._fused_kernel(),)
+        gk = self.general_kernels
+        used = [gk.donor, gk.antidiff] if o.n_iters > 1 else [gk.donor]
+        if o.n_iters > 1 and o.nonoscillatory:
+            used += [gk.beta, gk.limit]
+        if o.n_iters > 1 and o.infinite_gauge:
+            used.append(gk.centred)
+        return tuple(used)
 
     # -- stepping ---------------------------------------------------------------------
-    def _outs(self, arrays):
-        return arrays[0] if len(arrays) == 1 else arrays
-
     def _step(self) -> None:
-        """One MPDATA step (docs/mpdata-derivation.md Sec. 4): the new field ends up in
-        ``self._psi``."""
-        k, o, call = self.kernels, self.options, self._call
-        psi_n, (out, spare) = self._psi, self._work
-        if o.n_iters == 1:
-            k.upwind(psi_n, *self.courant, out=out, **call)
-        elif o.n_iters == 2:
-            step = k.step_fct if o.nonoscillatory else k.step
-            step(psi_n, *self.courant, o.epsilon, out=out, **call)
-        else:
-            result = self._passes(psi_n, out, spare)
-            out, spare = (out, spare) if result is out else (spare, out)
-        self._psi, self._work = out, (psi_n, spare)
-
-    def _passes(self, psi_n, cur, nxt):
-        """n_iters >= 3, pass by pass; returns the buffer that holds the new field."""
-        k, o, call, eps = self.kernels, self.options, self._call, self.options.epsilon
-        k.upwind(psi_n, *self.courant, out=cur, **call)                      # pass 0: (5)
-        velocity = self.courant
-        for it in range(1, o.n_iters):
-            pseudo = self._pseudo[it % 2]
-            k.antidiff(cur, *velocity, eps, out=self._outs(pseudo), **call)  # (6)
-            velocity = pseudo
-            if not o.nonoscillatory:
-                k.correct(cur, *pseudo, out=nxt, **call)
-            elif self._limited is not None:                                  # (7), Sec. 7
-                k.beta(cur, psi_n, *pseudo, eps, out=self._beta, **call)
-                k.limit(*pseudo, *self._beta, out=self._outs(self._limited), **call)
-                k.upwind(cur, *self._limited, out=nxt, **call)
-                velocity = self._limited
-            else:
-                k.beta(cur, psi_n, *pseudo, eps, out=self._beta, **call)
-                k.limited(cur, *pseudo, *self._beta, out=nxt, **call)
-            cur, nxt = nxt, cur
-        return cur
+        """One MPDATA step (docs/mpdata-derivation.md Sec. 4) into the next padded buffer."""
+        if self._general:
+            return self._general_step()
+        kernel, o = self._fused_kernel(), self.options
+        psi_n = self._bufs[self._psi_index]
+        self._psi_index = 1 - self._psi_index
+        out = self._bufs[self._psi_index]
+        extra = () if o.n_iters == 1 else (o.epsilon,)
+        kernel(psi_n, *self._c, *extra, out=self._valid(kernel, out), **self._call)
+        self._fill_cells(out)
 
     def advance(self, n_steps: int, progress=False):
         """Run ``n_steps`` steps; returns the new field (a copy; DataArray in, DataArray out).
@@ -294,24 +411,29 @@ class Solver:
         """Build (or load from the cache) every kernel this configuration uses, without
         changing the state; returns the seconds it took."""
         t0 = time.perf_counter()
-        saved = (self._psi.copy(), self.step_count)
+        saved = (self._current().copy(), self.step_count)
         self._step()
-        self._psi[...] = saved[0]
+        self._psi_index = 0
+        self._bufs[0][self._interior] = saved[0]
+        self._fill_cells(self._bufs[0])
         self.step_count = saved[1]
         return time.perf_counter() - t0
 
     # -- results ----------------------------------------------------------------------
+    def _current(self) -> np.ndarray:
+        return self._bufs[self._psi_index][self._interior]
+
     @property
     def values(self) -> np.ndarray:
         """The current field as a read-only numpy view (no copy; changes as the solver runs)."""
-        view = self._psi.view()
+        view = self._current().view()
         view.flags.writeable = False
         return view
 
     @property
     def state(self):
         """The current field: a new numpy array, or a DataArray like the input ``psi``."""
-        values = self._psi.copy()
+        values = self._current().copy()
         if self._template is None:
             return values
         return self._template.copy(data=values)
@@ -322,5 +444,6 @@ class Solver:
 
 
 def advect(psi, courant, n_steps, *, progress=False, threads=None, **options):
-    """``n_steps`` MPDATA steps from ``psi`` with ``courant`` (see :class:`Solver`)."""
+    """``n_steps`` MPDATA steps from ``psi`` with ``courant`` (see :class:`Solver`; the
+    keywords include ``boundaries``, ``g_factor`` and ``g_form``)."""
     return Solver(psi, courant, threads=threads, **options).advance(n_steps, progress=progress)

@@ -20,6 +20,6 @@ def bind_scalars(stencil: N.Stencil, scalar_names: frozenset[str]) -> N.Stencil:
             return N.ScalarRef(node.name, node.loc)
         return node
 
-    body = tuple(dataclasses.replace(s, value=N.map_expr(s.value, fn)) for s in stencil.body)
+    body = N.map_statements(stencil.body, lambda e: N.map_expr(e, fn))
     returns = tuple(N.map_expr(r, fn) for r in stencil.returns)
     return dataclasses.replace(stencil, body=body, returns=returns)

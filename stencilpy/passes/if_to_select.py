@@ -1,6 +1,7 @@
 """Pass: turn ``if/elif/else`` blocks into straight-line ``Select`` assignments.
 
-Invariant established: the body contains only ``Assign`` statements.
+Invariant established: the body contains only ``Assign`` statements (and ``Sweep`` blocks
+whose level ranges contain only ``Assign`` statements).
 
 Both branches are evaluated at every point and the result is chosen point by
 point (like ``numpy.where``)::
@@ -84,6 +85,12 @@ def _flatten(stmts, ndim: int, counter, defined: set[str]) -> list[N.Assign]:
     have a value at this point."""
     out: list[N.Assign] = []
     for stmt in stmts:
+        if isinstance(stmt, N.Sweep):        # each level range is flattened on its own
+            ranges = tuple(dataclasses.replace(r, body=tuple(
+                _flatten(r.body, ndim, counter, set(defined)))) for r in stmt.ranges)
+            out.append(dataclasses.replace(stmt, ranges=ranges))
+            defined.update(s.target for s in N.assignments((stmt,)))
+            continue
         new = [stmt] if isinstance(stmt, N.Assign) else _convert_if(stmt, ndim, counter, defined)
         defined.update(s.target for s in new)
         out.extend(new)

@@ -1,2 +1,2 @@
 """The numpy reference backend (test oracle); never imports codegen."""
-from stencilpy.reference.interpret import run_reference  # noqa: F401
+from stencilpy.reference.run import run_reference  # noqa: F401

@@ -12,13 +12,15 @@ How a call is evaluated:
    box (the output region grown by the stage's extent); ``f[o]`` is the slice of
    ``f`` shifted by ``o``;
 3. the outputs are cropped to the domain; along "fill" axes the points whose
-   stencil reaches outside the fields get ``fill_value``; "valid" axes are trimmed.
+   stencil reaches outside the fields get ``fill_value``; "valid" axes are trimmed
+   (each output by its own reach: the analysis' ``output_extents``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from stencilpy.extrapolation import window
 from stencilpy.ir import nodes as N
 from stencilpy.ir.types import result_type
 from stencilpy.signature import BoundCall
@@ -30,11 +32,15 @@ _NP_PAD = {"constant": "constant", "edge": "edge", "reflect": "reflect",
 def _pad_axis(arr: np.ndarray, axis: int, before: int, after: int, mode: str, n: int, fill):
     """Extend ``arr`` along ``axis`` to cover domain indices ``[-before, n + after)``."""
     length = arr.shape[axis]
+    if mode == "extrapolate":                 # the parabola through each end's three points
+        return window(arr, axis, -before, n + after)
     want_after = n + after - length            # may be negative: crop a longer field
     if mode == "wrap" and length > n:         # staggered: wraps modulo the domain length
         idx = np.arange(-before, n + after)
         inside = (idx >= 0) & (idx < length)
         return np.take(arr, np.where(inside, idx, idx % n), axis=axis)
+    if before == 0 and want_after == 0:
+        return arr                             # nothing to add: no copy
     widths = [(0, 0)] * arr.ndim
     widths[axis] = (before, max(0, want_after))
     kwargs = {"constant_values": fill} if mode == "constant" else {}
@@ -218,14 +224,15 @@ def _broadcast(value, region: _Region) -> np.ndarray:
     return np.broadcast_to(value, np.broadcast_shapes(value.shape, target))
 
 
-def _finish(value, dtype, call: BoundCall) -> np.ndarray:
-    """Broadcast to the domain, apply "fill" and trim "valid"."""
+def _finish(value, dtype, call: BoundCall, regions) -> np.ndarray:
+    """Broadcast to the domain, apply "fill" and trim "valid" (outside the output's own
+    ``regions``)."""
     full = call.batch_shape + call.domain
     result = np.empty(full, dtype=dtype)
     result[...] = np.broadcast_to(np.asarray(value), np.broadcast_shapes(np.shape(value), full)) \
         .astype(dtype, copy=False)
     keep = [slice(None)] * len(call.batch_shape)
-    for d, (mode, (lo, hi)) in enumerate(zip(call.options.modes, call.regions)):
+    for d, (mode, (lo, hi)) in enumerate(zip(call.options.modes, regions)):
         axis = len(call.batch_shape) + d
         if mode == "fill":
             for part in (slice(0, lo), slice(hi, None)):
@@ -241,10 +248,12 @@ def _finish(value, dtype, call: BoundCall) -> np.ndarray:
     return np.ascontiguousarray(result[tuple(keep)])
 
 
-def run_reference(call: BoundCall) -> tuple[np.ndarray, ...]:
-    """Evaluate a bound call with numpy slicing; one array per output."""
+def run_reference(call: BoundCall, evaluate=_stage_values) -> tuple[np.ndarray, ...]:
+    """Evaluate a bound call with numpy slicing; one array per output.  ``evaluate(call)``
+    gives the outputs' values on the domain (``reference/columns.py`` for sweeps)."""
     if call.is_empty and 0 in call.batch_shape + call.domain:
-        return tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
+        return tuple(np.empty(shape, dtype=dt) for shape, dt in zip(call.out_shapes, call.out_dtypes))
     with np.errstate(all="ignore"):
-        values = _stage_values(call)
-        return tuple(_finish(v, dt, call) for v, dt in zip(values, call.out_dtypes))
+        values = evaluate(call)
+        return tuple(_finish(v, dt, call, r) for v, dt, r
+                     in zip(values, call.out_dtypes, call.output_regions))

@@ -27,6 +27,17 @@ takes a non-blocking ``flock`` and is skipped while another process holds it.
 
 An unwritable cache directory never breaks compilation: ``store`` does
 nothing (one warning per directory and process) and ``load`` misses.
+
+Trust (the cache holds machine code that is loaded and run, so a planted entry
+is planted code; a checksum only detects accidents, anyone can recompute it):
+folders are created private (0700) and entries 0600; an entry is loaded only
+when the cache folder, ``v1``, its shard folder and the entry itself are owned
+by the effective user and writable by nobody else (as ssh's StrictModes), the
+folders below the root are real folders (no symbolic links) and the entry is a
+regular file (opened with ``O_NOFOLLOW | O_NONBLOCK``: a symbolic link or a
+FIFO is a miss, never a hang).  Anything else warns once per folder and
+process and compiles instead (nothing is read from or written to that folder).
+``clear`` deletes only regular files inside the cache and never follows a link.
 Standard library only (sha256 from the built-in ``_sha256``/``_sha2`` module when
 present: ``hashlib`` loads OpenSSL, several milliseconds of start-up).
 """
@@ -36,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import struct
 import sys
 import time
@@ -73,9 +85,16 @@ _EVICT_TO = 0.9  # evict down to this fraction of max_bytes
 _STALE_TMP_SECONDS = 3600.0
 _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 _warned_dirs: set[str] = set()
+_distrusted_warned: set[str] = set()
+#: mode of the folders and entries stencilpy creates (private to the user)
+_DIR_MODE, _FILE_MODE = 0o700, 0o600
+#: ``os.open`` flags of a read: no symbolic link, no blocking on a FIFO or device
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
 #: the parts of the package whose source decides what a cached plan or kernel contains
 _CODE_PARTS = ("analysis/", "codegen/", "ir/", "passes/", "options.py", "runtime/jit.py",
-               "compile.py", "runtime/loader.py", "runtime/plan_cache.py")
+               "compile.py", "runtime/loader.py", "runtime/plan_cache.py", "codegen/gpu/",
+               "runtime/gpu/ptx.py", "runtime/gpu/emulate.py")
 _code_version: str | None = None
 
 
@@ -154,18 +173,101 @@ def default_cache() -> DiskCache | None:
     return DiskCache() if cache_enabled() else None
 
 
+#: the largest size limit (``STENCILPY_CACHE_MAX_MB=inf`` or any larger number: no limit)
+UNLIMITED_BYTES = 2**63 - 1
+
+
 def _env_max_bytes() -> int:
     raw = os.environ.get("STENCILPY_CACHE_MAX_MB", "").strip()
     if raw:
         try:
             mb = float(raw)
-            if mb > 0:
-                return int(mb * 1024 * 1024)
+            if mb > 0:  # false for NaN
+                return UNLIMITED_BYTES if mb * 1024 * 1024 >= UNLIMITED_BYTES \
+                    else int(mb * 1024 * 1024)
         except ValueError:
             pass
         warnings.warn(f"ignoring invalid STENCILPY_CACHE_MAX_MB='{raw}' (want a positive "
                       f"number); using {_DEFAULT_MAX_MB} MB", RuntimeWarning, stacklevel=3)
     return _DEFAULT_MAX_MB * 1024 * 1024
+
+
+def distrust(st: os.stat_result, what: str) -> str | None:
+    """Why a file or folder (its ``stat``) could hold code that another user wrote, or
+    None: it must be owned by the effective user and writable by nobody else."""
+    if not hasattr(os, "geteuid"):  # pragma: no cover - Windows: ACLs, not mode bits
+        return None
+    if st.st_uid != os.geteuid():
+        return f"{what} is owned by uid {st.st_uid}, not by you (uid {os.geteuid()})"
+    if st.st_mode & 0o022:
+        return f"{what} is writable by its group or by others (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
+
+
+def _folder_stat(path, follow: bool = False) -> os.stat_result | None:
+    """``stat`` of ``path`` if it is a folder (a symbolic link only when ``follow``)."""
+    try:
+        st = os.stat(path) if follow else os.lstat(path)
+    except OSError:
+        return None
+    return st if stat.S_ISDIR(st.st_mode) else None
+
+
+def _distrust_dir(path: Path, what: str, follow: bool = False) -> str | None:
+    """None if ``path`` is a trusted folder (no symbolic link unless ``follow``); else why
+    not ("missing" when it does not exist or cannot be examined: a miss, not a warning)."""
+    try:
+        st = os.stat(path) if follow else os.lstat(path)
+    except OSError:
+        return "missing"
+    if not stat.S_ISDIR(st.st_mode):
+        return f"{what} is not a folder" + (" (a symbolic link)" if stat.S_ISLNK(st.st_mode) else "")
+    return distrust(st, what)
+
+
+def _mine(st: os.stat_result | None) -> bool:
+    return st is not None and (not hasattr(os, "geteuid") or st.st_uid == os.geteuid())
+
+
+def _make_private_dir(path: Path) -> None:
+    """Create ``path`` (0700) if missing; its parents as ``mkdir -p`` does."""
+    try:
+        os.mkdir(path, _DIR_MODE)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.mkdir(path, _DIR_MODE)
+        except FileExistsError:
+            pass
+
+
+_FD_WALK = hasattr(os, "geteuid") and {os.open, os.stat, os.unlink} <= os.supports_dir_fd \
+    and hasattr(os, "O_DIRECTORY") and hasattr(os, "O_NOFOLLOW")
+
+
+@contextlib.contextmanager
+def _open_folder(name, dir_fd: int | None = None) -> Iterator[int | None]:
+    """An fd of the folder ``name`` (relative to ``dir_fd``) if it is a real folder of
+    the user (not a symbolic link), else None."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     dir_fd=dir_fd)
+    except OSError:
+        yield None
+        return
+    try:
+        yield fd if _mine(os.fstat(fd)) else None
+    finally:
+        os.close(fd)
+
+
+def _listdir(fd: int) -> list[str]:
+    try:
+        return os.listdir(fd)
+    except OSError:
+        return []
 
 
 def _unlink_quietly(path: str | Path) -> bool:
@@ -234,28 +336,69 @@ class DiskCache:
             raise ValueError(f"invalid cache key {key!r}; use fingerprint() to make one")
         return self._base / key[:2] / (key + _SUFFIX)
 
+    def _trusted_dirs(self, path: Path, create: bool = False) -> bool:
+        """Whether the folders holding entry ``path`` may be trusted (see the module
+        docstring); ``create``: make the missing ones (0700) first.  Warns once per
+        folder and process when they may not."""
+        chain = ((self._root, "the cache folder", True), (self._base, "its 'v1' folder", False),
+                 (path.parent, f"its shard folder '{path.parent.name}'", False))
+        for folder, what, follow in chain:
+            if create:
+                _make_private_dir(folder)  # an OSError reaches store(), which warns
+            why = _distrust_dir(folder, what, follow)
+            if why == "missing":
+                return False
+            if why is not None:
+                self._warn_distrusted(why)
+                return False
+        return True
+
+    def _warn_distrusted(self, why: str) -> None:
+        if str(self._root) in _distrusted_warned:
+            return
+        _distrusted_warned.add(str(self._root))
+        warnings.warn(
+            f"stencilpy does not use its kernel cache in '{self._root}': {why}, so another "
+            "user could have written the machine code it holds; kernels are compiled instead. "
+            "Make the folders yours and private (chmod -R go-w, or 'stencilpy cache clear', "
+            "which also does that), or set STENCILPY_CACHE_DIR to a private folder.",
+            RuntimeWarning, stacklevel=4)
+
     def load(self, key: str) -> bytes | None:
-        """The payload stored under ``key``, or None (miss, unreadable or invalid entry)."""
+        """The payload stored under ``key``, or None (miss, unreadable, invalid or
+        untrusted entry)."""
         path = self._entry_path(key)
+        if not self._trusted_dirs(path):
+            return None
         try:
-            with open(path, "rb") as f:
+            fd = os.open(path, _READ_FLAGS)
+        except OSError:  # missing, a symbolic link (ELOOP), unreadable
+            return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                return None  # a FIFO, device or folder: never ours, never read
+            why = distrust(st, f"entry '{path.name}'")
+            if why is not None:
+                self._warn_distrusted(why)
+                return None
+            with os.fdopen(os.dup(fd), "rb") as f:
                 payload = _read_valid(f, key)
-                ino = os.fstat(f.fileno()).st_ino
+            if payload is not None:
+                with contextlib.suppress(OSError, NotImplementedError):
+                    os.utime(fd if os.utime in os.supports_fd else path)  # LRU: recently used
         except OSError:
             return None
+        finally:
+            os.close(fd)
         if payload is None:
-            self._discard(path, ino)
-            return None
-        try:
-            os.utime(path)  # LRU: mark as recently used
-        except OSError:
-            pass
+            self._discard(path, st.st_ino)
         return payload
 
     def _discard(self, path: Path, ino: int) -> None:
         """Delete a bad entry unless a writer has already replaced it with a new file."""
         try:
-            if os.stat(path).st_ino != ino:
+            if os.lstat(path).st_ino != ino:
                 return
         except OSError:
             return
@@ -266,6 +409,8 @@ class DiskCache:
         path = self._entry_path(key)
         blob = _encode(key, bytes(data))
         try:
+            if not self._trusted_dirs(path, create=True):
+                return
             tmp = self._write_temp(path, blob)
         except OSError as exc:
             self._warn_unwritable(exc)
@@ -279,10 +424,10 @@ class DiskCache:
 
     def _write_temp(self, path: Path, blob: bytes) -> str:
         """Write ``blob`` to a fresh, fsync'ed temp file next to ``path``; return its name."""
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = str(path.parent / f".{path.stem}.{os.getpid()}.{os.urandom(8).hex()}{_TMP_SUFFIX}")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        fd = os.open(tmp, flags, 0o644)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) \
+            | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(tmp, flags, _FILE_MODE)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(blob)
@@ -302,14 +447,25 @@ class DiskCache:
             "kernels will not be cached. Set STENCILPY_CACHE_DIR to a writable directory, "
             "or STENCILPY_CACHE=0 to disable the cache.", RuntimeWarning, stacklevel=3)
 
-    def _scan(self) -> list[tuple[int, str, int]]:
-        """``(mtime_ns, path, size)`` of every entry; deletes stale temp files on the way."""
+    def _scan(self, owned_only: bool = True) -> list[tuple[int, str, int]]:
+        """``(mtime_ns, path, size)`` of every entry (regular files in real folders: no
+        symbolic link is followed); deletes stale temp files on the way.  ``owned_only``:
+        only in folders that are the user's and private (else: the user's)."""
         found, now = [], time.time()
+
+        def usable(path, follow=False) -> bool:
+            st = _folder_stat(path, follow)
+            return _mine(st) if not owned_only else st is not None and distrust(st, "") is None
+
+        if not usable(self._root, follow=True) or not usable(self._base):
+            return found
         try:
             shards = [d.path for d in os.scandir(self._base) if d.is_dir(follow_symlinks=False)]
         except OSError:
             return found
         for shard in shards:
+            if not usable(shard):
+                continue
             try:
                 items = list(os.scandir(shard))
             except OSError:
@@ -319,6 +475,8 @@ class DiskCache:
                     st = item.stat(follow_symlinks=False)
                 except OSError:
                     continue  # raced with a delete
+                if not stat.S_ISREG(st.st_mode):
+                    continue  # never ours: not counted, not deleted
                 if item.name.endswith(_SUFFIX):
                     found.append((st.st_mtime_ns, item.path, st.st_size))
                 elif item.name.endswith(_TMP_SUFFIX) and now - st.st_mtime > _STALE_TMP_SECONDS:
@@ -334,8 +492,39 @@ class DiskCache:
         return len(self._scan())
 
     def clear(self) -> int:
-        """Delete every entry (and stale temp files); return how many entries were removed."""
-        return sum(_unlink_quietly(path) for _, path, _ in self._scan())
+        """Delete every entry (and stale temp files); return how many entries were removed.
+
+        Only regular files inside the cache's own folders are deleted (no symbolic link
+        is followed, folders of other users are left alone); the user's folders are made
+        private (0700) again, so that a cache that was distrusted is used again."""
+        if not _FD_WALK:  # pragma: no cover - no dir_fd (Windows): by path
+            return sum(_unlink_quietly(path) for _, path, _ in self._scan(owned_only=False))
+        removed = 0
+        if not _mine(_folder_stat(self._root, follow=True)):
+            return removed
+        with _open_folder(self._base) as base:
+            if base is None:
+                return removed
+            for name in _listdir(base):
+                with _open_folder(name, base) as shard:
+                    if shard is None:
+                        continue
+                    for item in _listdir(shard):
+                        try:  # relative to the open folder: a swapped-in link is never followed
+                            st = os.stat(item, dir_fd=shard, follow_symlinks=False)
+                            if stat.S_ISREG(st.st_mode) and item.endswith((_SUFFIX, _TMP_SUFFIX)):
+                                os.unlink(item, dir_fd=shard)
+                                removed += item.endswith(_SUFFIX)
+                        except OSError:
+                            pass
+                    with contextlib.suppress(OSError):
+                        os.chmod(shard, _DIR_MODE)
+            with contextlib.suppress(OSError):
+                os.chmod(base, _DIR_MODE)
+        with contextlib.suppress(OSError):
+            os.chmod(self._root, _DIR_MODE)
+        _distrusted_warned.discard(str(self._root))
+        return removed
 
     def _evict_if_needed(self) -> None:
         found = self._scan()
@@ -368,7 +557,8 @@ def _eviction_lock(base: Path) -> Iterator[bool]:
         yield True
         return
     try:
-        fd = os.open(base / ".evict.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(base / ".evict.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0), _FILE_MODE)
     except OSError:
         yield False
         return

@@ -20,18 +20,22 @@ from __future__ import annotations
 
 import ctypes
 import threading
+import weakref
 
 import numpy as np
 
-from stencilpy.options import available_cores, env_threads
+from stencilpy.options import COMBINING_MODES, available_cores, env_threads
 from stencilpy.runtime import overlap
-from stencilpy.runtime.overlap import INPUT, NONE, find
+from stencilpy.runtime.forksafe import after_fork_in_child
 from stencilpy.runtime.launch import (
     call_views, make_jobs, run_jobs, scalar_bits, strip_indices, thread_count)
+from stencilpy.runtime.overlap import INPUT, NONE, find
+from stencilpy.runtime.strips import strip_calls
 
 MISS = object()
 OVERLAP = object()
 _UNPREPARABLE = object()
+_PREPARED: weakref.WeakSet = weakref.WeakSet()  # every PreparedCall (their locks, after a fork)
 #: prepared calls kept per stencil (the cache is emptied when it grows beyond this)
 MAX_PREPARED = 128
 
@@ -111,10 +115,10 @@ def call_key(args, boundary, fill_value, out, threads):
 class PreparedCall:
     """Everything a call with a given key needs, precomputed."""
 
-    def __init__(self, call, outs, kernel, field_args: list, scalar_args: list):
+    def __init__(self, call, outs, kernel, field_args: list, scalar_args: list, kernel_for):
         self.cfunc = kernel.cfunc
         self.kernel = kernel
-        self.out_shape = call.out_shape
+        self.out_shapes = call.out_shapes
         self.out_dtypes = call.out_dtypes
         self.single = len(call.out_dtypes) == 1
         self.field_args = field_args                  # argument positions, spec order
@@ -128,15 +132,33 @@ class PreparedCall:
         views = call_views(call, kernel.spec, outs)
         self.preparable = not any(v.copied for v in views)
         self.jobs = jobs = make_jobs(call, kernel, views, thread_count(call, call.options.threads))
-        self.pointers = jobs.pointers
+        self.pointers = list(jobs.pointers)
         self.scalar_patches = [(b, s, k) for b in jobs.blocks for k, s in enumerate(jobs.scalar_slots)]
         self.one_block = jobs.addresses[0][0] if len(jobs.blocks) == 1 else None
         self.counter = jobs.counter
+        self.extra = self._strips(kernel_for, call, outs, len(field_args))
         self.int_check = None
         if any(t is int for _, _, t in scalar_args) and \
                 any(a.dtype.kind in "iu" for a in call.fields.values()):
             self.int_check = (call.stencil, call.temp_types)
         self.lock = threading.Lock()
+        _PREPARED.add(self)
+
+    def _strips(self, kernel_for, call, outs, nf: int) -> list:
+        """(kernel, jobs) of each strip of an output with a larger region of its own
+        (``runtime/strips.py``), run after the main kernel; their pointers and scalars are
+        patched with the main kernel's."""
+        extra = []
+        for k, strip in strip_calls(call):
+            kernel = kernel_for(strip, outs[k:k + 1], writes_fill=False)
+            views = call_views(strip, kernel.spec, outs[k:k + 1])
+            jobs = make_jobs(strip, kernel, views, thread_count(strip, call.options.threads))
+            self.pointers += [(b, slot, a if a < nf else nf + k, offset)
+                              for b, slot, a, offset in jobs.pointers]
+            self.scalar_patches += [(b, s, j) for b in jobs.blocks
+                                    for j, s in enumerate(jobs.scalar_slots)]
+            extra.append((kernel, jobs))
+        return extra
 
     def stale(self, threads) -> bool:
         """The default thread count changed since this call was prepared (and it matters).
@@ -151,7 +173,7 @@ class PreparedCall:
         memory with an input (the caller computes into fresh arrays and copies)."""
         fields = [address(args[p]) for p in self.field_args]
         if out is None:
-            results = tuple([np.empty(self.out_shape, dt) for dt in self.out_dtypes])
+            results = tuple([np.empty(shape, dt) for shape, dt in zip(self.out_shapes, self.out_dtypes)])
             fields += [address(o) for o in results]
         else:
             results = (out,) if self.single else out
@@ -173,12 +195,13 @@ class PreparedCall:
                 self.cfunc(self.one_block)
             else:
                 run_jobs(self.kernel, self.jobs)
+            for kernel, jobs in self.extra:
+                run_jobs(kernel, jobs)
         finally:
             self.lock.release()
         fv = self.fill_value
-        for index in self.strips:
-            for o in results:
-                o[index] = fv
+        for k, index in self.strips:
+            results[k][index] = fv
         if out is not None:
             return out
         return results[0] if self.single else results
@@ -201,6 +224,15 @@ class PreparedCall:
             return [scalar_bits(v) for v in values]
         except (OverflowError, ValueError, TypeError):
             return MISS
+
+
+def _unlock_prepared() -> None:
+    """In a forked child no other thread runs a prepared call: free the locks they held."""
+    for prepared in list(_PREPARED):
+        prepared.lock = threading.Lock()
+
+
+after_fork_in_child(_unlock_prepared)
 
 
 class FastPath:
@@ -258,10 +290,11 @@ class FastPath:
     def _prepare(self, args, boundary, fill_value, out, threads):
         """Validate with the full path (its errors propagate) and prepare the call."""
         call, outs = self.bind(dict(zip(self.names, args)), boundary, fill_value, threads, out)
-        if call.is_empty:
+        if (call.is_empty or any(hi <= lo for lo, hi in call.regions)
+                or any(m in COMBINING_MODES for m in call.options.modes)):
             return _UNPREPARABLE
         kernel = self.kernel_for(call, outs)
         field_args = [self.names.index(f.name) for f in kernel.spec.fields]
         scalar_args = [(self.names.index(n), n, type(v)) for n, v in call.scalars.items()]
-        prepared = PreparedCall(call, outs, kernel, field_args, scalar_args)
+        prepared = PreparedCall(call, outs, kernel, field_args, scalar_args, self.kernel_for)
         return prepared if prepared.preparable else _UNPREPARABLE

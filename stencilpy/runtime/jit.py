@@ -26,18 +26,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from stencilpy.runtime import cache as disk
+from stencilpy.runtime.forksafe import reset_in_child
 
 _LOCK = threading.RLock()
+# fork waits until no other thread is inside LLVM (whose own mutexes a child would inherit)
+reset_in_child(sys.modules[__name__], "_LOCK", threading.RLock, hold_rank=30)
 
 
 @functools.lru_cache(maxsize=None)
 def binding():
     """``llvmlite.binding``, initialised for the native target (imported on first use)."""
-    import llvmlite.binding as llvm
+    with _LOCK:                    # a fork waits until the import is complete
+        import llvmlite.binding as llvm
 
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    _register_libm(llvm)
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        _register_libm(llvm)
     return llvm
 
 

@@ -182,16 +182,18 @@ def _header(block, layout: ArgLayout, call: BoundCall, tile: int) -> None:
         block[axis.length], block[axis.lo], block[axis.hi] = call.domain[d], lo, hi
 
 
-def _fill_views(block, layout, spec, views, out_views, origins, k) -> None:
+def _fill_views(block, layout, spec, views, out_views, origins: list, k) -> None:
+    """Strides, lengths and batch strides of the fields; strides and ``origins[j]`` (domain
+    index of its first point per axis) of output j."""
     for f in spec.fields:
         v, s = views[f.name], layout.fields[f.name]
         block[s.batch_stride] = v.batch[k][1] if k is not None else 0
         block[s.strides] = v.strides
         block[s.lengths] = v.lens
-    for v, s in zip(out_views, layout.outputs):
+    for v, s, origin in zip(out_views, layout.outputs, origins):
         block[s.batch_stride] = v.batch[k][1] if k is not None else 0
         block[s.strides] = v.strides
-        block[s.origin] = origins
+        block[s.origin] = origin
 
 
 def fill_bits(dtype, value) -> int | None:
@@ -238,7 +240,7 @@ def make_jobs(call: BoundCall, kernel, views: list, nthreads: int) -> Jobs:
     spec, layout = kernel.spec, kernel.layout
     nf = len(spec.fields)
     field_views = {f.name: v for f, v in zip(spec.fields, views[:nf])}
-    origins = [lo if m == "valid" else 0 for (lo, _), m in zip(call.regions, call.options.modes)]
+    origins = [call.origins(j) for j in range(len(call.out_dtypes))]
     loop_dims, kernel_dims = _batch_split(views, call.batch_shape)
     k = kernel_dims[-1] if kernel_dims else None
     nbatch = int(np.prod([call.batch_shape[i] for i in kernel_dims], dtype=np.int64))
@@ -338,25 +340,25 @@ def call_views(call: BoundCall, spec: KernelSpec, outs) -> list:
 
 
 def strip_indices(call: BoundCall, spec: KernelSpec | None = None) -> list[tuple]:
-    """Index tuples of the output parts that "fill" axes leave to ``fill_value`` (those the
-    kernel of ``spec`` does not write itself: its innermost axis' strips when it can)."""
+    """``(output, index tuple)`` of the output parts that "fill" axes leave to ``fill_value``
+    (outside each output's own region), but for those the kernel of ``spec`` writes itself
+    (its innermost axis' strips, when every output has the same region)."""
     nb = len(call.batch_shape)
-    shape = call.out_shape
-    inner = spec is not None and spec.fills_inner and \
+    inner = spec is not None and spec.fills_inner and call.uniform and \
         all(fill_bits(o.dtype, call.options.fill_value) is not None for o in spec.outputs)
     found = []
-    for d, (mode, (lo, hi)) in enumerate(zip(call.options.modes, call.regions)):
-        if mode != "fill" or (inner and d == len(call.regions) - 1):
-            continue
-        for part in (slice(0, lo), slice(hi, None)):
-            if len(range(*part.indices(shape[nb + d]))) and 0 not in shape:
-                found.append((slice(None),) * (nb + d) + (part,))
+    for k, (regions, shape) in enumerate(zip(call.output_regions, call.out_shapes)):
+        for d, (mode, (lo, hi)) in enumerate(zip(call.options.modes, regions)):
+            if mode != "fill" or (inner and d == len(regions) - 1):
+                continue
+            for part in (slice(0, lo), slice(hi, None)):
+                if len(range(*part.indices(shape[nb + d]))) and 0 not in shape:
+                    found.append((k, (slice(None),) * (nb + d) + (part,)))
     return found
 
 
 def fill_strips(call: BoundCall, outs, spec: KernelSpec | None = None) -> None:
     """Write ``fill_value`` where the stencil reaches outside the fields ("fill" axes) and
     the kernel of ``spec`` (None: no kernel ran) did not."""
-    for index in strip_indices(call, spec):
-        for o in outs:
-            o[index] = call.options.fill_value
+    for k, index in strip_indices(call, spec):
+        outs[k][index] = call.options.fill_value

@@ -26,8 +26,9 @@ from stencilpy.analysis.bounds import Plan, StagePlan
 from stencilpy.ir import nodes as N
 from stencilpy.ir.printer import format_stencil
 from stencilpy.runtime import cache as disk
+from stencilpy.runtime.forksafe import lazy_imports
 
-_FORMAT = "stencilpy-plan-1"
+_FORMAT = "stencilpy-plan-2"
 _DEFAULT = object()
 
 
@@ -41,14 +42,16 @@ def encode(plan: Plan) -> bytes:
     stages = tuple((s.target, tuple(s.inline), _ext(s.region),
                     tuple((name, _ext(ext)) for name, ext in s.reads)) for s in plan.stages)
     doc = (_FORMAT, tuple(plan.dims), stages,
-           tuple((name, _ext(ext)) for name, ext in plan.field_extents), _ext(plan.halo))
+           _footprints(plan.field_extents), _ext(plan.halo),
+           tuple(_footprints(fp) for fp in plan.output_extents))
     return repr(doc).encode("utf-8")
 
 
 def decode(data: bytes, dims: tuple[str, ...]) -> Plan | None:
     """The plan in ``data``, or None unless it is a well-formed plan with axes ``dims``."""
     try:
-        fmt, doc_dims, doc_stages, doc_extents, doc_halo = ast.literal_eval(data.decode("utf-8"))
+        fmt, doc_dims, doc_stages, doc_extents, doc_halo, doc_outputs = \
+            ast.literal_eval(data.decode("utf-8"))
         if fmt != _FORMAT or doc_dims != tuple(dims):
             return None
         ndim = len(dims)
@@ -57,7 +60,8 @@ def decode(data: bytes, dims: tuple[str, ...]) -> Plan | None:
                                  tuple((_name(n), _extent(e, ndim)) for n, e in reads))
                        for target, inline, region, reads in doc_stages)
         extents = tuple((_name(n), _extent(e, ndim)) for n, e in doc_extents)
-        plan = Plan(tuple(dims), stages, extents, _extent(doc_halo, ndim))
+        outputs = tuple(tuple((_name(n), _extent(e, ndim)) for n, e in fp) for fp in doc_outputs)
+        plan = Plan(tuple(dims), stages, extents, _extent(doc_halo, ndim), outputs)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError,
             UnicodeDecodeError):
         return None
@@ -76,12 +80,17 @@ def analyse_cached(stencil: N.Stencil, cache=_DEFAULT) -> Plan:
         plan = decode(data, stencil.dims) if data is not None else None
         if plan is not None:
             return plan
-    from stencilpy.analysis import analyse
+    with lazy_imports():       # a fork waits for it: sympy may be importing
+        from stencilpy.analysis import analyse
 
-    plan = analyse(stencil)
+        plan = analyse(stencil)
     if cache is not None:
         cache.store(key, encode(plan))
     return plan
+
+
+def _footprints(footprints) -> tuple:
+    return tuple((name, _ext(ext)) for name, ext in footprints)
 
 
 def _ext(extent) -> tuple:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import atexit
 import ctypes
 import functools
-import os
 import platform
 import threading
 
 import numpy as np
+
+from stencilpy.runtime.forksafe import after_fork_in_child, lazy_imports
 
 _POOL: ThreadPoolExecutor | None = None
 _LOCK = threading.Lock()
@@ -58,14 +59,15 @@ def _sync():
     """The compiled ``sp_sync(box, op)`` (None where helpers are not supported)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return None
-    from stencilpy.codegen import worker
-    from stencilpy.runtime import jit
+    with lazy_imports():           # a fork waits for the imports and the compile
+        from stencilpy.codegen import worker
+        from stencilpy.runtime import jit
 
-    try:
-        loaded = jit.load(jit.cache_key("stencilpy-worker-1"), lambda: str(worker.build()),
-                          worker.ENTRY)
-    except Exception:  # pragma: no cover - the thread pool still works
-        return None
+        try:
+            loaded = jit.load(jit.cache_key("stencilpy-worker-1"), lambda: str(worker.build()),
+                              worker.ENTRY)
+        except Exception:  # pragma: no cover - the thread pool still works
+            return None
     fn = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64)(loaded.address)
     return loaded, fn
 
@@ -136,14 +138,15 @@ def _claim_helpers(n: int) -> list:
 
 
 def _forget_helpers() -> None:
-    """In a forked child the helper threads do not exist: make new ones when needed."""
-    global _LOCK
+    """In a forked child the helper threads and the pool's threads do not exist: make new
+    ones when needed."""
+    global _LOCK, _POOL
     _HELPERS.clear()
     _LOCK = threading.Lock()
+    _POOL = None
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_helpers)
+after_fork_in_child(_forget_helpers)
 
 
 @atexit.register

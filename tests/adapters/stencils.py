@@ -10,7 +10,7 @@ def laplacian(u):
 
 @sp.stencil
 def lopsided(u, v):
-    """Asymmetric halo ((1, 2), (1, 1)) through a materialised temporary."""
+    """Asymmetric halo ((1, 2), (1, 0)) through a materialised temporary read shifted."""
     t = u[2, 0] - v[-1, 1]
     return t[0, -1] * 0.5 + v[0, 0]
 
@@ -42,3 +42,16 @@ def hdiff(u, coeff):
 
 
 MODES = ("fill", "valid", "constant", "wrap", "edge", "reflect", "symmetric")
+
+
+@sp.stencil(dims=("lat", "lon"))
+def gradient(u):
+    """Two outputs with regions of their own: d/dlon is defined on the pole rows."""
+    return u[lon + 1] - u[lon - 1], u[lat + 1] - u[lat - 2]  # noqa: F821
+
+
+@sp.stencil(dims=("x",))
+def faces_and_cells(c, f):
+    """A staggered field (N + 1 faces) and a shifted temporary, outputs of different reach."""
+    t = f[x + 1] * c[x - 1]  # noqa: F821
+    return t[x + 1] - f, t[x - 1] + c  # noqa: F821

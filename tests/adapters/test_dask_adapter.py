@@ -10,7 +10,8 @@ import pytest
 import stencilpy as sp
 from stencilpy.adapters.dask import index_map
 
-from .stencils import MODES, divergence, grad, hdiff, laplacian, lopsided
+from .stencils import (MODES, divergence, faces_and_cells, grad, gradient, hdiff, laplacian,
+                       lopsided)
 
 da = pytest.importorskip("dask.array")
 faulthandler.enable()
@@ -39,7 +40,9 @@ def test_every_mode_odd_chunks(mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_asymmetric_halo_with_temporary(mode):
-    assert lopsided.halo == ((1, 2), (1, 1))
+    # t[0, -1] reads u[2, -1] and v[-1, 0]: nothing to the right along axis 1 (the halo was
+    # ((1, 2), (1, 1)) while t's region was widened to contain the point itself)
+    assert lopsided.halo == ((1, 2), (1, 0))
     eager = lopsided(U, V, boundary=mode, fill_value=-1.0)
     lazy = lopsided(da.from_array(U, chunks=(1, 4, 9)), da.from_array(V, chunks=(6, 5)),
                     boundary=mode, fill_value=-1.0)
@@ -118,3 +121,28 @@ def test_index_map_matches_numpy_pad():
         got = index_map(3, 3, -7, 10, mode)
         assert got.tolist() == np.pad(np.arange(3), (7, 7), mode=mode).tolist()
     assert index_map(5, 4, -2, 6, "wrap").tolist() == [2, 3, 0, 1, 2, 3, 4, 1]
+
+
+@pytest.mark.parametrize("mode", ["fill", "valid", "edge"])
+@pytest.mark.parametrize("chunks", [(2, 5, 7), (3, 23, 6), (1, 6, 31), (3, 23, 31)])
+def test_outputs_with_regions_of_their_own(mode, chunks):
+    """Each output keeps its own region ("valid": its own shape) in every chunking."""
+    lazy = gradient(da.from_array(U, chunks=chunks), boundary={"lat": mode, "lon": "wrap"})
+    eager = gradient(U, boundary={"lat": mode, "lon": "wrap"})
+    for got, want in zip(lazy, eager):
+        _same(got, want)
+    lazy = grad(da.from_array(U, chunks=chunks), boundary=mode, fill_value=0.5)
+    for got, want in zip(lazy, grad(U, boundary=mode, fill_value=0.5)):
+        _same(got, want)
+
+
+@pytest.mark.parametrize("mode", ["fill", "valid"])
+def test_staggered_outputs_with_regions_of_their_own(mode):
+    f, c = RNG.standard_normal(41), RNG.standard_normal(40)
+    eager = faces_and_cells(c, f, boundary=mode)
+    assert [e.shape for e in eager] == ([(40,), (40,)] if mode == "fill" else [(39,), (38,)])
+    for chunks in (5, 13, 41):
+        lazy = faces_and_cells(da.from_array(c, chunks=chunks), da.from_array(f, chunks=chunks),
+                               boundary=mode)
+        for got, want in zip(lazy, eager):
+            _same(got, want)

@@ -10,7 +10,7 @@ import pytest
 import stencilpy as sp
 from stencilpy.adapters.xarray import apply_to_dataset
 
-from .stencils import MODES, ddlon, divergence, grad, hdiff, laplacian, lopsided
+from .stencils import MODES, ddlon, divergence, grad, gradient, hdiff, laplacian, lopsided
 
 xr = pytest.importorskip("xarray")
 faulthandler.enable()
@@ -34,7 +34,7 @@ DLON = float(np.deg2rad(T.lon[1] - T.lon[0]))
 def test_dataarray_in_dataarray_out():
     r = laplacian(T, boundary={"lon": "periodic", "lat": "edge"})
     assert isinstance(r, xr.DataArray) and r.dims == T.dims and r.name == "laplacian"
-    assert r.attrs == T.attrs and set(r.coords) == set(T.coords)
+    assert r.attrs == {} and set(r.coords) == set(T.coords)     # units, long_name: not inherited
     assert r.coords.to_dataset().identical(T.coords.to_dataset())
     want = laplacian(T.values, boundary={1: "wrap", 0: "edge"})
     np.testing.assert_array_equal(r.values, want)
@@ -59,10 +59,10 @@ def test_undeclared_dims_are_the_last_two_and_boundary_keys_are_dim_names():
 
 
 def test_valid_trims_coordinates():
-    r = lopsided(T, T.isel(time=0), boundary="valid")
-    assert r.sizes == {"time": 3, "lat": 8, "lon": 14}
+    r = lopsided(T, T.isel(time=0), boundary="valid")            # halo ((1, 2), (1, 0))
+    assert r.sizes == {"time": 3, "lat": 8, "lon": 15}
     np.testing.assert_array_equal(r.lat.values, T.lat.values[1:-2])
-    np.testing.assert_array_equal(r.lon.values, T.lon.values[1:-1])
+    np.testing.assert_array_equal(r.lon.values, T.lon.values[1:])
     np.testing.assert_array_equal(r.time.values, T.time.values)
     r2 = laplacian(T.chunk({"lat": 4, "lon": 5}), boundary={"lat": "valid", "lon": "wrap"})
     assert r2.chunks is not None
@@ -126,6 +126,23 @@ def test_several_outputs_are_named():
     gx, gy = grad(T, boundary="edge")
     assert (gx.name, gy.name) == ("grad_0", "grad_1")
     np.testing.assert_array_equal(gy.values, grad(T.values, boundary="edge")[1])
+
+
+def test_names_and_attrs_per_output():
+    src = T.assign_attrs(source="model X", standard_name="air_temperature")
+    gx, gy = grad(src, boundary="edge", names=("dtdx", "dtdy"),
+                  attrs=({"units": "K m-1"}, None))
+    assert (gx.name, gy.name) == ("dtdx", "dtdy")
+    assert gx.attrs == {"source": "model X", "units": "K m-1"}
+    assert gy.attrs == {"source": "model X"}                    # quantity attrs dropped
+    r = laplacian(src.chunk({"time": 1}), boundary="wrap", names="lap", attrs={"units": "K"})
+    assert r.name == "lap" and r.attrs == {"source": "model X", "units": "K"}
+    with pytest.raises(sp.StencilCallError, match="2 output"):
+        grad(T, boundary="edge", names="one")
+    with pytest.raises(sp.StencilCallError, match="DataArray"):
+        laplacian(T.values, boundary="wrap", names="lap")
+    with pytest.raises(sp.StencilCallError, match="out="):
+        laplacian(T, boundary="wrap", names="lap", out=T.copy())
 
 
 def test_errors():
@@ -246,7 +263,7 @@ def test_apply_to_dataset():
 def test_netcdf_roundtrip_lazy(tmp_path, engine):
     pytest.importorskip("netCDF4" if engine == "netcdf4" else "h5py")
     ds = _dataset().drop_vars("label")
-    want = hdiff(T, 0.05, boundary=HDIFF_BC).rename("t2m")
+    want = hdiff(T, 0.05, boundary=HDIFF_BC, names="t2m", attrs=dict(T.attrs))  # same quantity
     ds.to_netcdf(tmp_path / "in.nc", engine=engine)
     with xr.open_dataset(tmp_path / "in.nc", engine=engine,
                          chunks={"time": 1, "lat": 5, "lon": 7}) as lazy:
@@ -257,3 +274,16 @@ def test_netcdf_roundtrip_lazy(tmp_path, engine):
         out.to_netcdf(tmp_path / "out.nc", engine=engine)      # computed chunk by chunk
     with xr.open_dataset(tmp_path / "out.nc", engine=engine) as back:
         xr.testing.assert_identical(back.t2m.load(), want)
+
+
+def test_valid_trims_each_output_to_its_own_region():
+    """d/dlon keeps the pole rows, d/dlat (reading lat - 2 .. lat + 1) loses three of them."""
+    for data in (T, T.chunk({"lat": 4, "lon": 5})):
+        dx, dy = gradient(data, boundary={"lat": "valid", "lon": "wrap"})
+        assert dx.sizes == {"time": 3, "lat": 11, "lon": 16}
+        assert dy.sizes == {"time": 3, "lat": 8, "lon": 16}
+        np.testing.assert_array_equal(dx.lat.values, T.lat.values)
+        np.testing.assert_array_equal(dy.lat.values, T.lat.values[2:-1])
+        u = T.values
+        np.testing.assert_array_equal(dx.values, np.roll(u, -1, 2) - np.roll(u, 1, 2))
+        np.testing.assert_array_equal(dy.values, u[:, 3:] - u[:, :-3])

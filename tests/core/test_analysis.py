@@ -49,9 +49,9 @@ def plan_of(f, **kw):
     (backward, ((1, 0),)),
     (hdiff, ((2, 2), (2, 2))),
     (asymmetric, ((4, 2), (1, 3))),
-    (chain, ((0, 2), (2, 1))),
+    (chain, ((0, 1), (1, 1))),
     (upwind_flux_form, ((1, 1),)),
-    (shifted_back, ((0, 1),)),
+    (shifted_back, ((0, 0),)),        # out[i] = u[i]: reaches nowhere (was (0, 1))
 ])
 def test_halo(f, halo):
     k = sp.stencil(f)
@@ -83,7 +83,9 @@ def test_footprints_compose_signed_offsets():
     p = plan_of(upwind_flux_form)
     assert dict(p.field_extents) == {"psi": ((1, 0),), "c": ((0, 1),)}
     assert p.halo == ((1, 1),)
-    assert plan_of(shifted_back).field_extents == (("u", ((0, 1),)),)
+    # t = u[1] read at t[-1] is u itself: t is computed on the output region shifted by -1
+    assert plan_of(shifted_back).field_extents == (("u", ((0, 0),)),)
+    assert plan_of(shifted_back).stages[0].region == ((1, -1),)
 
 
 def test_flux_form_computes_every_cell_the_fields_allow():
@@ -119,11 +121,11 @@ def test_hdiff_stages_and_regions():
 def test_chain_of_temporaries_grows_regions_backwards():
     p = plan_of(chain)
     regions = {s.target: s.region for s in p.stages}
-    # b is read at (-1, 1): needed one point further back along axis 0 and one further
-    # along axis 1; a is read at (1, 0) and (0, -2) from b's region
-    assert regions == {"a": ((1, 1), (2, 1)), "b": ((1, 0), (0, 1)), None: ((0, 0), (0, 0))}
+    # b is read at (-1, 1) only: needed on the output region shifted by (-1, 1) (signed:
+    # not grown to contain the point itself); a is read at (1, 0) and (0, -2) from there
+    assert regions == {"a": ((1, 0), (1, 1)), "b": ((1, -1), (-1, 1)), None: ((0, 0), (0, 0))}
     assert "c" not in regions          # read only at offset 0: inline in the output stage
-    assert plan_of(chain).field_extents == (("u", ((0, 2), (2, 1))),)
+    assert plan_of(chain).field_extents == (("u", ((0, 1), (1, 1))),)
     assert p.stages[-1].inline == ("c",)
 
 
@@ -246,13 +248,40 @@ def test_inspect_analysis_with_named_dims_and_staggering():
 
 
 def test_chain_of_temporaries_valid_region_against_numpy():
-    """chain(u) is 2 * (u[i+1, j+1] + u[i, j-1]) + u[i, j]; the temporaries are computed on
-    their whole regions, so the valid output is u's interior by the halo ((0, 2), (2, 1))."""
+    """chain(u) is 2 * (u[i+1, j+1] + u[i, j-1]) + u[i, j]: the temporaries are computed on
+    exactly the points the output reads, so the valid output is u's interior by the halo
+    ((0, 1), (1, 1)) (until the regions were exact: ((0, 2), (2, 1)), two columns and a row
+    lost that the stencil can compute)."""
     u = np.random.default_rng(1).random((9, 11))
-    want = 2 * (u[1:-1, 3:] + u[:-2, 1:-2]) + u[:-2, 2:-1]
+    want = 2 * (u[1:, 2:] + u[:-1, :-2]) + u[:-1, 1:-1]
     jit, ref = pair(chain)
     for k in (jit, ref):
         assert_outputs(k(u, boundary="valid"), want)
         filled = k(u)
-        assert np.isnan(filled[-2:]).all() and np.isnan(filled[:, :2]).all()
-        assert_outputs(filled[:-2, 2:-1], want)
+        assert np.isnan(filled[-1]).all() and np.isnan(filled[:, [0, -1]]).all()
+        assert_outputs(filled[:-1, 1:-1], want)
+
+
+# -- exact regions: signed shifts and per-output footprints --------------------------------------
+
+def two_reaches(u, v):
+    t = u[2, 0] * v[0, -1]
+    return t[-1, 0], u[0, 1] - t[1, 1]
+
+
+def test_shifted_temporary_region_and_per_output_footprints():
+    """t is read at (-1, 0) and (1, 1): needed on the output region moved by -1..1 along
+    axis 0 and 0..1 along axis 1 (not grown to contain the point: lo of axis 1 is -0)."""
+    p = plan_of(two_reaches)
+    assert {s.target: s.region for s in p.stages} == {"t": ((1, 1), (0, 1)), None: ((0, 0), (0, 0))}
+    assert p.output_extents == ((("u", ((0, 1), (0, 0))), ("v", ((1, 0), (1, 0)))),
+                                (("u", ((0, 3), (0, 1))), ("v", ((0, 1), (0, 0)))))
+    assert dict(p.field_extents) == {"u": ((0, 3), (0, 1)), "v": ((1, 1), (1, 0))}
+    assert not p.uniform and plan_of(laplacian).uniform
+    assert p.output_region(0, 10, {"u": 10, "v": 10}, 0) == (1, 9)
+    assert p.output_region(0, 10, {"u": 10, "v": 10}, 1) == (0, 7)
+    assert p.output_region(0, 10, {"u": 10, "v": 10}) == (1, 7)       # every output
+    text = describe(p)
+    assert "output 0: reads u ((0, 1), (0, 0)), v ((1, 0), (1, 0))" in text
+    assert "output 1: reads u ((0, 3), (0, 1)), v ((0, 1), (0, 0))" in text
+    assert "output 0" not in describe(plan_of(hdiff))

@@ -397,7 +397,7 @@ def test_decorating_a_non_function():
 
 def test_unknown_inspect_stage():
     call_error(r"unknown stage 'machine'; use one of \('ir', 'analysis', 'ir-call', 'llvm', "
-               r"'llvm-opt', 'asm'\)", sp.inspect, LAP, "machine")
+               r"'llvm-opt', 'asm', 'ptx'\)", sp.inspect, LAP, "machine")
 
 
 # -- out= ------------------------------------------------------------------------------------

@@ -51,14 +51,26 @@ def check(func, message, snippet, hint=None, dims=None, occurrence=0, where=None
 
 # -- statements ----------------------------------------------------------------------------
 
-def test_for_loop():
-    def f(u):
+def test_for_loop_with_bounds_known_only_at_call():
+    def f(u, n):
         s = 0.0
-        for i in range(3):
+        for i in range(n):
             s = s + u[i]
         return s
-    check(f, "'for i in range(3):' is not part of the stencil language: loops are not "
-          "supported", "for i in range(3):", hint="already runs at every point")
+    check(f, "loop bound 'n' is not known when the stencil is decorated: 'n' is a parameter "
+          "or temporary, known only when the stencil is called", "n", hint="loops are unrolled",
+          occurrence=1, after="(n")
+
+
+def test_for_loop_over_something_else():
+    def f(u):
+        s = 0.0
+        for i in [1, 2]:
+            s = s + u[i]
+        return s
+    check(f, "'[1, 2]' is not part of the stencil language: only loops over 'range(...)' with "
+          "bounds known when the stencil is decorated are supported (they are unrolled)",
+          "[1, 2]", hint="constant bounds is unrolled")
 
 
 def test_while_loop():

@@ -471,7 +471,8 @@ def test_positional_only_and_keyword_only_parameters():
 
 
 def test_reserved_names_listed():
-    assert RESERVED_NAMES == ("boundary", "fill_value", "out", "domain", "threads", "check")
+    assert RESERVED_NAMES == ("boundary", "fill_value", "out", "domain", "threads", "check",
+                              "names", "attrs")
 
 
 # -- sp.function and the language names in plain Python --------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stencilpy.mpdata import Solver, cases, courant, reference, solver
+from stencilpy.mpdata import Solver, boundaries, cases, courant, reference, solver
 
 BAD = [
     ((5,), (np.zeros(5),), "courant[0] has shape (5,), but psi of shape (5,) needs (6,)"),
@@ -85,4 +85,5 @@ def test_the_reference_shares_input_checks_only():
     """The oracle must not depend on the compiled kernels (nor on stencilpy's compiler)."""
     assert _imports(courant) == {"__future__", "numpy"}
     assert _imports(reference) == {"__future__", "operator", "dataclasses", "numpy",
-                                   "stencilpy.mpdata.courant"}
+                                   "stencilpy.mpdata.courant", "stencilpy.mpdata.boundaries"}
+    assert _imports(boundaries) == {"__future__", "numpy"}

@@ -1,4 +1,6 @@
-"""Optional cross-check of the numpy reference against PyMPDATA (1-D and 2-D, periodic).
+"""Optional live cross-check of the numpy reference against PyMPDATA: periodic 1-D/2-D for
+every option set, and every boundary / G case of make_pympdata_refs.py (whose stored
+answers CI checks in test_pympdata_refs.py).
 
 PyMPDATA is not a dependency of stencilpy and its Numba compilation takes minutes per
 option set, so this only runs when asked for::
@@ -21,6 +23,8 @@ import pytest
 
 from stencilpy.mpdata import cases
 from stencilpy.mpdata.reference import mpdata_advance
+
+from . import make_pympdata_refs as refs
 
 if not os.environ.get("STENCILPY_PYMPDATA_CROSSCHECK"):
     pytest.skip("set STENCILPY_PYMPDATA_CROSSCHECK=1 to compare with PyMPDATA (slow: Numba)",
@@ -68,3 +72,12 @@ def test_matches_pympdata(shape, opts):
     ours = mpdata_advance(psi, courant, 10, **opts)
     theirs = pympdata_advance(psi, courant, 10, **opts)
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12 * np.abs(theirs).max())
+
+
+@pytest.mark.parametrize("name", list(refs.CASES))
+def test_boundary_and_g_cases_match_pympdata_live(name):
+    psi, courant, g, options, bcs = refs.inputs(name)
+    theirs = refs.pympdata_advance(psi, courant, g, options, bcs, refs.N_STEPS)
+    ours = mpdata_advance(psi, courant, refs.N_STEPS, boundaries=bcs, g_factor=g,
+                          g_form="pympdata", **options)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12 * np.abs(psi).max())

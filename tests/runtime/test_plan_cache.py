@@ -40,15 +40,23 @@ def test_round_trip(k):
 @pytest.mark.parametrize("bad", [
     b"", b"garbage", b"\xff\xfe", b"__import__('os').system('true')", b"()", b"(1, 2, 3, 4, 5)",
     b"('stencilpy-plan-0', ('dim_0',), (), (), ((0, 0),))",
-    b"('stencilpy-plan-1', ('x',), ((None, (), ((0, 0),), ()),), (), ((0, 0),))",
-    b"('stencilpy-plan-1', ('dim_0',), (('t', (), ((0, 0),), ()),), (), ((0, 0),))",
-    b"('stencilpy-plan-1', ('dim_0',), ((None, (), ((0, 0, 0),), ()),), (), ((0, 0),))",
-    b"('stencilpy-plan-1', ('dim_0',), ((None, (), ((0, 1.5),), ()),), (), ((0, 0),))",
-    b"('stencilpy-plan-1', ('dim_0',), ((None, (), ((0, 0),), ((3, ((0, 0),)),)),), (), ((0, 0),))",
+    b"('stencilpy-plan-2', ('x',), ((None, (), ((0, 0),), ()),), (), ((0, 0),), ())",
+    b"('stencilpy-plan-2', ('dim_0',), (('t', (), ((0, 0),), ()),), (), ((0, 0),), ())",
+    b"('stencilpy-plan-2', ('dim_0',), ((None, (), ((0, 0, 0),), ()),), (), ((0, 0),), ())",
+    b"('stencilpy-plan-2', ('dim_0',), ((None, (), ((0, 1.5),), ()),), (), ((0, 0),), ())",
+    b"('stencilpy-plan-2', ('dim_0',), ((None, (), ((0, 0),), ((3, ((0, 0),)),)),), (), ((0, 0),), ())",
+    b"('stencilpy-plan-1', ('dim_0',), ((None, (), ((0, 0),), ()),), (), ((0, 0),))",
+    b"('stencilpy-plan-2', ('dim_0',), ((None, (), ((0, 0),), ()),), (), ((0, 0),), ((3,),))",
     b"[" * 100000,
 ])
 def test_malformed_payloads_are_rejected(bad):
     assert decode(bad, ("dim_0",)) is None
+
+
+def test_well_formed_payload_is_accepted():
+    good = b"('stencilpy-plan-2', ('dim_0',), ((None, (), ((0, 0),), ()),), (), ((0, 0),), ((),))"
+    plan = decode(good, ("dim_0",))
+    assert plan is not None and plan.output_extents == ((),)
 
 
 def test_keys_follow_the_ir_and_the_code_version(monkeypatch):

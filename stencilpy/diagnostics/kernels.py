@@ -1,0 +1,124 @@
+"""The diagnostics as stencils on a (lat, lon) grid.
+
+Every stencil reads the field(s) and the grid coefficients of ``grid.py``:
+
+* ``xm, x0, xp`` (per longitude) and ``ym, y0, yp`` (per latitude): three-point weights,
+  so ``d_dx(f) = xm f[lon-1] + x0 f + xp f[lon+1]`` is MetPy's ``first_derivative`` along
+  x (uniform or not; one-sided at the edges through boundary ``"extrapolate"``);
+* ``mx``: the parallel map factor ``1 / cos(lat)`` (the meridional one is 1);
+* ``metric``: ``(1 / mx) d(mx)/dy``, MetPy's map-factor correction of vector derivatives.
+
+The formulas are MetPy's ``vector_derivative``: ``du/dx = mx d_dx(u) - v metric``,
+``dv/dx = mx d_dx(v) + u metric``, ``du/dy = d_dy(u)``, ``dv/dy = d_dy(v)``.
+"""
+
+from __future__ import annotations
+
+import stencilpy as sp
+
+GRID = ("xm", "x0", "xp", "ym", "y0", "yp", "mx", "metric")
+
+
+@sp.function
+def d_dx(f, xm, x0, xp):
+    return xm * f[lon - 1] + x0 * f + xp * f[lon + 1]                  # noqa: F821
+
+
+@sp.function
+def d_dy(f, ym, y0, yp):
+    return ym * f[lat - 1] + y0 * f + yp * f[lat + 1]                  # noqa: F821
+
+
+@sp.stencil(dims=("lat", "lon"))
+def gradient(f, xm, x0, xp, ym, y0, yp, mx, metric):
+    return mx * d_dx(f, xm, x0, xp), d_dy(f, ym, y0, yp)
+
+
+@sp.stencil(dims=("lat", "lon"))
+def vorticity(u, v, xm, x0, xp, ym, y0, yp, mx, metric):
+    dvdx = mx * d_dx(v, xm, x0, xp) + u * metric
+    dudy = d_dy(u, ym, y0, yp)
+    return dvdx - dudy
+
+
+@sp.stencil(dims=("lat", "lon"))
+def absolute_vorticity(u, v, coriolis, xm, x0, xp, ym, y0, yp, mx, metric):
+    dvdx = mx * d_dx(v, xm, x0, xp) + u * metric
+    dudy = d_dy(u, ym, y0, yp)
+    return dvdx - dudy + coriolis
+
+
+@sp.stencil(dims=("lat", "lon"))
+def divergence(u, v, xm, x0, xp, ym, y0, yp, mx, metric):
+    dudx = mx * d_dx(u, xm, x0, xp) - v * metric
+    dvdy = d_dy(v, ym, y0, yp)
+    return dudx + dvdy
+
+
+@sp.stencil(dims=("lat", "lon"))
+def vorticity_divergence(u, v, xm, x0, xp, ym, y0, yp, mx, metric):
+    """Both from one pass over u and v (they share every read)."""
+    dudx = mx * d_dx(u, xm, x0, xp) - v * metric
+    dvdx = mx * d_dx(v, xm, x0, xp) + u * metric
+    dudy = d_dy(u, ym, y0, yp)
+    dvdy = d_dy(v, ym, y0, yp)
+    return dvdx - dudy, dudx + dvdy
+
+
+@sp.stencil(dims=("lat", "lon"))
+def shearing_deformation(u, v, xm, x0, xp, ym, y0, yp, mx, metric):
+    dvdx = mx * d_dx(v, xm, x0, xp) + u * metric
+    dudy = d_dy(u, ym, y0, yp)
+    return dvdx + dudy
+
+
+@sp.stencil(dims=("lat", "lon"))
+def stretching_deformation(u, v, xm, x0, xp, ym, y0, yp, mx, metric):
+    dudx = mx * d_dx(u, xm, x0, xp) - v * metric
+    dvdy = d_dy(v, ym, y0, yp)
+    return dudx - dvdy
+
+
+@sp.stencil(dims=("lat", "lon"))
+def total_deformation(u, v, xm, x0, xp, ym, y0, yp, mx, metric):
+    dudx = mx * d_dx(u, xm, x0, xp) - v * metric
+    dvdx = mx * d_dx(v, xm, x0, xp) + u * metric
+    dudy = d_dy(u, ym, y0, yp)
+    dvdy = d_dy(v, ym, y0, yp)
+    return sp.sqrt((dvdx + dudy) ** 2 + (dudx - dvdy) ** 2)
+
+
+@sp.stencil(dims=("lat", "lon"))
+def advection(s, u, v, xm, x0, xp, ym, y0, yp, mx, metric):
+    return -(u * mx * d_dx(s, xm, x0, xp) + v * d_dy(s, ym, y0, yp))
+
+
+@sp.stencil(dims=("lat", "lon"))
+def advection_gradient(s, u, v, xm, x0, xp, ym, y0, yp, mx, metric):
+    """The advection of ``s`` and its gradient (the Laplacian's first pass) in one pass."""
+    dsdx = mx * d_dx(s, xm, x0, xp)
+    dsdy = d_dy(s, ym, y0, yp)
+    return -(u * dsdx + v * dsdy), dsdx, dsdy
+
+
+@sp.stencil(dims=("lat", "lon"))
+def frontogenesis(theta, u, v, xm, x0, xp, ym, y0, yp, mx, metric):
+    dtdx = mx * d_dx(theta, xm, x0, xp)
+    dtdy = d_dy(theta, ym, y0, yp)
+    dudx = mx * d_dx(u, xm, x0, xp) - v * metric
+    dvdx = mx * d_dx(v, xm, x0, xp) + u * metric
+    dudy = d_dy(u, ym, y0, yp)
+    dvdy = d_dy(v, ym, y0, yp)
+    mag = sp.sqrt(dtdx ** 2 + dtdy ** 2)
+    shear = dvdx + dudy
+    stretch = dudx - dvdy
+    total = sp.sqrt(shear ** 2 + stretch ** 2)
+    psi = 0.5 * sp.arctan2(shear, stretch)
+    sin_beta = sp.where(mag != 0.0, (dtdx * sp.cos(psi) + dtdy * sp.sin(psi)) / mag, 0.0)
+    return 0.5 * mag * (total * (1.0 - 2.0 * sin_beta ** 2) - (dudx + dvdy))
+
+
+@sp.stencil(dims=("lat", "lon"))
+def geostrophic_wind(height, norm, xm, x0, xp, ym, y0, yp, mx, metric):
+    """``norm``: 1/f for geopotential, g/f for geopotential height."""
+    return -norm * d_dy(height, ym, y0, yp), norm * mx * d_dx(height, xm, x0, xp)

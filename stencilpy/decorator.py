@@ -166,7 +166,7 @@ class Stencil:
         call = self.bind(values, boundary, fill_value, None, threads, False, out)
         if out is not None:
             return call, check_out(out, call)
-        return call, tuple(np.empty(call.out_shape, dt) for dt in call.out_dtypes)
+        return call, tuple(np.empty(shape, dt) for shape, dt in zip(call.out_shapes, call.out_dtypes))
 
     def bind(self, values: dict, boundary=None, fill_value=None, domain=None, threads=None,
              check=False, out=None):

@@ -24,7 +24,7 @@ import numpy as np
 
 from stencilpy.extrapolation import window
 from stencilpy.options import COMBINING_MODES
-from stencilpy.runtime.execute import overlaps
+from stencilpy.runtime import overlap
 from stencilpy.signature import BoundCall
 
 
@@ -40,8 +40,8 @@ def execute_with_ghosts(stencil, call: BoundCall, outs) -> tuple[np.ndarray, ...
     """Run ``call`` (which has a combining mode) on ``stencil``'s compiled kernels.
 
     The main call and the strips go through ``stencil(...)`` itself, so repeated calls take
-    its cached call plans (``runtime/fastpath.py``)."""
-    if outs is not None and overlaps(outs, call):
+    its prepared calls (``runtime/fastpath.py``)."""
+    if outs is not None and overlap.check(outs, call.fields.values()):
         fresh = execute_with_ghosts(stencil, call, None)
         for o, r in zip(outs, fresh):
             o[...] = r

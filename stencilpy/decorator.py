@@ -190,6 +190,10 @@ class Stencil:
                     threads=None, check=False):
         """Run on numpy arrays (or GPU arrays); returns an array or a tuple of arrays."""
         if self.backend == "llvm" and _gpu_call(values.values(), out):
+            if self._columns:
+                raise StencilCallError(
+                    f"'{self.ir.name}' has sweeps (with sp.forward/sp.backward), which run on "
+                    "host arrays only; pass host copies (cupy.asnumpy(x))")
             from stencilpy.runtime.gpu.execute import execute_gpu
             return execute_gpu(self, values, boundary=boundary, fill_value=fill_value, out=out,
                                domain=domain, threads=threads, check=check, verify=self._check)

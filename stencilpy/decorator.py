@@ -194,11 +194,6 @@ class Stencil:
                 raise StencilCallError(
                     f"'{self.ir.name}' has sweeps (with sp.forward/sp.backward), which run on "
                     "host arrays only; pass host copies (cupy.asnumpy(x))")
-            if not self.bind(values, boundary, fill_value, domain, threads, check, out).uniform:
-                raise StencilCallError(
-                    f"the outputs of '{self.ir.name}' have regions of their own under these "
-                    "boundary modes, which GPU arrays do not support yet; pass host copies "
-                    "(cupy.asnumpy(x)) or a boundary mode that is not 'fill'/'valid'")
             from stencilpy.runtime.gpu.execute import execute_gpu
             return execute_gpu(self, values, boundary=boundary, fill_value=fill_value, out=out,
                                domain=domain, threads=threads, check=check, verify=self._check)

@@ -146,7 +146,7 @@ class Stencil:
         from stencilpy.reference.columns import box_fields, check_call_levels, finish_outputs
         from stencilpy.runtime.columns import run_columns_kernel
         if call.is_empty and 0 in call.batch_shape + call.domain:
-            return tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
+            return tuple(np.empty(s, dtype=dt) for s, dt in zip(call.out_shapes, call.out_dtypes))
         check_call_levels(call)
         with np.errstate(all="ignore"):
             boxes, box, lo = box_fields(call)

@@ -82,6 +82,15 @@ class Stencil:
         return self.plan.halo
 
     @property
+    def output_halos(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """``halo`` of each output on its own (regions are exact per output: under "valid"
+        an output is trimmed by its own halo, which may be smaller than ``halo``)."""
+        def own(footprints):
+            return tuple((max([0] + [e[d][0] for _, e in footprints]),
+                          max([0] + [e[d][1] for _, e in footprints])) for d in range(self.ndim))
+        return tuple(own(self.plan.footprints(k)) for k in range(self.n_outputs))
+
+    @property
     def n_outputs(self) -> int:
         return len(self.ir.returns)
 

@@ -82,6 +82,15 @@ class Stencil:
         return self.plan.halo
 
     @property
+    def output_halos(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """``halo`` of each output on its own (regions are exact per output: under "valid"
+        an output is trimmed by its own halo, which may be smaller than ``halo``)."""
+        def own(footprints):
+            return tuple((max([0] + [e[d][0] for _, e in footprints]),
+                          max([0] + [e[d][1] for _, e in footprints])) for d in range(self.ndim))
+        return tuple(own(self.plan.footprints(k)) for k in range(self.n_outputs))
+
+    @property
     def n_outputs(self) -> int:
         return len(self.ir.returns)
 
@@ -150,7 +159,7 @@ class Stencil:
         from stencilpy.reference.columns import box_fields, check_call_levels, finish_outputs
         from stencilpy.runtime.columns import run_columns_kernel
         if call.is_empty and 0 in call.batch_shape + call.domain:
-            return tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
+            return tuple(np.empty(s, dtype=dt) for s, dt in zip(call.out_shapes, call.out_dtypes))
         check_call_levels(call)
         with np.errstate(all="ignore"):
             boxes, box, lo = box_fields(call)
@@ -185,15 +194,27 @@ class Stencil:
         return bind(ir, self.plan, fields, scalars, modes, fill_value, check_threads(threads),
                     bool(check), domain=domain, out=out, infer_types=self.compiler.infer_types)
 
+    def _check_gpu_support(self, boundary) -> None:
+        """Refuse, before anything runs, what the GPU backend does not do yet."""
+        name = self.ir.name
+        if self._columns:
+            raise StencilCallError(f"'{name}' has column sweeps (sp.forward/sp.backward), which "
+                                   "do not run on the GPU yet; pass host arrays (cupy.asnumpy)")
+        modes = normalize_boundary(boundary, self.dims)
+        if not self.plan.uniform and any(m in ("fill", "valid") for m in modes):
+            raise StencilCallError(f"the outputs of '{name}' reach different cells (exact "
+                                   "per-output regions), which the GPU backend does not do yet; "
+                                   "split it into one stencil per output or pass host arrays")
+        if any(m in COMBINING_MODES for m in modes):
+            raise StencilCallError("boundary 'extrapolate' does not run on the GPU yet; pass "
+                                   "host arrays (cupy.asnumpy) or use another mode")
+
     @api_boundary
     def call_arrays(self, values: dict, boundary=None, fill_value=None, out=None, domain=None,
                     threads=None, check=False):
         """Run on numpy arrays (or GPU arrays); returns an array or a tuple of arrays."""
         if self.backend == "llvm" and _gpu_call(values.values(), out):
-            if self._columns:
-                raise StencilCallError(
-                    f"'{self.ir.name}' has sweeps (with sp.forward/sp.backward), which run on "
-                    "host arrays only; pass host copies (cupy.asnumpy(x))")
+            self._check_gpu_support(boundary)
             from stencilpy.runtime.gpu.execute import execute_gpu
             return execute_gpu(self, values, boundary=boundary, fill_value=fill_value, out=out,
                                domain=domain, threads=threads, check=check, verify=self._check)

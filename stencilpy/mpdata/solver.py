@@ -302,11 +302,12 @@ class Solver:
     def _valid(self, kernel, arrays):
         """The views of padded ``arrays`` that ``kernel`` computes with boundary="valid"
         (all but its own halo)."""
-        index = tuple(slice(lo, n + 2 * self._halo - hi)
-                      for (lo, hi), n in zip(kernel.halo, self.shape))
+        def index(halo):
+            return tuple(slice(lo, n + 2 * self._halo - hi) for (lo, hi), n in zip(halo, self.shape))
+        halos = kernel.output_halos
         if isinstance(arrays, np.ndarray):
-            return arrays[index]
-        views = tuple(a[index] for a in arrays)
+            return arrays[index(halos[0])]
+        views = tuple(a[index(h)] for a, h in zip(arrays, halos))
         return views[0] if len(views) == 1 else views
 
     def _general_step(self) -> None:

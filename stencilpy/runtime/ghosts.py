@@ -47,7 +47,7 @@ def execute_with_ghosts(stencil, call: BoundCall, outs) -> tuple[np.ndarray, ...
             o[...] = r
         return tuple(outs)
     if outs is None:
-        outs = tuple(np.empty(call.out_shape, dtype=dt) for dt in call.out_dtypes)
+        outs = tuple(np.empty(shape, dtype=dt) for shape, dt in zip(call.out_shapes, call.out_dtypes))
     d = combining_axis(call)
     fill = call.options.fill_value
     options = dict(fill_value=None if isinstance(fill, float) and math.isnan(fill) else fill,
@@ -93,9 +93,17 @@ def _run_strip(stencil, call: BoundCall, outs, d: int, a: int, b: int, options) 
                        + call.domain[d + 1:])
     index = (slice(None),) * (len(call.batch_shape) + d) + (slice(a, b),)
     strip = tuple(o[index] for o in outs)
-    if all(s.flags.c_contiguous for s in strip):
+    # each output's own reach along d (exact per-output regions): under "valid" on the window,
+    # output k starts lo - lo_k points after the window's first output row
+    def reach_lo(k: int) -> int:
+        return max([0] + [e[d][0] for name, e in call.plan.footprints(k)
+                          if name in call.fields and not call.broadcast[name][d]])
+    starts = [lo - reach_lo(k) for k in range(len(outs))]
+    same = not any(starts)
+    if same and all(s.flags.c_contiguous for s in strip):
         stencil(**values, boundary=boundary, out=_out(strip), **options)
         return
     results = stencil(**values, boundary=boundary, **options)
-    for s, r in zip(strip, results if isinstance(results, tuple) else (results,)):
-        s[...] = r
+    axis = len(call.batch_shape) + d
+    for s, r, start in zip(strip, results if isinstance(results, tuple) else (results,), starts):
+        s[...] = np.take(r, range(start, start + (b - a)), axis=axis)

@@ -101,7 +101,7 @@ def stencils() -> dict[str, Stencil]:
     for module in modules:
         items = list(vars(module).items()) + list(getattr(module, "COMPILED", {}).items())
         for name, value in items:
-            if isinstance(value, Stencil) and value.backend == "llvm":
+            if isinstance(value, Stencil) and value.backend == "llvm" and not value.columns:
                 found.setdefault(f"{module.__name__.split('.')[-1]}.{name}", value)
     from stencilpy.mpdata.kernels import kernels
     for ndim in (1, 2, 3):

@@ -52,14 +52,14 @@ def _modes_for(name: str, k) -> list:
 def test_corpus_against_reference(name):
     k = CORPUS[name]
     args = example_args(k)
-    if k.columns:      # sweeps run on host arrays only: a clear error, not a wrong answer
-        with pytest.raises(sp.StencilCallError, match="sweeps .* host arrays only"):
-            k(**_emu(args))
-        return
     opts = {"fill_value": 1} if name in ("corpus.int_ops", "corpus.bool_logic") else {}
     ref = _reference(k)
     for mode in _modes_for(name, k):
         want = ref(**args, boundary=mode, **opts)
+        if not k.plan.uniform and mode in ("fill", "valid"):   # refused (see below)
+            with pytest.raises(sp.StencilCallError, match="different cells"):
+                k(**_emu(args), boundary=mode, **opts)
+            continue
         _close(k(**_emu(args), boundary=mode, **opts), want)
 
 
@@ -136,7 +136,7 @@ def test_out_snapshot_and_multiple_outputs():
     _close(res, want)
     a = EmulatedArray(np.zeros_like(u))
     with pytest.raises(sp.StencilCallError, match="overlap each other"):
-        two(EmulatedArray(u), EmulatedArray(w), out=(a, a))
+        two(EmulatedArray(u), EmulatedArray(w), boundary="wrap", out=(a, a))
 
 
 def test_float32_scalars_and_strided_inputs():
@@ -207,6 +207,28 @@ def test_call_plans_follow_new_data_scalars_and_overlap():
     two = CORPUS["corpus.two_out"]
     w = rng.random(19)
     a, b = EmulatedArray(np.zeros((14, 19))), EmulatedArray(np.zeros((14, 19)))
-    two(EmulatedArray(u), EmulatedArray(w), out=(a, b))
+    two(EmulatedArray(u), EmulatedArray(w), boundary="wrap", out=(a, b))
     with pytest.raises(sp.StencilCallError, match="overlap each other"):
-        two(EmulatedArray(u), EmulatedArray(w), out=(a, a))
+        two(EmulatedArray(u), EmulatedArray(w), boundary="wrap", out=(a, a))
+
+
+def test_unsupported_on_gpu_is_refused_before_running():
+    """Column sweeps, per-output regions and "extrapolate" are refused on GPU arrays (clear
+    errors, never a silently different answer from the CPU)."""
+    import stencilpy as sp
+    from stencilpy.errors import StencilCallError
+    from stencilpy.runtime.gpu.emulate import EmulatedArray
+
+    @sp.stencil
+    def pair(u):
+        return u[1, 0] - u[-1, 0], u[0, 1] - u[0, -1]
+
+    @sp.stencil
+    def lap(u):
+        return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4 * u
+
+    u = EmulatedArray(np.ones((8, 8)))
+    with pytest.raises(StencilCallError, match="different cells"):
+        pair(u)
+    with pytest.raises(StencilCallError, match="extrapolate"):
+        lap(u, boundary="extrapolate")

@@ -53,6 +53,25 @@ def _element_strides(arr: np.ndarray) -> tuple[int, ...] | None:
     return tuple(s // size for s in arr.strides)
 
 
+def view_geometry(shape, strides, ndim: int, batch_shape: tuple, broadcast=None):
+    """``(strides, lens, batch)`` of an array of ``shape`` and element ``strides`` as a kernel
+    sees it: stencil-axis strides and lengths (0 and 1 where missing or broadcast), and
+    ``(length, stride)`` per batch axis (padded to ``batch_shape``; stride 0 where length 1)."""
+    lead = len(shape) - ndim
+    out_strides, lens = [], []
+    for d in range(ndim):
+        k = lead + d
+        if k < 0 or (broadcast is not None and broadcast[d]):
+            out_strides.append(0)
+            lens.append(1)
+        else:
+            out_strides.append(strides[k])
+            lens.append(shape[k])
+    own = list(zip(shape[:max(lead, 0)], strides[:max(lead, 0)]))
+    pad = [(1, 0)] * (len(batch_shape) - len(own))
+    return out_strides, lens, [(n, 0 if n == 1 else s) for n, s in pad + own]
+
+
 class ArrayView:
     """An array as the kernel sees it: batch strides, stencil-axis strides and lengths.
 
@@ -65,20 +84,9 @@ class ArrayView:
             arr = np.ascontiguousarray(arr)
         self.array = arr
         strides = _element_strides(arr)
-        lead = arr.ndim - ndim
         self.itemsize = arr.itemsize
-        self.strides, self.lens = [], []
-        for d in range(ndim):
-            k = lead + d
-            if k < 0 or (broadcast is not None and broadcast[d]):
-                self.strides.append(0)
-                self.lens.append(1)
-            else:
-                self.strides.append(strides[k])
-                self.lens.append(arr.shape[k])
-        own = list(zip(arr.shape[:max(lead, 0)], strides[:max(lead, 0)]))
-        pad = [(1, 0)] * (len(batch_shape) - len(own))
-        self.batch = [(n, 0 if n == 1 else s) for n, s in pad + own]
+        self.strides, self.lens, self.batch = view_geometry(arr.shape, strides, ndim,
+                                                            batch_shape, broadcast)
 
 
 def _batch_split(views, batch_shape) -> tuple[list[int], list[int]]:

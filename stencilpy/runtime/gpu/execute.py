@@ -23,7 +23,8 @@ import numpy as np
 
 from stencilpy.codegen.gpu.spec import GpuField, GpuOutput, GpuSpec
 from stencilpy.errors import StencilCallError
-from stencilpy.runtime.launch import _batch_split, fill_bits, fill_strips, scalar_bits
+from stencilpy.runtime.launch import (
+    _batch_split, fill_bits, fill_strips, scalar_bits, view_geometry)
 from stencilpy.runtime.gpu.arrays import DeviceArray, is_device_array, overlap, placeholder
 
 #: loop mapping per stencil rank: (rows per thread, block x, block y) of the interior kernel.
@@ -71,20 +72,9 @@ class _View:
 
     def __init__(self, arr: DeviceArray, ndim: int, batch_shape: tuple, broadcast=None):
         strides = arr.element_strides()
-        lead = arr.ndim - ndim
         self.ptr, self.itemsize = arr.ptr, arr.itemsize
-        self.strides, self.lens = [], []
-        for d in range(ndim):
-            k = lead + d
-            if k < 0 or (broadcast is not None and broadcast[d]):
-                self.strides.append(0)
-                self.lens.append(1)
-            else:
-                self.strides.append(strides[k])
-                self.lens.append(arr.shape[k])
-        own = list(zip(arr.shape[:max(lead, 0)], strides[:max(lead, 0)]))
-        pad = [(1, 0)] * (len(batch_shape) - len(own))
-        self.batch = [(n, 0 if n == 1 else s) for n, s in pad + own]
+        self.strides, self.lens, self.batch = view_geometry(arr.shape, strides, ndim,
+                                                            batch_shape, broadcast)
 
 
 def execute_gpu(stencil, values: dict, boundary=None, fill_value=None, out=None, domain=None,

@@ -196,18 +196,10 @@ class Stencil:
 
     def _check_gpu_support(self, boundary) -> None:
         """Refuse, before anything runs, what the GPU backend does not do yet."""
-        name = self.ir.name
         if self._columns:
-            raise StencilCallError(f"'{name}' has column sweeps (sp.forward/sp.backward), which "
-                                   "do not run on the GPU yet; pass host arrays (cupy.asnumpy)")
-        modes = normalize_boundary(boundary, self.dims)
-        if not self.plan.uniform and any(m in ("fill", "valid") for m in modes):
-            raise StencilCallError(f"the outputs of '{name}' reach different cells (exact "
-                                   "per-output regions), which the GPU backend does not do yet; "
-                                   "split it into one stencil per output or pass host arrays")
-        if any(m in COMBINING_MODES for m in modes):
-            raise StencilCallError("boundary 'extrapolate' does not run on the GPU yet; pass "
-                                   "host arrays (cupy.asnumpy) or use another mode")
+            raise StencilCallError(f"'{self.ir.name}' has column sweeps (sp.forward/sp.backward), "
+                                   "which do not run on the GPU yet; pass host arrays "
+                                   "(cupy.asnumpy)")
 
     @api_boundary
     def call_arrays(self, values: dict, boundary=None, fill_value=None, out=None, domain=None,

@@ -47,8 +47,8 @@ def gpu_example_spec(k, args, kwargs):
     values = bind_arguments(k.ir, args, kwargs)
     call = k.bind(values, boundary=boundary, fill_value=fill_value)
     descs = {n: DeviceArray(EmulatedArray(np.ascontiguousarray(a))) for n, a in call.fields.items()}
-    outs = [DeviceArray(EmulatedArray(np.empty(call.out_shape, dtype=dt)))
-            for dt in call.out_dtypes]
+    outs = [DeviceArray(EmulatedArray(np.empty(shape, dtype=dt)))
+            for shape, dt in zip(call.out_shapes, call.out_dtypes)]
     return gpu_spec(call, descs, outs)
 
 

@@ -20,7 +20,10 @@ HAVE_LIBDEVICE = P.libdevice_path() is not None
 def _modes(name: str, k) -> list:
     if name.startswith("mpdata"):
         return ["periodic"]
-    return ["fill", "reflect"] if k.ndim != 2 else ["constant", "wrap"]
+    modes = ["fill", "reflect"] if k.ndim != 2 else ["constant", "wrap"]
+    if name != "corpus.bool_logic":                  # bool fields cannot be extrapolated
+        modes.append("extrapolate" if k.ndim != 2 else "valid")
+    return modes
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))

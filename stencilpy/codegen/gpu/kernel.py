@@ -17,7 +17,11 @@ each launch covers (``runtime/gpu/execute.py: boxes``).  Lowering, as typed comm
     # [GpuSpec] -> stencil_gpu_edge(same parameters)   (a slab the interior leaves out)
     # for z, for y (grid-stride), one point per step:
     #   outside the region ("fill" axes): store the fill value
-    #   else: the point with every read remapped (codegen/boundary.py)
+    #   else: the point with every read remapped (codegen/boundary.py), "extrapolate":
+    #         w0 f[e] + w1 f[e+-1] + w2 f[e+-2] beyond an end e (axis 0's rule innermost,
+    #         as the numpy reference pads)
+    # outputs are addressed by domain index (the host biases each output pointer by its
+    # origin), so one-output kernels of the same layout fill per-output regions
     #
     # host target: the same functions with the ids as arguments (``*_thread``), and
     # stencil_gpu_grid / stencil_gpu_edge_grid looping over every block and thread.
@@ -36,7 +40,7 @@ from llvmlite import ir
 
 from stencilpy.codegen.boundary import in_bounds, remap
 from stencilpy.codegen.expr import ExprLowerer
-from stencilpy.codegen.gpu.spec import EDGE_GRID_NAME, EDGE_NAME, GRID_NAME, KERNEL_NAME, GpuSpec
+from stencilpy.codegen.gpu.spec import AXIS_PARAMS, EDGE_GRID_NAME, EDGE_NAME, GRID_NAME, KERNEL_NAME, GpuSpec
 from stencilpy.codegen.gpu.target import GPU, declare
 from stencilpy.codegen.target import CPU
 from stencilpy.codegen.loops import const, smin
@@ -179,14 +183,13 @@ class GpuKernelBuilder:
             if o.unit_inner:
                 strides[-1] = const(1)
             self.ostride.append(strides)
-        self.N, self.region, self.fast, self.grid, self.origin = [], [], [], [], []
+        self.N, self.region, self.fast, self.grid = [], [], [], []
         for _ in range(n):
-            N_, rlo, rhi, flo, fhi, glo, ghi, org = take(8)
+            N_, rlo, rhi, flo, fhi, glo, ghi = take(AXIS_PARAMS)
             self.N.append(N_)
             self.region.append((rlo, rhi))
             self.fast.append((flo, fhi))
             self.grid.append((glo, ghi))
-            self.origin.append(org)
         self.nbatch = next(it)
         self.scalars = {}
         for name, t in spec.scalars:
@@ -297,7 +300,7 @@ class GpuKernelBuilder:
         for k, o in enumerate(spec.outputs):
             total = b.mul(batch, self.obs[k])
             for d in range(n):
-                total = b.add(total, self._mul(b.sub(pos[d], self.origin[d]), self.ostride[k][d]))
+                total = b.add(total, self._mul(pos[d], self.ostride[k][d]))
             obases.append(b.gep(self.optr[k], [total]))
         for k in range(R):
             shift = tuple(k if d == row else 0 for d in range(n))
@@ -318,7 +321,7 @@ class GpuKernelBuilder:
         for k in range(len(spec.outputs)):
             total = b.mul(batch, self.obs[k])
             for d in range(n):
-                total = b.add(total, self._mul(b.sub(pos[d], self.origin[d]), self.ostride[k][d]))
+                total = b.add(total, self._mul(pos[d], self.ostride[k][d]))
             optrs.append(b.gep(self.optr[k], [total]))
 
         def compute():
@@ -340,30 +343,73 @@ class GpuKernelBuilder:
                     b.store(fill, p)
 
     def _load_remapped(self, name, batch, pos, off, cache: dict):
+        """Field ``name`` at ``pos + off`` under the boundary modes, as the numpy reference
+        pads it: axis 0 first, then axis 1 on the padded array, ...  (so the last axis' rule
+        is applied outermost).  Pad modes remap the index ("constant": the fill value where
+        it falls outside); "extrapolate" (``stencilpy/extrapolation.py``) is the parabola
+        through the three entries at that end, a combination of three reads."""
         b, spec = self.b, self.spec
         f = next(f for f in spec.fields if f.name == name)
-        total = b.mul(batch, self.fbs[name])
-        inside = None
-        for d, (i, o) in enumerate(zip(pos, off)):
-            if f.broadcast[d]:
-                continue
-            key = ("remap", name, d, o)
+
+        def axis(d):
+            key = ("remap", name, d, off[d])
             if key not in cache:
-                k = b.add(i, const(o)) if o else i
-                ok = None
-                if self.pad[d]:
-                    if spec.modes[d] == "constant":
-                        ok = in_bounds(b, k, self.flen[name][d])
-                    k = remap(b, spec.modes[d], k, self.flen[name][d], self.N[d])
-                cache[key] = (self._mul(k, self.fstride[name][d]), ok)
-            term, ok = cache[key]
-            total = b.add(total, term)
-            if ok is not None:
-                inside = ok if inside is None else b.and_(inside, ok)
-        value = self._load(b.gep(self.fptr[name], [total]), f.dtype)
-        if inside is None:
-            return value
-        return b.select(inside, value, cast(b, self.fill, float, f.dtype))
+                k = b.add(pos[d], const(off[d])) if off[d] else pos[d]
+                length = self.flen[name][d]
+                if spec.modes[d] == "extrapolate":
+                    cache[key] = ("x",) + self._ghost(k, length, f.dtype)
+                elif self.pad[d]:
+                    ok = in_bounds(b, k, length) if spec.modes[d] == "constant" else None
+                    cache[key] = ("r", remap(b, spec.modes[d], k, length, self.N[d]), ok)
+                else:
+                    cache[key] = ("r", k, None)
+            return cache[key]
+
+        def value(d, total):
+            if d < 0:
+                return self._load(b.gep(self.fptr[name], [total]), f.dtype)
+            if f.broadcast[d]:
+                return value(d - 1, total)
+            entry = axis(d)
+            stride = self.fstride[name][d]
+            if entry[0] == "r":
+                _, k, ok = entry
+                v = value(d - 1, b.add(total, self._mul(k, stride)))
+                return v if ok is None else b.select(ok, v, cast(b, self.fill, float, f.dtype))
+            _, inside, idx, weights = entry
+            vs = [value(d - 1, b.add(total, self._mul(i, stride))) for i in idx]
+            return b.select(inside, vs[0], self._combine(vs, weights, f.dtype))
+
+        return value(spec.ndim - 1, b.mul(batch, self.fbs[name]))
+
+    def _ghost(self, k, length, dtype):
+        """(inside, three indices, three weights) of an "extrapolate" read at index ``k`` of a
+        field of ``length >= 3``: inside, the first index is ``k``; outside, ``g`` steps beyond
+        an end ``e`` (``e`` = 0 or length - 1), the indices are ``e, e -+ 1, e -+ 2`` and the
+        weights ``(g+1)(g+2)/2, -g(g+2), g(g+1)/2`` (``extrapolation.weights``)."""
+        b = self.b
+        inside = in_bounds(b, k, length)
+        left = b.icmp_signed("<", k, const(0))
+        last = b.sub(length, const(1))
+        end = b.select(left, const(0), last)
+        step = b.select(left, const(1), const(-1))
+        g = b.select(left, b.neg(k), b.sub(k, last))
+        idx = [b.select(inside, k, end), b.add(end, step), b.add(end, b.add(step, step))]
+        g1, g2 = b.add(g, const(1)), b.add(g, const(2))
+        w = [b.sdiv(b.mul(g1, g2), const(2)), b.neg(b.mul(g, g2)), b.sdiv(b.mul(g, g1), const(2))]
+        return inside, idx, w
+
+    def _combine(self, values, weights, dtype):
+        """``w0 * v0 + w1 * v1 + w2 * v2`` in ``dtype`` (as ``extrapolation._ghosts``)."""
+        b = self.b
+        mt = memory_type(dtype)
+        if concrete(dtype).kind == "f":
+            ws = [b.sitofp(w, mt) for w in weights]
+            terms = [b.fmul(w, v) for w, v in zip(ws, values)]
+            return b.fadd(b.fadd(terms[0], terms[1]), terms[2])
+        ws = [w if mt.width == 64 else b.trunc(w, mt) for w in weights]
+        terms = [b.mul(w, v) for w, v in zip(ws, values)]
+        return b.add(b.add(terms[0], terms[1]), terms[2])
 
     # -- values ----------------------------------------------------------------------------
     def _outputs(self, load, memo: dict, shift: tuple) -> list:

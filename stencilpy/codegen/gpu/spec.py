@@ -4,15 +4,17 @@ Every parameter is passed by value (no argument block in device memory)::
 
     per field:   ptr, batch_stride, stride[ndim], length[ndim]
     per output:  ptr, batch_stride, stride[ndim]
-    per axis d:  N_d, region_lo/hi_d, fast_lo/hi_d, grid_lo/hi_d, origin_d
+    per axis d:  N_d, region_lo/hi_d, fast_lo/hi_d, grid_lo/hi_d
     nbatch, per scalar: its bits (float64 / int64), fill (float64 bits),
     per output: its fill value's raw bits
 
 Strides are in elements.  ``region`` is where the stencil is computed; ``grid`` the
 output indices the launch covers (``region`` plus the "fill" strips, which the kernel
 writes itself); ``fast`` the part of the region where every read of every field is in
-bounds (no remapping); ``origin`` the shift from a domain index to an output index
-("valid" axes).  Pointers are ``ptr`` parameters, every other value an ``i64``.
+bounds (no remapping).  The kernel addresses output points by their *domain* index: the host
+passes each output's pointer biased by its origin (``ptr - origin . strides``, its first point
+on "valid" axes), so outputs with regions of their own (``BoundCall.output_regions``) need no
+parameter of their own.  Pointers are ``ptr`` parameters, every other value an ``i64``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ KERNEL_NAME = "stencil_gpu"
 EDGE_NAME = "stencil_gpu_edge"
 GRID_NAME = "stencil_gpu_grid"
 EDGE_GRID_NAME = "stencil_gpu_edge_grid"
-AXIS_PARAMS = 8          # N, region lo/hi, fast lo/hi, grid lo/hi, origin
+AXIS_PARAMS = 7          # N, region lo/hi, fast lo/hi, grid lo/hi
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class GpuSpec:
 
     def fingerprint_text(self) -> str:
         parts = [format_stencil(self.stencil), f"modes={self.modes}", f"rows={self.rows}",
-                 f"loops={self.loops}", "gpu-abi=2"]
+                 f"loops={self.loops}", "gpu-abi=3"]
         parts += [f"field {f.name} {f.dtype.str} bcast={f.broadcast} unit={f.unit_inner}"
                   for f in self.fields]
         parts += [f"scalar {n} {t.__name__}" for n, t in self.scalars]

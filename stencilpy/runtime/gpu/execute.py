@@ -6,6 +6,9 @@
          arrays, then copied: snapshot semantics)
       -> GpuSpec (dtypes, broadcasting, unit strides, modes, rows per thread) -> kernels
       -> boxes: the interior (every read in bounds; R rows per thread) and the edge slabs
+         (remapped reads, "extrapolate" ghosts) of the common region
+      -> outputs with regions of their own ("fill"/"valid"): their one-output kernels over
+         the rest of each output (``plan_launches``)
       -> parameters per launch and Python-looped batch index -> launches (x: inner axis,
          y: rows, z: batch x outer axes); the edge kernel writes the "fill" strips
       -> a call plan, so that the next call with the same static facts only patches the
@@ -21,7 +24,7 @@ import dataclasses
 
 import numpy as np
 
-from stencilpy.codegen.gpu.spec import GpuField, GpuOutput, GpuSpec
+from stencilpy.codegen.gpu.spec import AXIS_PARAMS, GpuField, GpuOutput, GpuSpec
 from stencilpy.errors import StencilCallError
 from stencilpy.runtime.launch import (
     _batch_split, fill_bits, fill_strips, scalar_bits, view_geometry)
@@ -187,23 +190,22 @@ def _span(shape, strides, itemsize) -> tuple[int, int]:
 
 
 class CallPlan:
-    """A planned call: launches with the array pointers and scalar values to patch."""
+    """A planned call: launches (of one or more kernels) with the array pointers and scalar
+    values to patch."""
 
-    def __init__(self, device, kernel, launches, names, nfields, scalar_slots, out_shape,
-                 out_dtypes, spans, out_spans, single):
-        self.device, self.kernel, self.single = device, kernel, single
-        self.names, self.nfields = names, nfields        # field names (argument keys)
-        self.out_shape, self.out_dtypes = out_shape, out_dtypes
+    def __init__(self, device, launches, names, out_shapes, out_dtypes, spans, out_spans,
+                 single):
+        self.device, self.single = device, single
+        self.names = names                               # field names (argument keys)
+        self.out_shapes, self.out_dtypes = out_shapes, out_dtypes
         self.spans, self.out_spans = spans, out_spans
-        self.template = []
-        for kind, grid, block, params, pointers in launches:
-            self.template.append((kind, grid, block, list(params), pointers))
-        self.scalar_slots = scalar_slots                 # [(slot, name)]
+        self.template = launches     # [(kernel, kind, grid, block, params, pointers, scalars)]
 
     def run(self, values: dict, out):
         ptrs = [_ptr_and_sig(values[n])[0] for n in self.names]
         if out is None:
-            outs = tuple(self.device.empty(self.out_shape, dt) for dt in self.out_dtypes)
+            outs = tuple(self.device.empty(shape, dt)
+                         for shape, dt in zip(self.out_shapes, self.out_dtypes))
         else:
             outs = out if isinstance(out, tuple) else (out,)
         optrs = [_ptr_and_sig(o)[0] for o in outs]
@@ -216,18 +218,16 @@ class CallPlan:
                 for q, (c, d) in zip(ptrs, self.spans):
                     if p + a < q + d and q + c < p + b:
                         return _MISS                       # overlap: the full path snapshots
-        bits = {}
-        for slot, name in self.scalar_slots:
-            v = values[name]
-            bits[slot] = int(np.float64(v).view(np.int64))
+        bits = {name: int(np.float64(values[name]).view(np.int64))
+                for launch in self.template for _, name in launch[6]}
         addresses = ptrs + optrs
-        for kind, grid, block, template, pointers in self.template:
+        for kernel, kind, grid, block, template, pointers, scalars in self.template:
             params = list(template)                       # callers may run it concurrently
             for slot, k, delta in pointers:
                 params[slot] = addresses[k] + delta
-            for slot, value in bits.items():
-                params[slot] = value
-            self.device.launch(self.kernel, kind, grid, block, params)
+            for slot, name in scalars:
+                params[slot] = bits[name]
+            self.device.launch(kernel, kind, grid, block, params)
         return outs[0] if self.single else tuple(outs)
 
 
@@ -246,9 +246,9 @@ def _check_out(outs, call) -> tuple:
     for k, (o, dt) in enumerate(zip(outs, call.out_dtypes)):
         what = "out" if n == 1 else f"out[{k}]"
         d = DeviceArray(o, what)
-        if d.shape != call.out_shape:
+        if d.shape != call.out_shapes[k]:
             raise StencilCallError(f"{what} has shape {d.shape}; this call's output has "
-                                   f"shape {call.out_shape}")
+                                   f"shape {call.out_shapes[k]}")
         if d.readonly:
             raise StencilCallError(f"{what} is read-only; pass a writeable array")
         if not np.can_cast(dt, d.dtype, "same_kind") or d.dtype == np.float16 \
@@ -325,24 +325,27 @@ def fast_ranges(call, views: dict) -> list[tuple[int, int]]:
 
 def launch_params(call, spec: GpuSpec, views: dict, out_views: list, k_axis,
                   nbatch: int) -> list[int]:
-    """The kernels' parameters (pointers unshifted, the launch box in the ``grid`` slots
-    filled per launch by ``plan_launches``)."""
+    """The kernels' parameters (pointers unshifted and unbiased, the launch box in the
+    ``grid`` slots filled per launch by ``plan_launches``)."""
     params: list[int] = []
     for f in spec.fields:
         v = views[f.name]
         params += [v.ptr, v.batch[k_axis][1] if k_axis is not None else 0, *v.strides, *v.lens]
     for v in out_views:
         params += [v.ptr, v.batch[k_axis][1] if k_axis is not None else 0, *v.strides]
-    modes = call.options.modes
-    for d, ((lo, hi), (flo, fhi), mode) in enumerate(zip(call.regions, fast_ranges(call, views),
-                                                         modes)):
-        origin = lo if mode == "valid" else 0
-        params += [call.domain[d], lo, hi, flo, fhi, 0, 0, origin]
+    for d, ((lo, hi), (flo, fhi)) in enumerate(zip(call.regions, fast_ranges(call, views))):
+        params += [call.domain[d], lo, hi, flo, fhi, 0, 0]
     params.append(nbatch)
     params += [scalar_bits(v) for v in call.scalars.values()]
     params.append(int(np.float64(call.options.fill_value).view(np.int64)))
     params += [fill_bits(o.dtype, call.options.fill_value) or 0 for o in spec.outputs]
     return params
+
+
+def output_bias(call, k: int, view) -> int:
+    """Bytes to subtract from output ``k``'s pointer so that the kernel addresses it by
+    domain index: its origin (first point on "valid" axes) times its strides."""
+    return sum(o * s for o, s in zip(call.origins(k), view.strides)) * view.itemsize
 
 
 def grid_box(call) -> list[tuple[int, int]]:
@@ -351,11 +354,12 @@ def grid_box(call) -> list[tuple[int, int]]:
             for r, m, n in zip(call.regions, call.options.modes, call.domain)]
 
 
-def boxes(call, spec: GpuSpec, views: dict) -> tuple[list | None, list[list]]:
-    """(interior box or None, edge boxes): the interior is every point whose reads are all
-    in bounds (its rows along the row axis a multiple of R); the edge boxes cover the rest
-    of the grid box (at most two slabs per axis)."""
-    grid = grid_box(call)
+def boxes(call, spec: GpuSpec, views: dict, grid=None) -> tuple[list | None, list[list]]:
+    """(interior box or None, edge boxes) of ``grid`` (default ``grid_box(call)``): the
+    interior is every point whose reads are all in bounds (its rows along the row axis a
+    multiple of R); the edge boxes cover the rest of the grid box (at most two slabs per
+    axis)."""
+    grid = grid_box(call) if grid is None else [tuple(g) for g in grid]
     fast = fast_ranges(call, views)
     inner = [(max(flo, glo), min(fhi, ghi)) for (flo, fhi), (glo, ghi) in zip(fast, grid)]
     row = spec.row_axis
@@ -392,9 +396,9 @@ def launch_shape(spec: GpuSpec, box, nbatch: int, kind: str) -> tuple[tuple, tup
     return (max(gx, 1), max(min(gy, MAX_GRID_YZ), 1), max(min(nz, MAX_GRID_YZ), 1)), (bx, by, 1)
 
 
-def _needs_loops(call, spec: GpuSpec, nbatch: int) -> bool:
-    """Whether the interior launch exceeds the grid's y or z limit (grid-stride loops)."""
-    grid = grid_box(call)
+def _needs_loops(grid, spec: GpuSpec, nbatch: int) -> bool:
+    """Whether the interior launch over ``grid`` exceeds the grid's y or z limit
+    (grid-stride loops)."""
     n = spec.ndim
     _, _, by = tuning(n)
     nz = nbatch
@@ -409,45 +413,50 @@ def _needs_loops(call, spec: GpuSpec, nbatch: int) -> bool:
 
 def _run(device, stencil, call, outs, descs: dict, plans=None, key=None) -> tuple:
     if outs is None:
-        outs = tuple(device.empty(call.out_shape, dt) for dt in call.out_dtypes)
+        outs = tuple(device.empty(shape, dt) for shape, dt in zip(call.out_shapes, call.out_dtypes))
     if call.is_empty:
         fill_strips(call, outs)
         return tuple(outs)
-    kernel, launches = plan_launches(device, stencil, call, outs, descs)
-    for launch in launches:
-        device.launch(kernel, *launch)
+    launches = plan_launches(device, stencil, call, outs, descs)
+    for kernel, kind, grid, block, params, _ in launches:
+        device.launch(kernel, kind, grid, block, params)
     if plans is not None and all(type(v) is float for v in call.scalars.values()):
-        _record_plan(plans, key, device, kernel, launches, call, descs, outs)
+        _record_plan(plans, key, device, launches, call, descs, outs)
     return tuple(outs)
 
 
-def _record_plan(plans, key, device, kernel, launches, call, descs, outs) -> None:
+def _record_plan(plans, key, device, launches, call, descs, outs) -> None:
     """Remember ``launches`` as a plan: each pointer parameter as (array, byte offset)."""
-    spec = kernel.spec
     bases = [d.ptr for d in descs.values()] + [DeviceArray(o).ptr for o in outs]
-    slots = spec.pointer_params()
     template = []
-    for kind, grid, block, params in launches:
-        pointers = []
-        for k, slot in enumerate(slots):
-            pointers.append((slot, k, params[slot] - bases[k]))
-        template.append((kind, grid, block, params, pointers))
-    first_scalar = spec.axis_params() + 8 * spec.ndim + 1
-    scalar_slots = [(first_scalar + i, name) for i, name in enumerate(call.scalars)]
+    for kernel, kind, grid, block, params, which in launches:
+        spec = kernel.spec
+        pointers = [(slot, k, params[slot] - bases[k])
+                    for slot, k in zip(spec.pointer_params(), which)]
+        first_scalar = spec.axis_params() + AXIS_PARAMS * spec.ndim + 1
+        scalars = [(first_scalar + i, name) for i, (name, _) in enumerate(spec.scalars)]
+        template.append((kernel, kind, grid, block, params, pointers, scalars))
     spans = [_span(d.shape, d.strides, d.itemsize) for d in descs.values()]
     out_spans = [_span(*(lambda a: (a.shape, a.strides, a.itemsize))(DeviceArray(o)))
                  for o in outs]
     if len(plans) >= MAX_PLANS:
         plans.clear()
-    plans[key] = CallPlan(device, kernel, template, list(descs), len(descs), scalar_slots,
-                          call.out_shape, call.out_dtypes, spans, out_spans,
-                          len(call.out_dtypes) == 1)
+    plans[key] = CallPlan(device, template, list(descs), call.out_shapes, call.out_dtypes,
+                          spans, out_spans, len(call.out_dtypes) == 1)
 
 
-def plan_launches(device, stencil, call, outs, descs: dict):
-    """(kernel, [(kind, grid, block, parameters)]) of a call: the interior launch and the
-    edge launches, per Python-looped batch index (batch axes the kernel cannot walk as one
-    strided axis)."""
+def plan_launches(device, stencil, call, outs, descs: dict) -> list:
+    """[(kernel, kind, grid, block, parameters, arrays)] of a call: the main kernel's
+    interior and edge launches over its grid box (the common region ``call.regions``, plus
+    the "fill" strips); then, for each output whose own region ``R_k`` is larger
+    (``BoundCall.output_regions``), its one-output kernel (``runtime/strips.py:
+    output_call``) with region ``R_k`` over the rest of that output (boxes tiling it minus
+    the common region: computed inside ``R_k``, fill values outside; it rewrites the fill
+    values the main kernel put on ``R_k``'s extra strips).  Each per Python-looped batch
+    index (batch axes the kernel cannot walk as one strided axis).  ``arrays``: per pointer
+    parameter, the index of its array in fields + outputs."""
+    from stencilpy.runtime.strips import output_call, strip_boxes
+
     ndim = len(call.domain)
     out_descs = [DeviceArray(o) for o in outs]
     views = {n: _View(d, ndim, call.batch_shape, call.broadcast[n]) for n, d in descs.items()}
@@ -456,29 +465,46 @@ def plan_launches(device, stencil, call, outs, descs: dict):
     loop_dims, kernel_dims = _batch_split(all_views, call.batch_shape)
     k_axis = kernel_dims[-1] if kernel_dims else None
     nbatch = int(np.prod([call.batch_shape[i] for i in kernel_dims], dtype=np.int64))
-    spec = gpu_spec(call, descs, out_descs)
-    spec = dataclasses.replace(spec, loops=_needs_loops(call, spec, nbatch))
-    kernel = device.kernel(stencil, spec)
-    params = launch_params(call, spec, views, out_views, k_axis, nbatch)
-    ptr_slots = spec.pointer_params()
-    box_slot = spec.axis_params()                   # per axis: N, region, fast, grid, origin
-    interior, edges = boxes(call, spec, views)
+    nf = len(views)
+    jobs = []
+    if all(hi > lo for lo, hi in call.regions):
+        jobs.append((call, list(range(len(outs))), grid_box(call)))
+    modes = call.options.modes
+    for k, region in enumerate(call.output_regions):
+        if region == call.regions:
+            continue
+        single = dataclasses.replace(output_call(call, k), regions=region)
+        own = tuple((0, n) if m == "fill" else r for r, m, n in zip(region, modes, call.domain))
+        jobs += [(single, [k], list(box)) for box in strip_boxes(call.regions, own)]
     shapes = []
-    for kind, box in ([("interior", interior)] if interior else []) + [("edge", e) for e in edges]:
-        local = list(params)
-        for d, (lo, hi) in enumerate(box):
-            local[box_slot + 8 * d + 5], local[box_slot + 8 * d + 6] = lo, hi
-        shapes.append((kind, *launch_shape(spec, box, nbatch, kind), local))
+    for part, which, grid in jobs:
+        spec = gpu_spec(part, descs, [out_descs[k] for k in which])
+        spec = dataclasses.replace(spec, loops=_needs_loops(grid, spec, nbatch))
+        kernel = device.kernel(stencil, spec)
+        pviews = [out_views[k] for k in which]
+        params = launch_params(part, spec, views, pviews, k_axis, nbatch)
+        arrays = list(range(nf)) + [nf + k for k in which]
+        bias = [0] * nf + [output_bias(part, q, v) for q, v in enumerate(pviews)]
+        box_slot = spec.axis_params()                 # per axis: N, region, fast, grid
+        interior, edges = boxes(part, spec, views, grid)
+        for kind, box in ([("interior", interior)] if interior else []) + \
+                [("edge", e) for e in edges]:
+            local = list(params)
+            for d, (lo, hi) in enumerate(box):
+                slot = box_slot + AXIS_PARAMS * d
+                local[slot + 5], local[slot + 6] = lo, hi
+            shapes.append((kernel, kind, *launch_shape(spec, box, nbatch, kind), local,
+                           arrays, bias))
     launches = []
     for index in np.ndindex(*[call.batch_shape[i] for i in loop_dims]):
         shifts = [v.ptr + sum(i * v.batch[a][1] for a, i in zip(loop_dims, index)) * v.itemsize
                   for v in all_views]
-        for kind, grid, block, base in shapes:
+        for kernel, kind, grid, block, base, arrays, bias in shapes:
             local = list(base)
-            for slot, ptr in zip(ptr_slots, shifts):
-                local[slot] = ptr
-            launches.append((kind, grid, block, local))
-    return kernel, launches
+            for slot, k, minus in zip(kernel.spec.pointer_params(), arrays, bias):
+                local[slot] = shifts[k] - minus
+            launches.append((kernel, kind, grid, block, local, arrays))
+    return launches
 
 
 def prepare(stencil, values: dict, out, **options):
@@ -494,11 +520,11 @@ def prepare(stencil, values: dict, out, **options):
         raise StencilCallError("prepare(): out= overlaps an input")
     if call.is_empty:
         raise StencilCallError("prepare(): the call computes no point")
-    kernel, launches = plan_launches(device, stencil, call, _check_out(outs, call), descs)
+    launches = plan_launches(device, stencil, call, _check_out(outs, call), descs)
 
     def run():
-        for launch in launches:
-            device.launch(kernel, *launch)
-    run.kernel = kernel
+        for kernel, kind, grid, block, params, _ in launches:
+            device.launch(kernel, kind, grid, block, params)
+    run.kernel = launches[0][0]
     run.launches = launches
     return run

@@ -194,19 +194,11 @@ class Stencil:
         return bind(ir, self.plan, fields, scalars, modes, fill_value, check_threads(threads),
                     bool(check), domain=domain, out=out, infer_types=self.compiler.infer_types)
 
-    def _check_gpu_support(self, boundary) -> None:
-        """Refuse, before anything runs, what the GPU backend does not do yet."""
-        if self._columns:
-            raise StencilCallError(f"'{self.ir.name}' has column sweeps (sp.forward/sp.backward), "
-                                   "which do not run on the GPU yet; pass host arrays "
-                                   "(cupy.asnumpy)")
-
     @api_boundary
     def call_arrays(self, values: dict, boundary=None, fill_value=None, out=None, domain=None,
                     threads=None, check=False):
         """Run on numpy arrays (or GPU arrays); returns an array or a tuple of arrays."""
         if self.backend == "llvm" and _gpu_call(values.values(), out):
-            self._check_gpu_support(boundary)
             from stencilpy.runtime.gpu.execute import execute_gpu
             return execute_gpu(self, values, boundary=boundary, fill_value=fill_value, out=out,
                                domain=domain, threads=threads, check=check, verify=self._check)

@@ -116,6 +116,7 @@ class GpuKernelBuilder:
         self.types = spec.types()
         self.defs = {s.target: s.value for s in spec.stencil.body}
         self.type_memo: dict = {}
+        self.read_modes = spec.modes                # the rule of each axis' edge reads
         self.pad = [m in PAD_MODES for m in spec.modes]
         self.invariant = self.module.add_metadata([]) if self.nvptx else None
         self.target_math = GPU if self.nvptx else CPU
@@ -355,12 +356,12 @@ class GpuKernelBuilder:
             key = ("remap", name, d, off[d])
             if key not in cache:
                 k = b.add(pos[d], const(off[d])) if off[d] else pos[d]
-                length = self.flen[name][d]
-                if spec.modes[d] == "extrapolate":
+                length, mode = self.flen[name][d], self.read_modes[d]
+                if mode == "extrapolate":
                     cache[key] = ("x",) + self._ghost(k, length, f.dtype)
                 elif self.pad[d]:
-                    ok = in_bounds(b, k, length) if spec.modes[d] == "constant" else None
-                    cache[key] = ("r", remap(b, spec.modes[d], k, length, self.N[d]), ok)
+                    ok = in_bounds(b, k, length) if mode == "constant" else None
+                    cache[key] = ("r", remap(b, mode, k, length, self.N[d]), ok)
                 else:
                     cache[key] = ("r", k, None)
             return cache[key]

@@ -87,6 +87,10 @@ class GpuSpec:
         parts += [f"out {o.dtype.str} unit={o.unit_inner}" for o in self.outputs]
         return "\n".join(parts)
 
+    def entries(self) -> dict[str, str]:
+        """Launch kind -> kernel symbol."""
+        return {"interior": KERNEL_NAME, "edge": EDGE_NAME}
+
     def n_params(self) -> int:
         n = self.ndim
         return (len(self.fields) * (2 + 2 * n) + len(self.outputs) * (2 + n)

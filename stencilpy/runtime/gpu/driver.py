@@ -57,6 +57,9 @@ class CudaDevice:
     def empty(self, shape, dtype):
         return self.cp.empty(shape, dtype)
 
+    def zeros(self, shape, dtype):
+        return self.cp.zeros(shape, dtype)
+
     def to_device(self, array: np.ndarray):
         return self.cp.asarray(array)
 
@@ -120,14 +123,12 @@ def _check(result, what: str):
 def _load_cuda_python(cp, spec, key, ptx: str) -> _Loaded:
     from cuda.bindings import driver as cu
 
-    from stencilpy.codegen.gpu.spec import EDGE_NAME, KERNEL_NAME
-
     cp.cuda.runtime.free(0)                 # CuPy's (primary) context current on this thread
     _check(cu.cuInit(0), "cuInit")
     data = ptx.encode("ascii") + b"\0"
     module = _check(cu.cuModuleLoadData(data), "loading the PTX (cuModuleLoadData)")
     functions = {kind: _check(cu.cuModuleGetFunction(module, name.encode()), "cuModuleGetFunction")
-                 for kind, name in (("interior", KERNEL_NAME), ("edge", EDGE_NAME))}
+                 for kind, name in spec.entries().items()}
     ptrs = set(spec.pointer_params())
     kinds = [ctypes.c_void_p if k in ptrs else ctypes.c_int64 for k in range(spec.n_params())]
 
@@ -142,12 +143,9 @@ def _load_cuda_python(cp, spec, key, ptx: str) -> _Loaded:
 
 
 def _load_cupy(cp, spec, key, ptx: str) -> _Loaded:
-    from stencilpy.codegen.gpu.spec import EDGE_NAME, KERNEL_NAME
-
     module = cp.cuda.function.Module()
     module.load(ptx.encode("ascii"))
-    functions = {"interior": module.get_function(KERNEL_NAME),
-                 "edge": module.get_function(EDGE_NAME)}
+    functions = {kind: module.get_function(name) for kind, name in spec.entries().items()}
     ptrs = set(spec.pointer_params())
     kinds = [np.uint64 if k in ptrs else np.int64 for k in range(spec.n_params())]
 

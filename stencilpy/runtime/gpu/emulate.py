@@ -75,6 +75,9 @@ class EmulatedDevice:
     def empty(self, shape, dtype):
         return EmulatedArray(np.empty(shape, dtype))
 
+    def zeros(self, shape, dtype):
+        return EmulatedArray(np.zeros(shape, dtype))
+
     def to_device(self, array: np.ndarray):
         return EmulatedArray(np.array(array))
 
@@ -106,21 +109,35 @@ def device() -> EmulatedDevice:
 
 
 def host_ir(spec) -> str:
-    from stencilpy.codegen.gpu.kernel import lower
-    return str(lower(spec, "host"))
+    from stencilpy.codegen.gpu import lower_any
+    return str(lower_any(spec, "host"))
 
 
 def host_kernel(spec) -> _HostKernel:
-    """``spec``'s GPU kernel compiled for this CPU (through the CPU kernel cache)."""
+    """``spec``'s GPU kernel compiled for this CPU (through the CPU kernel cache).  Every
+    launch kind is called as ``(params.., gx, gy, gz, bx, by)``; a column kernel's grid
+    functions take ``(params.., gx, bx)`` (1-D launches)."""
+    from stencilpy.codegen.gpu.columns import GpuColumnSpec
     from stencilpy.codegen.gpu.spec import EDGE_GRID_NAME, GRID_NAME
     from stencilpy.runtime import jit
 
+    columns = isinstance(spec, GpuColumnSpec)
+    if columns:
+        grids = {kind: name + "_grid" for kind, name in spec.entries().items()}
+    else:
+        grids = {"interior": GRID_NAME, "edge": EDGE_GRID_NAME}
+    first = next(iter(grids.values()))
     key = jit.cache_key("gpu-host\n" + spec.fingerprint_text())
-    loaded = jit.load(key, lambda: host_ir(spec), GRID_NAME)
-    edge = loaded.owner.address(EDGE_GRID_NAME) if loaded.loader == "elf" \
-        else loaded.owner.get_function_address(EDGE_GRID_NAME)
+    loaded = jit.load(key, lambda: host_ir(spec), first)
     n = spec.n_params()
     ptrs = set(spec.pointer_params())
     argtypes = [ctypes.c_void_p if k in ptrs else ctypes.c_int64 for k in range(n)]
-    proto = ctypes.CFUNCTYPE(None, *argtypes, *[ctypes.c_int64] * 5)
-    return _HostKernel(spec, loaded, {"interior": proto(loaded.address), "edge": proto(edge)})
+    proto = ctypes.CFUNCTYPE(None, *argtypes, *[ctypes.c_int64] * (2 if columns else 5))
+    cfuncs = {}
+    for kind, name in grids.items():
+        address = loaded.address if name == first else (
+            loaded.owner.address(name) if loaded.loader == "elf"
+            else loaded.owner.get_function_address(name))
+        f = proto(address)
+        cfuncs[kind] = (lambda f: lambda *a: f(*a[:-5], a[-5], a[-2]))(f) if columns else f
+    return _HostKernel(spec, loaded, cfuncs)

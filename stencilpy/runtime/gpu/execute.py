@@ -417,6 +417,9 @@ def _run(device, stencil, call, outs, descs: dict, plans=None, key=None) -> tupl
     if call.is_empty:
         fill_strips(call, outs)
         return tuple(outs)
+    if stencil.columns:                      # sweeps: codegen/gpu/columns.py
+        from stencilpy.runtime.gpu.columns import run_columns_gpu
+        return run_columns_gpu(device, stencil, call, outs, descs)
     launches = plan_launches(device, stencil, call, outs, descs)
     for kernel, kind, grid, block, params, _ in launches:
         device.launch(kernel, kind, grid, block, params)

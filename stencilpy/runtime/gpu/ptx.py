@@ -114,15 +114,15 @@ def cache_key(spec, arch: str) -> str:
 
 
 def llvm_ir(spec) -> str:
-    from stencilpy.codegen.gpu.kernel import lower
-    return str(lower(spec, "nvptx"))
+    from stencilpy.codegen.gpu import lower_any
+    return str(lower_any(spec, "nvptx"))
 
 
 def _needs_libdevice(text: str) -> bool:
     return "@__nv_" in text or "@\"__nv_" in text
 
 
-def _module(text: str, arch: str):
+def _module(text: str, arch: str, entries=None):
     llvm = binding()
     mod = llvm.parse_assembly(text)
     mod.verify()
@@ -132,8 +132,9 @@ def _module(text: str, arch: str):
         lib.data_layout = mod.data_layout
         mod.link_in(lib)
         from stencilpy.codegen.gpu.spec import EDGE_NAME, KERNEL_NAME
+        keep = set(entries) if entries is not None else {KERNEL_NAME, EDGE_NAME}
         for fn in mod.functions:
-            if not fn.is_declaration and fn.name not in (KERNEL_NAME, EDGE_NAME):
+            if not fn.is_declaration and fn.name not in keep:
                 fn.linkage = "internal"
         for gv in mod.global_variables:
             if not gv.is_declaration:
@@ -148,10 +149,11 @@ def _optimise(mod, arch: str) -> None:
     pb.getModulePassManager().run(mod, pb)
 
 
-def compile_ptx(text: str, arch: str = DEFAULT_ARCH) -> str:
-    """NVPTX LLVM IR text -> PTX (libdevice linked in when the kernel calls it)."""
+def compile_ptx(text: str, arch: str = DEFAULT_ARCH, entries=None) -> str:
+    """NVPTX LLVM IR text -> PTX (libdevice linked in when the kernel calls it; ``entries``:
+    the kernel symbols, default the stencil kernel's two)."""
     with _LOCK:
-        mod = _module(text, arch)
+        mod = _module(text, arch, entries)
         _optimise(mod, arch)
         return target_machine(arch).emit_assembly(mod)
 
@@ -181,7 +183,7 @@ def ptx_for(spec, arch: str = DEFAULT_ARCH) -> tuple[str, str]:
         if text is not None and not (text.lstrip().startswith("//") and ".entry" in text):
             text = None
     if text is None:
-        text = compile_ptx(llvm_ir(spec), arch)
+        text = compile_ptx(llvm_ir(spec), arch, tuple(spec.entries().values()))
         if cache is not None:
             cache.store(key, text.encode("ascii"))
     with _LOCK:

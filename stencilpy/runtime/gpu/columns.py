@@ -1,0 +1,107 @@
+"""One call of a column stencil (sweeps) on GPU arrays: the launches of
+``codegen/gpu/columns.py`` in order, per Python-looped batch index.
+
+    call -> GpuColumnSpec (box, halo, domain, dtypes; temporaries' storage; register
+            temporaries) -> kernel (PTX or host emulation)
+         -> box temporaries (zeroed device arrays, reused by every batch index)
+         -> per batch index: block 0, block 1, ... (parallel groups, sweeps), then output
+            0, 1, ... : 1-D launches, a thread per box point / column / output point
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stencilpy.codegen.gpu.columns import (
+    GpuColumnSpec, group_blocks, register_temporaries, version_reassignments)
+from stencilpy.codegen.gpu.spec import GpuField, GpuOutput
+from stencilpy.runtime.launch import fill_bits, scalar_bits
+
+#: threads per block of the column launches
+BLOCK = 128
+MAX_BLOCKS = 1 << 20
+
+
+def column_spec(call, descs: dict, outs: list) -> GpuColumnSpec:
+    """The spec of ``call``'s column kernels (``descs``: field ``DeviceArray``s, ``outs``:
+    output ``DeviceArray``s)."""
+    from stencilpy.codegen.columns import storage_types
+
+    stencil = version_reassignments(call.stencil)
+    fields = tuple(GpuField(n, d.dtype, call.broadcast[n],
+                            not call.broadcast[n][-1] and d.strides[-1] == d.itemsize)
+                   for n, d in descs.items())
+    outputs = tuple(GpuOutput(d.dtype, d.strides[-1] == d.itemsize if d.ndim else True)
+                    for d in outs)
+    scalars = tuple((n, type(v)) for n, v in call.scalars.items())
+    env = {f.name: f.dtype for f in fields}
+    env.update(dict(scalars))
+    temps = storage_types(stencil, env)
+    regs = register_temporaries(stencil, call.domain)
+    halo = call.plan.halo
+    return GpuColumnSpec(
+        stencil, fields, scalars, outputs, call.options.modes,
+        tuple((n, np.dtype(t)) for n, t in temps.items() if n not in regs),
+        tuple((n, np.dtype(t)) for n, t in temps.items() if n in regs),
+        tuple(lo + n + hi for (lo, hi), n in zip(halo, call.domain)),
+        tuple(lo for lo, _ in halo), call.domain, tuple(call.output_regions))
+
+
+def _points(spec: GpuColumnSpec, kind: str) -> int:
+    if kind.startswith("o"):
+        k = int(kind[1:])
+        return int(np.prod([hi - lo if m == "valid" else n for (lo, hi), m, n
+                            in zip(spec.out_regions[k], spec.modes, spec.domain)], dtype=np.int64))
+    block = group_blocks(spec.stencil)[int(kind[1:])]
+    shape = spec.box
+    if not isinstance(block, tuple):
+        shape = tuple(s for d, s in enumerate(shape) if d != block.axis)
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def column_launches(device, stencil, call, outs, descs: dict) -> list:
+    """[(kernel, kind, grid, block, parameters)] of a column call, in launch order (the box
+    temporaries are allocated here and kept alive by the returned list's owner)."""
+    from stencilpy.reference.columns import check_call_levels
+    from stencilpy.runtime.gpu.arrays import DeviceArray
+    from stencilpy.runtime.gpu.execute import _View, output_bias
+
+    check_call_levels(call)
+    ndim = len(call.domain)
+    out_descs = [DeviceArray(o) for o in outs]
+    spec = column_spec(call, descs, out_descs)
+    kernel = device.kernel(stencil, spec)
+    temps = [device.zeros(spec.box, dt) for _, dt in spec.storage]
+    tptrs = [DeviceArray(t).ptr for t in temps]
+    views = [_View(d, ndim, call.batch_shape, call.broadcast[n]) for n, d in descs.items()]
+    out_views = [_View(d, ndim, call.batch_shape) for d in out_descs]
+    tail = [scalar_bits(v) for v in call.scalars.values()]
+    tail.append(int(np.float64(call.options.fill_value).view(np.int64)))
+    tail += [fill_bits(o.dtype, call.options.fill_value) or 0 for o in spec.outputs]
+    kinds = [(kind, _points(spec, kind)) for kind in spec.entries()]
+    launches = []
+    for index in np.ndindex(*call.batch_shape):
+        def shifted(v):
+            return v.ptr + sum(i * s for i, (_, s) in zip(index, v.batch)) * v.itemsize
+        params: list[int] = []
+        for v in views:
+            params += [shifted(v), *v.strides, *v.lens]
+        params += tptrs
+        for k, v in enumerate(out_views):
+            params += [shifted(v) - output_bias(call, k, v), *v.strides]
+        params += tail
+        for kind, points in kinds:
+            if points == 0:
+                continue
+            grid = (max(1, min(-(-points // BLOCK), MAX_BLOCKS)), 1, 1)
+            launches.append((kernel, kind, grid, (BLOCK, 1, 1), params))
+    launches.append(temps)                  # kept alive until the launches are queued
+    return launches
+
+
+def run_columns_gpu(device, stencil, call, outs, descs: dict) -> tuple:
+    """Run a column call on ``outs`` (device arrays of ``call.out_shapes``)."""
+    launches = column_launches(device, stencil, call, outs, descs)
+    for kernel, kind, grid, block, params in launches[:-1]:
+        device.launch(kernel, kind, grid, block, params)
+    return tuple(outs)

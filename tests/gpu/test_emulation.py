@@ -210,18 +210,3 @@ def test_call_plans_follow_new_data_scalars_and_overlap():
     two(EmulatedArray(u), EmulatedArray(w), boundary="wrap", out=(a, b))
     with pytest.raises(sp.StencilCallError, match="overlap each other"):
         two(EmulatedArray(u), EmulatedArray(w), boundary="wrap", out=(a, a))
-
-
-def test_sweeps_are_refused_before_running():
-    """Column sweeps are refused on GPU arrays (a clear error, never a silently different
-    answer from the CPU)."""
-    @sp.stencil
-    def cumulative(u):
-        with sp.forward(0):
-            s = u
-            with sp.levels(1, None):
-                s = s[-1] + u
-        return s
-
-    with pytest.raises(sp.StencilCallError, match="sweeps"):
-        cumulative(EmulatedArray(np.ones((8, 8))))

@@ -74,3 +74,21 @@ def overlap(a: DeviceArray, b: DeviceArray) -> bool:
 def placeholder(arr: DeviceArray) -> np.ndarray:
     """A read-only host array of ``arr``'s shape and dtype that owns no memory."""
     return np.broadcast_to(np.zeros((), dtype=arr.dtype), arr.shape)
+
+
+class DeviceView:
+    """A device array as a kernel sees it (like ``runtime.launch.ArrayView``): element
+    strides and lengths per stencil axis, ``(length, stride)`` per batch axis."""
+
+    def __init__(self, arr: DeviceArray, ndim: int, batch_shape: tuple, broadcast=None):
+        from stencilpy.runtime.launch import view_geometry
+        strides = arr.element_strides()
+        self.ptr, self.itemsize = arr.ptr, arr.itemsize
+        self.strides, self.lens, self.batch = view_geometry(arr.shape, strides, ndim,
+                                                            batch_shape, broadcast)
+
+
+def output_bias(call, k: int, view: DeviceView) -> int:
+    """Bytes to subtract from output ``k``'s pointer so that a kernel addresses it by
+    domain index: its origin (first point on "valid" axes) times its strides."""
+    return sum(o * s for o, s in zip(call.origins(k), view.strides)) * view.itemsize

@@ -59,22 +59,33 @@ def _points(spec: GpuColumnSpec, kind: str) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
+def _check_call_levels(call) -> None:
+    """The level ranges on the call's true axis lengths (as ``reference/columns.py:
+    check_call_levels``, which the runtime layer does not import)."""
+    from stencilpy.errors import StencilCallError
+    from stencilpy.ir.levels import LevelError, check_levels
+    try:
+        check_levels(call.stencil, call.domain)
+    except LevelError as exc:
+        raise StencilCallError(
+            f"'{call.stencil.name}' cannot run on this domain {call.domain}: {exc.message} "
+            f"({exc.loc}); {exc.hint}") from None
+
+
 def column_launches(device, stencil, call, outs, descs: dict) -> list:
     """[(kernel, kind, grid, block, parameters)] of a column call, in launch order (the box
     temporaries are allocated here and kept alive by the returned list's owner)."""
-    from stencilpy.reference.columns import check_call_levels
-    from stencilpy.runtime.gpu.arrays import DeviceArray
-    from stencilpy.runtime.gpu.execute import _View, output_bias
+    from stencilpy.runtime.gpu.arrays import DeviceArray, DeviceView, output_bias
 
-    check_call_levels(call)
+    _check_call_levels(call)
     ndim = len(call.domain)
     out_descs = [DeviceArray(o) for o in outs]
     spec = column_spec(call, descs, out_descs)
     kernel = device.kernel(stencil, spec)
     temps = [device.zeros(spec.box, dt) for _, dt in spec.storage]
     tptrs = [DeviceArray(t).ptr for t in temps]
-    views = [_View(d, ndim, call.batch_shape, call.broadcast[n]) for n, d in descs.items()]
-    out_views = [_View(d, ndim, call.batch_shape) for d in out_descs]
+    views = [DeviceView(d, ndim, call.batch_shape, call.broadcast[n]) for n, d in descs.items()]
+    out_views = [DeviceView(d, ndim, call.batch_shape) for d in out_descs]
     tail = [scalar_bits(v) for v in call.scalars.values()]
     tail.append(int(np.float64(call.options.fill_value).view(np.int64)))
     tail += [fill_bits(o.dtype, call.options.fill_value) or 0 for o in spec.outputs]

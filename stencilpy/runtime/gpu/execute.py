@@ -26,9 +26,9 @@ import numpy as np
 
 from stencilpy.codegen.gpu.spec import AXIS_PARAMS, GpuField, GpuOutput, GpuSpec
 from stencilpy.errors import StencilCallError
-from stencilpy.runtime.launch import (
-    _batch_split, fill_bits, fill_strips, scalar_bits, view_geometry)
-from stencilpy.runtime.gpu.arrays import DeviceArray, is_device_array, overlap, placeholder
+from stencilpy.runtime.launch import _batch_split, fill_bits, fill_strips, scalar_bits
+from stencilpy.runtime.gpu.arrays import (
+    DeviceArray, DeviceView, is_device_array, output_bias, overlap, placeholder)
 
 #: loop mapping per stencil rank: (rows per thread, block x, block y) of the interior kernel.
 #: Each thread walks R rows of axis ndim-2 with a register window (H200, float64, first
@@ -70,14 +70,7 @@ def device_for(values, out):
     return cuda_device()
 
 
-class _View:
-    """A device array as the kernel sees it (like ``runtime.launch.ArrayView``)."""
-
-    def __init__(self, arr: DeviceArray, ndim: int, batch_shape: tuple, broadcast=None):
-        strides = arr.element_strides()
-        self.ptr, self.itemsize = arr.ptr, arr.itemsize
-        self.strides, self.lens, self.batch = view_geometry(arr.shape, strides, ndim,
-                                                            batch_shape, broadcast)
+_View = DeviceView
 
 
 def execute_gpu(stencil, values: dict, boundary=None, fill_value=None, out=None, domain=None,
@@ -340,12 +333,6 @@ def launch_params(call, spec: GpuSpec, views: dict, out_views: list, k_axis,
     params.append(int(np.float64(call.options.fill_value).view(np.int64)))
     params += [fill_bits(o.dtype, call.options.fill_value) or 0 for o in spec.outputs]
     return params
-
-
-def output_bias(call, k: int, view) -> int:
-    """Bytes to subtract from output ``k``'s pointer so that the kernel addresses it by
-    domain index: its origin (first point on "valid" axes) times its strides."""
-    return sum(o * s for o, s in zip(call.origins(k), view.strides)) * view.itemsize
 
 
 def grid_box(call) -> list[tuple[int, int]]:

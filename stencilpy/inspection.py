@@ -49,7 +49,8 @@ def gpu_example_spec(k, args, kwargs):
     descs = {n: DeviceArray(EmulatedArray(np.ascontiguousarray(a))) for n, a in call.fields.items()}
     outs = [DeviceArray(EmulatedArray(np.empty(shape, dtype=dt)))
             for shape, dt in zip(call.out_shapes, call.out_dtypes)]
-    if k.columns:                            # sweeps: the column kernels
+    from stencilpy.runtime.gpu.execute import staged
+    if k.columns or staged(call.stencil):     # sweeps or staged: the column kernels
         from stencilpy.runtime.gpu.columns import column_spec
         return column_spec(call, descs, outs)
     return gpu_spec(call, descs, outs)

@@ -206,3 +206,89 @@ def test_axis_too_short_for_the_ranges_is_a_call_error():
     else:
         with pytest.raises(sp.StencilCallError, match="cannot run on this domain"):
             edges(EmulatedArray(np.ones((3, 2))))
+
+
+# -- staged stencils: no sweeps, temporaries stored once instead of recomputed ----------------
+
+def test_heavy_fused_stencils_run_staged():
+    """The fused FCT step would recompute its temporaries ~6x over (2-D) and ~12x (3-D):
+    it runs staged; the Laplacians, hdiff and the donor-cell pass stay one fused kernel."""
+    from stencilpy.bench.gpu import hdiff, lap2d
+    from stencilpy.mpdata.kernels import kernels
+    from stencilpy.runtime.gpu import execute as E
+
+    K2, K3 = kernels(2), kernels(3)
+    eps = frozenset({"eps"})
+    assert E.staged(K2.step_fct.compiler.call_ir(eps))
+    assert E.staged(K3.step_fct.compiler.call_ir(eps))
+    assert not E.staged(K2.upwind.compiler.call_ir(frozenset()))
+    assert not E.staged(hdiff.compiler.call_ir(frozenset({"coeff"})))
+    assert not E.staged(lap2d.compiler.call_ir(frozenset()))
+    fused, once = E.recompute_costs(K2.step_fct.compiler.call_ir(eps))
+    assert fused > 4 * once
+
+
+@pytest.mark.parametrize("nd,shape", [(1, (40,)), (2, (24, 30)), (3, (8, 9, 10))])
+@pytest.mark.parametrize("mode", ["periodic", "fill", "valid"])
+def test_staged_mpdata_against_reference(nd, shape, mode):
+    from stencilpy.mpdata.kernels import kernels
+    K = kernels(nd)
+    r = np.random.default_rng(nd)
+    psi = 1 + r.random(shape)
+    C = [0.3 * (r.random(shape) - 0.5) for _ in range(nd)]
+    for k in (K.step, K.step_fct):
+        got = k(EmulatedArray(psi), *[EmulatedArray(c) for c in C], 1e-10, boundary=mode).get()
+        want = _ref(k)(psi, *C, 1e-10, boundary=mode)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14, equal_nan=True)
+
+
+def test_staged_mpdata_step_against_the_solver():
+    from stencilpy.mpdata.kernels import kernels
+    from stencilpy.mpdata.reference import mpdata_step
+    r = np.random.default_rng(5)
+    psi = 1.0 + r.random((24, 30))
+    c0 = 0.3 * (r.random((25, 30)) - 0.5)
+    c1 = 0.3 * (r.random((24, 31)) - 0.5)
+    c0[-1], c1[:, -1] = c0[0], c1[:, 0]
+    K = kernels(2)
+    got = K.step_fct(EmulatedArray(psi), EmulatedArray(c0), EmulatedArray(c1), 1e-15,
+                     boundary="periodic").get()
+    np.testing.assert_allclose(got, _ref(K.step_fct)(psi, c0, c1, 1e-15, boundary="periodic"),
+                               rtol=1e-12)
+    plain = K.step(EmulatedArray(psi), EmulatedArray(c0), EmulatedArray(c1), 1e-15,
+                   boundary="periodic").get()
+    np.testing.assert_allclose(plain, mpdata_step(psi, (c0, c1), n_iters=2), rtol=1e-11)
+
+
+def test_corpus_forced_staged(monkeypatch):
+    """Every corpus stencil with temporaries, forced through the staged kernels."""
+    from stencilpy.runtime.gpu import execute as E
+    from tests.gpu.corpus import example_args, stencils
+    monkeypatch.setattr(E, "STAGED", True)
+    corpus = stencils()
+    names = [n for n in sorted(corpus) if corpus[n].ir.body and not corpus[n].columns
+             and not n.startswith("mpdata")][:40]
+    assert len(names) >= 10
+    modes = ["fill", "valid", "constant", "wrap", "edge", "reflect", "symmetric", "extrapolate"]
+    for i, name in enumerate(names):
+        k = corpus[name]
+        args = example_args(k)
+        opts = {"fill_value": 1} if name in ("corpus.int_ops", "corpus.bool_logic") else {}
+        mode = modes[i % 8]
+        if mode == "extrapolate" and any(isinstance(a, np.ndarray) and a.dtype == bool
+                                         for a in args.values()):
+            mode = "edge"
+        want = _ref(k)(**args, boundary=mode, **opts)
+        got = k(**{n: EmulatedArray(v) if isinstance(v, np.ndarray) else v
+                   for n, v in args.items()}, boundary=mode, **opts)
+        got, want = (got if isinstance(got, tuple) else (got,)), \
+            (want if isinstance(want, tuple) else (want,))
+        for g, w in zip(got, want):
+            g = g.get()
+            assert g.shape == w.shape and g.dtype == w.dtype, name
+            if w.dtype.kind == "f":
+                np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-13, equal_nan=True,
+                                           err_msg=f"{name} {mode}")
+            else:
+                np.testing.assert_array_equal(g, w, err_msg=f"{name} {mode}")

@@ -18,7 +18,13 @@ kernel's remapped reads, ``kernel.py: _load_remapped``; "fill"/"valid" axes clam
 reference's placeholder padding); temporaries live in box arrays in device memory (reads
 clamped to the box, as ``codegen/columns.py``), except *register temporaries*: assigned
 in one sweep and read only there, in the same column, at the current level after their
-assignment or at the previous level -- they never touch memory.  Any temporary of a sweep
+assignment or at the previous level (or in one parallel group, read only there at the same
+point) -- they never touch memory.
+
+The same kernels run *staged* stencils (no sweeps): a stencil whose temporaries the fused
+kernel (``kernel.py``) would recompute many times over (``runtime/gpu/execute.py:
+staged``) computes each temporary once per box point instead, at the price of storing the
+ones read at offsets.  Any temporary of a sweep
 read at the previous level (``t[lev - 1]`` forward, ``t[lev + 1]`` backward, no other
 offset) is carried in a register from one level to the next (a phi), not reloaded.
 
@@ -135,7 +141,8 @@ def sweep_runs(sweep: N.Sweep, n: int) -> list[tuple[int, int, tuple]]:
 def register_temporaries(stencil: N.Stencil, domain: tuple) -> frozenset:
     """Temporaries that never need memory: assigned in one sweep only, read only in that
     sweep, in the same column, at the previous level or at the current level after being
-    assigned there."""
+    assigned there; or assigned in one parallel group and read only there, at the same
+    point, after being assigned."""
     found = set()
     groups = group_blocks(stencil)
     elsewhere_reads: dict[int, set] = {}
@@ -147,7 +154,16 @@ def register_temporaries(stencil: N.Stencil, domain: tuple) -> frozenset:
         elsewhere_reads[g] = {r.name for s in stmts for r in _reads(s.value)}
     returned = {r.name for e in stencil.returns for r in _reads(e)}
     for g, block in enumerate(groups):
-        if not isinstance(block, N.Sweep):
+        if not isinstance(block, N.Sweep):        # a parallel group: read at 0 after assignment
+            mine = {t for t, gs in assigned_in.items() if gs == {g}} - returned
+            mine -= {n for h, names in elsewhere_reads.items() if h != g for n in names}
+            seen = set()
+            for s in block:
+                for r in _reads(s.value):
+                    if r.name in mine and (any(r.offset) or r.name not in seen):
+                        mine.discard(r.name)
+                seen.add(s.target)
+            found |= mine
             continue
         a = block.axis
         back = 1 if block.direction == "forward" else -1
@@ -187,6 +203,7 @@ class GpuColumnSpec:
     halo_lo: tuple[int, ...]
     domain: tuple[int, ...]
     out_regions: tuple
+    field_lens: tuple[tuple[int, ...], ...] = ()   # per field, its length per axis (1: broadcast)
 
     @property
     def ndim(self) -> int:
@@ -211,7 +228,7 @@ class GpuColumnSpec:
     def fingerprint_text(self) -> str:
         parts = [format_stencil(self.stencil), f"modes={self.modes}", f"box={self.box}",
                  f"halo_lo={self.halo_lo}", f"domain={self.domain}",
-                 f"regions={self.out_regions}", "gpu-columns-abi=1"]
+                 f"regions={self.out_regions}", f"lens={self.field_lens}", "gpu-columns-abi=1"]
         parts += [f"field {f.name} {f.dtype.str} bcast={f.broadcast} unit={f.unit_inner}"
                   for f in self.fields]
         parts += [f"scalar {n} {t.__name__}" for n, t in self.scalars]
@@ -321,12 +338,15 @@ class GpuColumnBuilder(GpuKernelBuilder):
         it = iter(params)
         take = lambda k: [next(it) for _ in range(k)]          # noqa: E731
         self.fptr, self.fbs, self.fstride, self.flen = {}, {}, {}, {}
-        for f in spec.fields:
+        for q, f in enumerate(spec.fields):
             self.fptr[f.name], self.fbs[f.name] = next(it), const(0)
             strides = take(n)
             if f.unit_inner and not f.broadcast[-1]:
                 strides[-1] = const(1)
-            self.fstride[f.name], self.flen[f.name] = strides, take(n)
+            lens = take(n)
+            if spec.field_lens:          # the kernels are specialised on the shapes: constants
+                lens = [const(x) for x in spec.field_lens[q]]     # (remapping by mul-shift)
+            self.fstride[f.name], self.flen[f.name] = strides, lens
         self.tptr = {name: next(it) for name, _ in spec.storage}
         self.optr, self.ostride = [], []
         for o in spec.outputs:

@@ -26,6 +26,7 @@ def column_spec(call, descs: dict, outs: list) -> GpuColumnSpec:
     """The spec of ``call``'s column kernels (``descs``: field ``DeviceArray``s, ``outs``:
     output ``DeviceArray``s)."""
     from stencilpy.codegen.columns import storage_types
+    from stencilpy.runtime.gpu.arrays import DeviceView
 
     stencil = version_reassignments(call.stencil)
     fields = tuple(GpuField(n, d.dtype, call.broadcast[n],
@@ -44,7 +45,9 @@ def column_spec(call, descs: dict, outs: list) -> GpuColumnSpec:
         tuple((n, np.dtype(t)) for n, t in temps.items() if n not in regs),
         tuple((n, np.dtype(t)) for n, t in temps.items() if n in regs),
         tuple(lo + n + hi for (lo, hi), n in zip(halo, call.domain)),
-        tuple(lo for lo, _ in halo), call.domain, tuple(call.output_regions))
+        tuple(lo for lo, _ in halo), call.domain, tuple(call.output_regions),
+        tuple(tuple(DeviceView(d, len(call.domain), call.batch_shape, call.broadcast[n]).lens)
+              for n, d in descs.items()))
 
 
 def _points(spec: GpuColumnSpec, kind: str) -> int:

@@ -269,6 +269,57 @@ _CHEAP_CALLS = frozenset({"min", "max", "abs", "where", "sign", "copysign", "flo
 WINDOW_MAX_COST = 400
 
 
+def _op_cost(expr) -> int:
+    """Operations of ``expr`` itself (reads of names excluded): loads count 0, divisions
+    4, math functions 20, other operations 1."""
+    from stencilpy.ir import nodes as N
+
+    ops = {"/": 4, "//": 8, "%": 8, "**": 8}
+    return sum((1 if n.func in _CHEAP_CALLS else 20) if isinstance(n, N.Call)
+               else ops.get(n.op, 1) if isinstance(n, N.BinOp) else 1 for n in N.walk(expr)
+               if isinstance(n, (N.BinOp, N.Call, N.UnaryOp, N.Compare, N.BoolOp, N.Select)))
+
+
+def recompute_costs(stencil) -> tuple[int, int]:
+    """(fused, staged) operations per point: the fused kernel computes each temporary once
+    per distinct offset it is needed at (one row per thread); the staged kernels compute
+    each temporary once."""
+    from stencilpy.ir import nodes as N
+
+    defs = {s.target: s.value for s in stencil.body if isinstance(s, N.Assign)}
+    staged = sum(_op_cost(v) for v in defs.values()) + sum(_op_cost(r) for r in stencil.returns)
+    fused = sum(_op_cost(r) for r in stencil.returns)
+    seen: set = set()
+    todo = [(e.name, e.offset) for r in stencil.returns for e in N.walk(r)
+            if isinstance(e, N.FieldAccess) and e.name in defs]
+    while todo:
+        name, off = todo.pop()
+        if (name, off) in seen:
+            continue
+        seen.add((name, off))
+        fused += _op_cost(defs[name])
+        todo += [(e.name, tuple(a + b for a, b in zip(off, e.offset)))
+                 for e in N.walk(defs[name]) if isinstance(e, N.FieldAccess) and e.name in defs]
+    return fused, staged
+
+
+#: None: choose per stencil (``staged``); True/False: force (benchmarks, tests)
+STAGED: bool | None = None
+#: a stencil runs staged when its fused kernel does this many times the staged work, and
+#: at least STAGED_MIN_COST operations per point
+STAGED_RATIO = 4
+STAGED_MIN_COST = 300
+
+
+def staged(stencil) -> bool:
+    """Whether a call of ``stencil`` (call IR) runs as staged kernels (temporaries stored
+    once, ``codegen/gpu/columns.py``) rather than one fused kernel recomputing them."""
+    if STAGED is not None:
+        return STAGED
+    fused, once = recompute_costs(stencil)
+    return fused >= STAGED_MIN_COST and fused > STAGED_RATIO * once
+
+
 def rows_for(stencil, ndim: int) -> int:
     """Rows per thread of the interior kernel: the rank's tuning, or 1 for a stencil that
     calls libdevice math functions or whose body is heavy."""
@@ -404,7 +455,7 @@ def _run(device, stencil, call, outs, descs: dict, plans=None, key=None) -> tupl
     if call.is_empty:
         fill_strips(call, outs)
         return tuple(outs)
-    if stencil.columns:                      # sweeps: codegen/gpu/columns.py
+    if stencil.columns or staged(call.stencil):      # sweeps, staged: codegen/gpu/columns.py
         from stencilpy.runtime.gpu.columns import run_columns_gpu
         return run_columns_gpu(device, stencil, call, outs, descs)
     launches = plan_launches(device, stencil, call, outs, descs)

@@ -3,6 +3,7 @@
     python -m stencilpy.bench.gpu       # correctness + timings (about 2 minutes on an H200)
     python -m benchmarks.gpu            # the same, in a checkout
     python -m stencilpy.bench.gpu --quick    # smaller arrays
+    python -m stencilpy.bench.gpu --ptx      # PTX statistics per kernel only (no GPU needed)
 
 Skips (exit 0, one line) where CuPy or a CUDA GPU is missing.
 
@@ -69,6 +70,29 @@ def two_out(u, w, alpha):
 @sp.stencil
 def skew3d(u):
     return u[1, -1, 0] - 2 * u[0, 0, 2] + u[-2, 1, -1]
+
+
+@sp.stencil
+def pair2d(u):                       # outputs with regions of their own under fill/valid
+    return u[1, 0] - u[-1, 0], u[0, 1] - u[0, -1]
+
+
+@sp.stencil(dims=("lev", "lat", "lon"))
+def thomas(a, b, c, d):              # a column sweep: tridiagonal solve in every column
+    with sp.forward("lev"):
+        with sp.levels(0, 1):
+            cp_ = c / b
+            dp = d / b
+        with sp.levels(1, None):
+            m = b - a * cp_[lev - 1]
+            cp_ = c / m
+            dp = (d - a * dp[lev - 1]) / m
+    with sp.backward("lev"):
+        with sp.levels(-1, None):
+            x = dp
+        with sp.levels(0, -1):
+            x = dp - cp_ * x[lev + 1]
+    return x
 
 
 CUDA_C = r"""
@@ -139,6 +163,27 @@ extern "C" __global__ void hdiff_smem(const double* __restrict__ u, double* __re
         double fly = lap[li][lj + 1] - l;   if (fly * (v[c + 1] - v[c]) > 0.0) fly = 0.0;
         double flys = l - lap[li][lj - 1];  if (flys * (v[c] - v[c - 1]) > 0.0) flys = 0.0;
         out[blockIdx.z * n0 * n1 + c] = v[c] - coeff * (flx - flxw + fly - flys);
+    }
+}
+extern "C" __global__ void thomas(const double* __restrict__ a, const double* __restrict__ b,
+                                  const double* __restrict__ c, const double* __restrict__ d,
+                                  double* __restrict__ cp, double* __restrict__ dp,
+                                  double* __restrict__ x, long nlev, long ncol) {
+    long j = blockIdx.x * (long)blockDim.x + threadIdx.x;
+    if (j >= ncol) return;
+    cp[j] = c[j] / b[j];
+    dp[j] = d[j] / b[j];
+    for (long k = 1; k < nlev; k++) {
+        long q = k * ncol + j;
+        double m = b[q] - a[q] * cp[q - ncol];
+        cp[q] = c[q] / m;
+        dp[q] = (d[q] - a[q] * dp[q - ncol]) / m;
+    }
+    long q = (nlev - 1) * ncol + j;
+    x[q] = dp[q];
+    for (long k = nlev - 2; k >= 0; k--) {
+        q = k * ncol + j;
+        x[q] = dp[q] - cp[q] * x[q + ncol];
     }
 }
 __device__ double donor(double v, double l, double r) {
@@ -262,6 +307,7 @@ def correctness(cp, rep: Report) -> None:
     for mode in ("fill", "wrap", "edge"):
         rep.check(f"hdiff {mode}", hdiff(cp.asarray(h), 0.1, boundary=mode).get(),
                   hdiff(h, 0.1, boundary=mode))
+    correctness_new_paths(cp, rep, rng)
     from stencilpy.mpdata.kernels import kernels
     for ndim, shape in ((1, (1000,)), (2, (120, 140)), (3, (30, 34, 40))):
         for gauge in ((False, True) if ndim < 3 else (False,)):
@@ -282,6 +328,148 @@ def correctness(cp, rep: Report) -> None:
                 for q, (g, e) in enumerate(zip(got, want)):
                     rep.check(f"mpdata {ndim}-D {k.ir.name}{' gauge' if gauge else ''} [{q}]",
                               g.get(), e, rtol=1e-9)
+
+
+def correctness_new_paths(cp, rep: Report, rng=None) -> None:
+    """Boundary "extrapolate", outputs with regions of their own, a column sweep, and the
+    MPDATA steps both fused and staged, each against stencilpy on the CPU (CI runs this part
+    on host-emulated arrays: ``tests/gpu/test_bench_script.py``)."""
+    rng = np.random.default_rng(2) if rng is None else rng
+    u2 = rng.random((301, 517))
+    u3 = rng.random((37, 45, 70))
+    d2, d3 = cp.asarray(u2), cp.asarray(u3)
+    for mode in ("extrapolate", {0: "extrapolate", 1: "wrap"}):
+        rep.check(f"lap2d f64 {mode}", lap2d(d2, boundary=mode).get(), lap2d(u2, boundary=mode))
+    rep.check("skew3d f64 extrapolate", skew3d(d3, boundary="extrapolate").get(),
+              skew3d(u3, boundary="extrapolate"))
+    for mode in ("fill", "valid", {0: "valid", 1: "fill"}):
+        got, want = pair2d(d2, boundary=mode), pair2d(u2, boundary=mode)
+        for q in range(2):
+            rep.check(f"per-output regions {mode} [{q}]", got[q].get(), want[q])
+    sa, sc = -rng.random((40, 30, 50)), -rng.random((40, 30, 50))
+    sb, sd = 3.0 + rng.random((40, 30, 50)), rng.random((40, 30, 50))
+    rep.check("column sweep (thomas)", thomas(*(cp.asarray(x) for x in (sa, sb, sc, sd))).get(),
+              thomas(sa, sb, sc, sd))
+    from stencilpy.mpdata.kernels import kernels
+    from stencilpy.runtime.gpu import execute as E
+    K2 = kernels(2)
+    shape = (120, 140)
+    args = [1.0 + rng.random(shape), 0.4 * (rng.random(shape) - 0.5),
+            0.4 * (rng.random(shape) - 0.5)]
+    for forced in (False, True):
+        E.STAGED = forced
+        try:
+            for k in (K2.step, K2.step_fct):
+                rep.check(f"mpdata 2-D {k.ir.name} {'staged' if forced else 'fused'}",
+                          k(*(cp.asarray(a) for a in args), 1e-10, boundary="periodic").get(),
+                          k(*args, 1e-10, boundary="periodic"), rtol=1e-9)
+        finally:
+            E.STAGED = None
+
+
+# -- PTX statistics (no GPU needed) ------------------------------------------------------------
+
+def _ptx_entries(text: str) -> dict:
+    return {part.split("(")[0]: part for part in text.split(".entry ")[1:]}
+
+
+def _ptx_counts(body: str) -> dict:
+    from collections import Counter
+    lines = (x.strip() for x in body.splitlines())
+    return Counter(x.split()[0] for x in lines if x and not x.startswith(("//", ".", "{", "}", "$", ")"))
+                   and not x.endswith(":"))
+
+
+def _ptxas_info(text: str) -> dict:
+    """entry -> (registers, spill store bytes), from ``ptxas -v`` (empty without ptxas)."""
+    import re
+
+    from stencilpy.runtime.gpu import ptx
+    if ptx.ptxas_path() is None:
+        return {}
+    out, cur = {}, None
+    for line in ptx.ptxas_check(text).splitlines():
+        m = re.search(r"entry function '(\w+)'", line)
+        if m:
+            cur = m.group(1)
+        m = re.search(r"(\d+) bytes spill stores", line)
+        if m and cur:
+            out.setdefault(cur, [0, 0])[1] = int(m.group(1))
+        m = re.search(r"Used (\d+) registers", line)
+        if m and cur:
+            out.setdefault(cur, [0, 0])[0] = int(m.group(1))
+    return out
+
+
+def ptx_report() -> None:
+    """Per kernel, the PTX of the launches a call runs: instructions, global loads/stores and
+    fp64 divisions per output point, registers and spills (ptxas), for stencilpy and, where
+    nvcc is installed, the CUDA C baselines of this script."""
+    import shutil
+
+    from stencilpy.mpdata.kernels import kernels
+    from stencilpy.runtime.gpu import execute as E
+
+    print("== PTX per output point (interior kernel; staged: all launches summed)", flush=True)
+
+    def show(name, text, entries, per):
+        info = _ptxas_info(text)
+        total: dict = {}
+        for e in entries:
+            for k, v in _ptx_counts(_ptx_entries(text)[e]).items():
+                total[k] = total.get(k, 0) + v
+
+        def g(prefix):
+            return sum(v for k, v in total.items() if k.startswith(prefix)) / per
+        regs = ", ".join(f"{e}: {info[e][0]} regs/{info[e][1]} B spill" for e in entries
+                         if e in info)
+        print(f"  {name:34s} {g(''):7.1f} instr  {g('ld.global'):5.1f} ld  {g('st.global'):4.1f} st "
+              f" {g('div'):5.2f} div  {g('selp') + g('setp'):6.1f} setp/selp  [{regs}]", flush=True)
+
+    p2, p3 = np.ones((64, 64)), np.ones((24, 24, 24))
+    jobs = [("lap2d", lap2d, (p2,), {}), ("hdiff", hdiff, (p2, 0.1), {})]
+    for nd, p in ((2, p2), (3, p3)):
+        K = kernels(nd)
+        jobs.append((f"mpdata upwind {nd}-D", K.upwind, (p,) * (nd + 1), {"boundary": "periodic"}))
+        for k in (K.step, K.step_fct):
+            jobs.append((f"mpdata {k.ir.name}", k, (p,) * (nd + 1) + (1e-10,),
+                         {"boundary": "periodic"}))
+    for name, k, args, kw in jobs:
+        for forced in ((False, True) if name.startswith("mpdata step") else (None,)):
+            from stencilpy.inspection import gpu_example_spec
+            E.STAGED = forced
+            try:
+                text = sp.inspect(k, "ptx", *args, **kw)
+                spec = gpu_example_spec(k, args, kw)
+            finally:
+                E.STAGED = None
+            ents = _ptx_entries(text)
+            if "stencil_gpu" in ents:
+                rows = spec.rows
+                show(f"{name} fused rows={rows}", text, ["stencil_gpu"], rows)
+            else:
+                show(f"{name} staged", text, [e for e in ents if e.startswith("sp_col_")], 1)
+    a = np.ones((16, 8, 8))
+    text = sp.inspect(thomas, "ptx", a, a, a, a)
+    for e in sorted(x for x in _ptx_entries(text) if x.startswith("sp_col_")):
+        show(f"thomas {e} (static count)", text, [e], 1)
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        print("  (no nvcc: CUDA C baselines not shown)", flush=True)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "base.cu")
+        with open(src, "w") as f:
+            f.write(CUDA_C)
+        out = subprocess.run([nvcc, "-ptx", "-arch=sm_90", "-O3", src, "-o",
+                              os.path.join(tmp, "base.ptx")], capture_output=True, text=True)
+        if out.returncode != 0:
+            print(f"  (nvcc failed: {out.stderr[-300:]})", flush=True)
+            return
+        with open(os.path.join(tmp, "base.ptx")) as f:
+            text = f.read()
+    for e in ("lap2d", "hdiff", "upwind2d", "thomas"):
+        show(f"CUDA C {e}", text, [e], 1)
 
 
 # -- timings ----------------------------------------------------------------------------------
@@ -460,13 +648,21 @@ def timings(cp, quick: bool) -> list:
     E.TUNING.clear()
     E.TUNING.update(saved)
     for kern in (K.step, K.step_fct):
+        for forced in (False, True):                 # one fused kernel / staged kernels
+            E.STAGED = forced
+            try:
+                t_sp = _timeit(cp, lambda: kern(p, c0, c1, 1e-10, boundary="periodic",
+                                                out=out), burst=3, repeats=3)
+            finally:
+                E.STAGED = None
+            line(f"mpdata {kern.ir.name} {nm}^2 {'staged' if forced else 'fused'}",
+                 4 * p.nbytes, t_sp, t_sp, None, None, 2 * t_copym)
+        print(f"    ({kern.ir.name} runs {'staged' if E.staged(kern.compiler.call_ir(frozenset({'eps'}))) else 'fused'} by default)", flush=True)
         run = E.prepare(kern, {"p": p, "c0": c0, "c1": c1, "eps": 1e-10}, out,
                         boundary="periodic")
-        t_sp = _timeit(cp, lambda: kern(p, c0, c1, 1e-10, boundary="periodic", out=out),
-                       burst=3, repeats=3)
         t_plan = _timeit(cp, run, burst=3, repeats=3)
-        line(f"mpdata {kern.ir.name} {nm}^2", 4 * p.nbytes, t_sp, t_plan, None, None,
-             2 * t_copym)
+        line(f"mpdata {kern.ir.name} {nm}^2 fused, planned", 4 * p.nbytes, t_plan, t_plan,
+             None, None, 2 * t_copym)
         saved = dict(E.TUNING)
         for r, bx, by in ((1, 128, 1), (1, 32, 4), (4, 64, 2)):
             E.TUNING[2] = (r, bx, by)
@@ -477,6 +673,38 @@ def timings(cp, quick: bool) -> list:
                   flush=True)
         E.TUNING.clear()
         E.TUNING.update(saved)
+    del p, c0, c1, out
+
+    # a column sweep: tridiagonal solve, stencilpy / CUDA C (a thread per column) / CuPy levels
+    nl, nh = (40, 512) if quick else (80, 1024)
+    a = -cp.random.random((nl, nh, nh))
+    c = -cp.random.random((nl, nh, nh))
+    b = 3.0 + cp.random.random((nl, nh, nh))
+    d = cp.random.random((nl, nh, nh))
+    x = cp.empty_like(d)
+    t_sp = _timeit(cp, lambda: thomas(a, b, c, d, out=x), burst=2, repeats=3)
+    ref = x.copy()
+    cpb, dpb = cp.empty_like(d), cp.empty_like(d)
+    k = mod.get_function("thomas")
+    ncol = nh * nh
+    t_c = _timeit(cp, lambda: k(((ncol + 127) // 128,), (128,),
+                                (a, b, c, d, cpb, dpb, x, np.int64(nl), np.int64(ncol))),
+                  burst=2, repeats=3)
+    assert bool(cp.allclose(x, ref))
+
+    def thomas_cupy():
+        cpb[0] = c[0] / b[0]
+        dpb[0] = d[0] / b[0]
+        for lev in range(1, nl):
+            m = b[lev] - a[lev] * cpb[lev - 1]
+            cpb[lev] = c[lev] / m
+            dpb[lev] = (d[lev] - a[lev] * dpb[lev - 1]) / m
+        x[-1] = dpb[-1]
+        for lev in range(nl - 2, -1, -1):
+            x[lev] = dpb[lev] - cpb[lev] * x[lev + 1]
+    t_cupy = _timeit(cp, thomas_cupy, burst=1, repeats=3)
+    line(f"thomas (sweeps) {nl}x{nh}^2", 5 * d.nbytes, t_sp, t_sp, t_c, t_cupy,
+         2.5 * copy_ms(d))
     return rows
 
 
@@ -555,7 +783,12 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="smaller arrays")
     ap.add_argument("--skip-correctness", action="store_true")
     ap.add_argument("--skip-timings", action="store_true")
+    ap.add_argument("--ptx", action="store_true",
+                    help="only the PTX statistics per kernel (no GPU needed)")
     args = ap.parse_args(argv)
+    if args.ptx:
+        ptx_report()
+        return 0
     try:
         import cupy as cp
         ndev = cp.cuda.runtime.getDeviceCount()
@@ -574,6 +807,11 @@ def main(argv=None) -> int:
     rep = Report()
     t0 = time.perf_counter()
     smoke(cp, dev)
+    try:
+        ptx_report()
+    except Exception:              # noqa: BLE001 - statistics only
+        import traceback
+        traceback.print_exc()
     print("== cold compile", flush=True)
     cold(cp)
     if not args.skip_timings:

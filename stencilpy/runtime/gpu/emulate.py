@@ -54,6 +54,8 @@ class EmulatedArray:
     def transpose(self, *axes):
         return EmulatedArray(self.array.transpose(*axes))
 
+    T = property(lambda self: EmulatedArray(self.array.T))
+
     def get(self) -> np.ndarray:
         """A host copy (as ``cupy.ndarray.get``)."""
         return self.array.copy()

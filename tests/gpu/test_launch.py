@@ -67,3 +67,30 @@ def test_launch_shapes_cover_their_boxes():
         assert gx * bx >= box[2][1] - box[2][0]
         assert gy * by * rows >= box[1][1] - box[1][0]
         assert gz == box[0][1] - box[0][0]
+
+
+def test_spilling_interior_kernel_gets_fewer_rows(monkeypatch):
+    """Where the driver reports local memory (spills) for the interior kernel, the call plan
+    halves the rows per thread until it does not (the answer is unchanged)."""
+    from stencilpy.runtime.gpu import emulate
+
+    class Spilling(emulate.EmulatedDevice):
+        asked: list = []
+
+        def spills(self, kernel, kind):
+            self.asked.append(kernel.spec.rows)
+            return kernel.spec.rows > 2
+
+    dev = Spilling()
+    monkeypatch.setattr(emulate, "device", lambda: dev)
+    rng = np.random.default_rng(3)
+    u = rng.random((20, 30))
+
+    @sp.stencil
+    def lap(u):
+        return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u
+
+    got = lap(EmulatedArray(u), boundary="wrap").get()
+    assert dev.asked[:3] == [8, 4, 2]
+    np.testing.assert_allclose(got, sp.stencil(lap.pyfunc, backend="numpy")(u, boundary="wrap"),
+                               rtol=1e-14)

@@ -29,8 +29,9 @@ def arch_for(cc: int) -> str:
 
 
 class _Loaded:
-    def __init__(self, spec, key, launch, module):
+    def __init__(self, spec, key, launch, module, local_bytes=None):
         self.spec, self.key, self.launch, self.module = spec, key, launch, module
+        self.local_bytes = local_bytes or (lambda kind: 0)
 
 
 class CudaDevice:
@@ -101,6 +102,13 @@ class CudaDevice:
     def launch(self, kernel: _Loaded, kind: str, grid, block, params) -> None:
         kernel.launch(kind, grid, block, params)
 
+    def spills(self, kernel: _Loaded, kind: str) -> bool:
+        """Whether the driver's JIT gave ``kind`` local memory (register spills)."""
+        try:
+            return kernel.local_bytes(kind) > 0
+        except Exception:          # noqa: BLE001 - an attribute query is best effort
+            return False
+
 
 def _cuda_python_or_cupy() -> str:
     try:
@@ -139,7 +147,11 @@ def _load_cuda_python(cp, spec, key, ptx: str) -> _Loaded:
         _check(cu.cuLaunchKernel(functions[which], *grid, *block, 0, stream,
                                  ctypes.addressof(array), 0), "cuLaunchKernel")
 
-    return _Loaded(spec, key, launch, module)
+    def local_bytes(which):
+        attr = cu.CUfunction_attribute.CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES
+        return int(_check(cu.cuFuncGetAttribute(attr, functions[which]), "cuFuncGetAttribute"))
+
+    return _Loaded(spec, key, launch, module, local_bytes)
 
 
 def _load_cupy(cp, spec, key, ptx: str) -> _Loaded:
@@ -153,7 +165,8 @@ def _load_cupy(cp, spec, key, ptx: str) -> _Loaded:
         functions[which](tuple(grid), tuple(block),
                          tuple(kind(v) for kind, v in zip(kinds, params)))
 
-    return _Loaded(spec, key, launch, module)
+    return _Loaded(spec, key, launch, module,
+                   lambda which: int(functions[which].local_size_bytes))
 
 
 @functools.lru_cache(maxsize=None)

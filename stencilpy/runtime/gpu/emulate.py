@@ -99,6 +99,9 @@ class EmulatedDevice:
             found = kernels[spec] = host_kernel(spec)
         return found
 
+    def spills(self, kernel: _HostKernel, kind: str) -> bool:
+        return False
+
     def launch(self, kernel: _HostKernel, kind: str, grid, block, params) -> None:
         gx, gy, gz = grid
         bx, by, _ = block

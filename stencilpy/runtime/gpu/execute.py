@@ -522,6 +522,10 @@ def plan_launches(device, stencil, call, outs, descs: dict) -> list:
         spec = gpu_spec(part, descs, [out_descs[k] for k in which])
         spec = dataclasses.replace(spec, loops=_needs_loops(grid, spec, nbatch))
         kernel = device.kernel(stencil, spec)
+        while spec.rows > 1 and device.spills(kernel, "interior"):    # fewer rows per thread
+            spec = dataclasses.replace(spec, rows=spec.rows // 2)      # until nothing spills
+            spec = dataclasses.replace(spec, loops=_needs_loops(grid, spec, nbatch))
+            kernel = device.kernel(stencil, spec)
         pviews = [out_views[k] for k in which]
         params = launch_params(part, spec, views, pviews, k_axis, nbatch)
         arrays = list(range(nf)) + [nf + k for k in which]

@@ -85,7 +85,10 @@ def column_launches(device, stencil, call, outs, descs: dict) -> list:
     out_descs = [DeviceArray(o) for o in outs]
     spec = column_spec(call, descs, out_descs)
     kernel = device.kernel(stencil, spec)
-    temps = [device.zeros(spec.box, dt) for _, dt in spec.storage]
+    # sweeps may leave levels of a temporary unwritten (never read for a kept output): zeroed,
+    # as the CPU's column kernel; a staged stencil writes every box point of each temporary
+    alloc = device.zeros if stencil.columns else device.empty
+    temps = [alloc(spec.box, dt) for _, dt in spec.storage]
     tptrs = [DeviceArray(t).ptr for t in temps]
     views = [DeviceView(d, ndim, call.batch_shape, call.broadcast[n]) for n, d in descs.items()]
     out_views = [DeviceView(d, ndim, call.batch_shape) for d in out_descs]

@@ -184,6 +184,10 @@ def register_temporaries(stencil: N.Stencil, domain: tuple) -> frozenset:
     return frozenset(found)
 
 
+#: id(stencil) -> (stencil, group_blocks(stencil))
+_GROUPS: dict = {}
+
+
 # -- the spec -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -217,7 +221,12 @@ class GpuColumnSpec:
         return env
 
     def groups(self) -> list:
-        return group_blocks(self.stencil)
+        found = _GROUPS.get(id(self.stencil))
+        if found is None or found[0] is not self.stencil:
+            if len(_GROUPS) > 256:
+                _GROUPS.clear()
+            found = _GROUPS[id(self.stencil)] = (self.stencil, group_blocks(self.stencil))
+        return found[1]
 
     def entries(self) -> dict[str, str]:
         """Launch kind -> kernel symbol, in launch order."""

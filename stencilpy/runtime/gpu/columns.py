@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from stencilpy.codegen.gpu.columns import (
-    GpuColumnSpec, group_blocks, register_temporaries, version_reassignments)
+    GpuColumnSpec, register_temporaries, version_reassignments)
 from stencilpy.codegen.gpu.spec import GpuField, GpuOutput
 from stencilpy.runtime.launch import fill_bits, scalar_bits
 
@@ -25,20 +25,15 @@ MAX_BLOCKS = 1 << 20
 def column_spec(call, descs: dict, outs: list) -> GpuColumnSpec:
     """The spec of ``call``'s column kernels (``descs``: field ``DeviceArray``s, ``outs``:
     output ``DeviceArray``s)."""
-    from stencilpy.codegen.columns import storage_types
     from stencilpy.runtime.gpu.arrays import DeviceView
 
-    stencil = version_reassignments(call.stencil)
     fields = tuple(GpuField(n, d.dtype, call.broadcast[n],
                             not call.broadcast[n][-1] and d.strides[-1] == d.itemsize)
                    for n, d in descs.items())
     outputs = tuple(GpuOutput(d.dtype, d.strides[-1] == d.itemsize if d.ndim else True)
                     for d in outs)
     scalars = tuple((n, type(v)) for n, v in call.scalars.items())
-    env = {f.name: f.dtype for f in fields}
-    env.update(dict(scalars))
-    temps = storage_types(stencil, env)
-    regs = register_temporaries(stencil, call.domain)
+    stencil, temps, regs = _prepared(call.stencil, fields, scalars, call.domain)
     halo = call.plan.halo
     return GpuColumnSpec(
         stencil, fields, scalars, outputs, call.options.modes,
@@ -50,12 +45,33 @@ def column_spec(call, descs: dict, outs: list) -> GpuColumnSpec:
               for n, d in descs.items()))
 
 
+#: (id(call IR), field dtypes, scalar types, domain) -> (call IR, versioned IR, storage
+#: dtypes, register temporaries): the per-call analysis, once per signature
+_PREPARED: dict = {}
+
+
+def _prepared(ir, fields, scalars, domain):
+    from stencilpy.codegen.columns import storage_types
+
+    key = (id(ir), tuple((f.name, f.dtype.str) for f in fields), scalars, domain)
+    found = _PREPARED.get(key)
+    if found is None or found[0] is not ir:
+        stencil = version_reassignments(ir)
+        env = {f.name: f.dtype for f in fields}
+        env.update(dict(scalars))
+        if len(_PREPARED) > 256:
+            _PREPARED.clear()
+        found = _PREPARED[key] = (ir, stencil, storage_types(stencil, env),
+                                  register_temporaries(stencil, domain))
+    return found[1:]
+
+
 def _points(spec: GpuColumnSpec, kind: str) -> int:
     if kind.startswith("o"):
         k = int(kind[1:])
         return int(np.prod([hi - lo if m == "valid" else n for (lo, hi), m, n
                             in zip(spec.out_regions[k], spec.modes, spec.domain)], dtype=np.int64))
-    block = group_blocks(spec.stencil)[int(kind[1:])]
+    block = spec.groups()[int(kind[1:])]
     shape = spec.box
     if not isinstance(block, tuple):
         shape = tuple(s for d, s in enumerate(shape) if d != block.axis)
@@ -80,7 +96,8 @@ def column_launches(device, stencil, call, outs, descs: dict) -> list:
     temporaries are allocated here and kept alive by the returned list's owner)."""
     from stencilpy.runtime.gpu.arrays import DeviceArray, DeviceView, output_bias
 
-    _check_call_levels(call)
+    if stencil.columns:
+        _check_call_levels(call)
     ndim = len(call.domain)
     out_descs = [DeviceArray(o) for o in outs]
     spec = column_spec(call, descs, out_descs)

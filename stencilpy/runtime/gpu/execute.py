@@ -316,8 +316,18 @@ def staged(stencil) -> bool:
     once, ``codegen/gpu/columns.py``) rather than one fused kernel recomputing them."""
     if STAGED is not None:
         return STAGED
-    fused, once = recompute_costs(stencil)
-    return fused >= STAGED_MIN_COST and fused > STAGED_RATIO * once
+    found = _STAGED.get(id(stencil))
+    if found is None or found[0] is not stencil:
+        fused, once = recompute_costs(stencil)
+        if len(_STAGED) > 256:
+            _STAGED.clear()
+        found = _STAGED[id(stencil)] = (stencil, fused >= STAGED_MIN_COST and
+                                        fused > STAGED_RATIO * once)
+    return found[1]
+
+
+#: id(call IR) -> (call IR, staged?)
+_STAGED: dict = {}
 
 
 def rows_for(stencil, ndim: int) -> int:

@@ -48,11 +48,9 @@ from llvmlite import ir
 
 from stencilpy.codegen.expr import ExprLowerer
 from stencilpy.codegen.gpu.kernel import (
-    NVPTX_DATALAYOUT, NVPTX_TRIPLE, GpuBuilder, GpuKernelBuilder, I32, _loop)
+    GpuBuilder, GpuKernelBuilder, I32, _loop)
 from stencilpy.codegen.gpu.spec import GpuField, GpuOutput
-from stencilpy.codegen.gpu.target import GPU
 from stencilpy.codegen.loops import const, smax, smin
-from stencilpy.codegen.target import CPU
 from stencilpy.codegen.types import F64, I64, cast, concrete, llvm_type, memory_type, store
 from stencilpy.errors import InternalCompilerError
 from stencilpy.ir import nodes as N
@@ -277,21 +275,10 @@ class GpuColumnBuilder(GpuKernelBuilder):
     """The module of one ``GpuColumnSpec`` for "nvptx" or "host" (``kernel.py``'s reads)."""
 
     def __init__(self, spec: GpuColumnSpec, target: str = "nvptx"):
-        if target not in ("nvptx", "host"):
-            raise ValueError(f"unknown GPU lowering target {target!r}")
-        self.spec, self.target = spec, target
-        self.nvptx = target == "nvptx"
-        self.module = ir.Module(name=f"stencilpy.gpu.columns.{spec.stencil.name}")
-        if self.nvptx:
-            self.module.triple = NVPTX_TRIPLE
-            self.module.data_layout = NVPTX_DATALAYOUT
-        self.types = spec.types()
-        self.type_memo: dict = {}
+        self._start(spec, target, f"stencilpy.gpu.columns.{spec.stencil.name}")
         # placeholder padding on "fill"/"valid" axes: clamped reads (never feed a kept output)
         self.read_modes = tuple(m if m in PAD_MODES else "edge" for m in spec.modes)
         self.pad = [True] * spec.ndim
-        self.invariant = self.module.add_metadata([]) if self.nvptx else None
-        self.target_math = GPU if self.nvptx else CPU
         self.registers = dict(spec.registers)
         self.bstrides = []
         acc = 1

@@ -43,7 +43,7 @@ from stencilpy.codegen.expr import ExprLowerer
 from stencilpy.codegen.gpu.spec import AXIS_PARAMS, EDGE_GRID_NAME, EDGE_NAME, GRID_NAME, KERNEL_NAME, GpuSpec
 from stencilpy.codegen.gpu.target import GPU, declare
 from stencilpy.codegen.target import CPU
-from stencilpy.codegen.loops import const, smin
+from stencilpy.codegen.loops import const
 from stencilpy.codegen.types import F64, I64, cast, concrete, memory_type, store
 from stencilpy.options import PAD_MODES
 
@@ -105,19 +105,23 @@ class GpuKernelBuilder:
            "nctaid.y", "nctaid.z")
 
     def __init__(self, spec: GpuSpec, target: str = "nvptx"):
+        self._start(spec, target, f"stencilpy.gpu.{spec.stencil.name}")
+        self.defs = {s.target: s.value for s in spec.stencil.body}
+        self.read_modes = spec.modes                # the rule of each axis' edge reads
+        self.pad = [m in PAD_MODES for m in spec.modes]
+
+    def _start(self, spec, target: str, name: str) -> None:
+        """The empty module for ``target`` ("nvptx" or "host") and the per-spec state."""
         if target not in ("nvptx", "host"):
             raise ValueError(f"unknown GPU lowering target {target!r}")
         self.spec, self.target = spec, target
         self.nvptx = target == "nvptx"
-        self.module = ir.Module(name=f"stencilpy.gpu.{spec.stencil.name}")
+        self.module = ir.Module(name=name)
         if self.nvptx:
             self.module.triple = NVPTX_TRIPLE
             self.module.data_layout = NVPTX_DATALAYOUT
         self.types = spec.types()
-        self.defs = {s.target: s.value for s in spec.stencil.body}
         self.type_memo: dict = {}
-        self.read_modes = spec.modes                # the rule of each axis' edge reads
-        self.pad = [m in PAD_MODES for m in spec.modes]
         self.invariant = self.module.add_metadata([]) if self.nvptx else None
         self.target_math = GPU if self.nvptx else CPU
 

@@ -111,3 +111,14 @@ class GpuSpec:
             out.append(pos)
             pos += 2 + n
         return out
+
+
+def signature(broadcast: dict, scalars: dict, descs: dict, outs: list) -> tuple:
+    """The fields, outputs and scalars of a call as a GPU spec keys them: dtypes, broadcast
+    flags and unit inner strides of the arrays ``descs``/``outs``, types of the scalars."""
+    fields = tuple(GpuField(n, d.dtype, broadcast[n],
+                            not broadcast[n][-1] and d.strides[-1] == d.itemsize)
+                   for n, d in descs.items())
+    outputs = tuple(GpuOutput(d.dtype, d.strides[-1] == d.itemsize if d.ndim else True)
+                    for d in outs)
+    return fields, outputs, tuple((n, type(v)) for n, v in scalars.items())

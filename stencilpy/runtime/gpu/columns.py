@@ -14,7 +14,7 @@ import numpy as np
 
 from stencilpy.codegen.gpu.columns import (
     GpuColumnSpec, register_temporaries, version_reassignments)
-from stencilpy.codegen.gpu.spec import GpuField, GpuOutput
+from stencilpy.codegen.gpu.spec import signature
 from stencilpy.runtime.launch import fill_bits, scalar_bits
 
 #: threads per block of the column launches
@@ -27,12 +27,7 @@ def column_spec(call, descs: dict, outs: list) -> GpuColumnSpec:
     output ``DeviceArray``s)."""
     from stencilpy.runtime.gpu.arrays import DeviceView
 
-    fields = tuple(GpuField(n, d.dtype, call.broadcast[n],
-                            not call.broadcast[n][-1] and d.strides[-1] == d.itemsize)
-                   for n, d in descs.items())
-    outputs = tuple(GpuOutput(d.dtype, d.strides[-1] == d.itemsize if d.ndim else True)
-                    for d in outs)
-    scalars = tuple((n, type(v)) for n, v in call.scalars.items())
+    fields, outputs, scalars = signature(call.broadcast, call.scalars, descs, outs)
     stencil, temps, regs = _prepared(call.stencil, fields, scalars, call.domain)
     halo = call.plan.halo
     return GpuColumnSpec(

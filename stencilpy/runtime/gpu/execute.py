@@ -24,7 +24,7 @@ import dataclasses
 
 import numpy as np
 
-from stencilpy.codegen.gpu.spec import AXIS_PARAMS, GpuField, GpuOutput, GpuSpec
+from stencilpy.codegen.gpu.spec import AXIS_PARAMS, GpuSpec, signature
 from stencilpy.errors import StencilCallError
 from stencilpy.runtime.launch import _batch_split, fill_bits, fill_strips, scalar_bits
 from stencilpy.runtime.gpu.arrays import (
@@ -353,12 +353,7 @@ def rows_for(stencil, ndim: int) -> int:
 def gpu_spec(call, descs: dict, outs: list, rows: int | None = None) -> GpuSpec:
     ndim = len(call.domain)
     rows = rows_for(call.stencil, ndim) if rows is None else rows
-    fields = tuple(GpuField(n, d.dtype, call.broadcast[n],
-                            not call.broadcast[n][-1] and d.strides[-1] == d.itemsize)
-                   for n, d in descs.items())
-    outputs = tuple(GpuOutput(d.dtype, d.strides[-1] == d.itemsize if d.ndim else True)
-                    for d in outs)
-    scalars = tuple((n, type(v)) for n, v in call.scalars.items())
+    fields, outputs, scalars = signature(call.broadcast, call.scalars, descs, outs)
     temps = tuple((s.target, call.temp_types[s.target]) for s in call.stencil.body)
     return GpuSpec(call.stencil, fields, scalars, outputs, call.options.modes, temps,
                    rows if ndim >= 2 else 1)

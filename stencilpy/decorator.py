@@ -146,24 +146,23 @@ class Stencil:
     def column_ir(self, args, kwargs, boundary) -> str:
         """LLVM IR of the column kernel for example arguments (default: float64 arrays of
         shape 16 x ... x 16), for ``sp.inspect``."""
-        from stencilpy.reference.columns import box_fields
+        from stencilpy.reference.columns import source_tables
         from stencilpy.runtime.columns import column_ir
         if not args and not kwargs:
             args = [np.zeros((16,) * self.ndim) for _ in self.ir.params]
         call = self.bind(bind_arguments(self.ir, args, dict(kwargs)), boundary=boundary)
-        return column_ir(call, *box_fields(call))
+        return column_ir(call, source_tables(call))
 
     def _run_columns(self, call) -> tuple:
-        """A column stencil on the compiled backend: the reference's padding, the column
-        kernel (``codegen/columns.py``), the reference's cropping and "fill"/"valid"."""
-        from stencilpy.reference.columns import box_fields, check_call_levels, finish_outputs
-        from stencilpy.runtime.columns import run_columns_kernel
+        """A column stencil on the compiled backend: the blocked column kernel
+        (``codegen/columns.py``) reading the fields in place through the reference's
+        padding rule as index tables, then "fill"/"valid"."""
+        from stencilpy.reference.columns import check_call_levels, source_tables
+        from stencilpy.runtime.columns import finish_columns, run_columns_kernel
         if call.is_empty and 0 in call.batch_shape + call.domain:
             return tuple(np.empty(s, dtype=dt) for s, dt in zip(call.out_shapes, call.out_dtypes))
         check_call_levels(call)
-        with np.errstate(all="ignore"):
-            boxes, box, lo = box_fields(call)
-        return finish_outputs(call, run_columns_kernel(call, boxes, box, lo))
+        return finish_columns(call, run_columns_kernel(call, source_tables(call)))
 
     def _fast_path(self):
         from stencilpy.runtime.fastpath import FastPath

@@ -1,9 +1,15 @@
-"""Running a compiled column stencil: box arrays in, the kernel of ``codegen/columns.py``
-called once per batch index (single-threaded), box arrays out.
+"""Running a compiled column stencil (``codegen/columns.py``): fields read in place, the
+outputs written straight into the result arrays, blocks of columns shared by threads.
 
-The caller (``decorator.py``) builds the padded fields with the reference's padding
-(``reference/columns.py: box_fields``) and crops/fills the outputs the same way, so both
-backends see the same boundary values."""
+    plan     = plan_columns(stencil)       phases, groups, storage (cached per stencil)
+    layout   = dtypes, broadcasting, the level-run pattern   -> the kernel (cached)
+    blocks   = columns per block from the per-core L2 size (``launch.l2_bytes``)
+    for each batch index, for each group: threads claim blocks (one round each)
+
+The caller (``decorator.py``) gives the per-axis index tables of each field
+(``reference/columns.py: source_tables``: the reference's own padding rule), and applies
+"fill"/"valid" to what this returns with ``finish_columns``.
+"""
 
 from __future__ import annotations
 
@@ -11,48 +17,236 @@ import ctypes
 
 import numpy as np
 
-from stencilpy.codegen.columns import ENTRY, ColumnLayout, lower_columns, storage_types
+from stencilpy.codegen.columns import (
+    ENTRY, ColumnLayout, FieldLayout, Slots, lower_columns, plan_columns, run_pattern,
+    storage_types)
 from stencilpy.ir.printer import format_stencil
 from stencilpy.runtime import jit
+from stencilpy.runtime import threads as pool
+from stencilpy.runtime.launch import l2_bytes
+
+#: (id(stencil), covered) -> (stencil, plan): the plan of each specialised IR
+_PLANS: dict = {}
+#: share of the per-core L2 cache a block's buffers and one level of its rows may use
+L2_SHARE = 0.5
+#: blocks per thread at least (load balance), when the columns allow it
+BLOCKS_PER_THREAD = 4
 
 
-def _prepare(call, boxes: dict, box: tuple, halo_lo: tuple):
-    stencil = call.stencil
-    env = {name: arr.dtype for name, arr in boxes.items()}
-    env.update({name: type(v) for name, v in call.scalars.items()})
-    temps = storage_types(stencil, env)
-    types = {**env, **temps}
-    outputs = tuple(f"out@{j}" for j in range(len(stencil.returns)))
-    full = call.batch_shape + box
-    arrays = {name: np.ascontiguousarray(np.broadcast_to(arr, full)) for name, arr in boxes.items()}
-    arrays.update({t: np.zeros(full, dtype=dt) for t, dt in temps.items()})
-    arrays.update({o: np.zeros(full, dtype=dt) for o, dt in zip(outputs, call.out_dtypes)})
-    names = tuple(arrays)
-    scalar_names = tuple(sorted(call.scalars))
-    layout = ColumnLayout(box, halo_lo, call.domain,
-                          tuple((n, arrays[n].dtype.str) for n in names),
-                          tuple((n, type(call.scalars[n]).__name__) for n in scalar_names),
-                          outputs)
-    return layout, types, arrays, names, scalar_names, outputs
+def _plan(stencil, covered: bool):
+    key = (id(stencil), covered)
+    hit = _PLANS.get(key)
+    if hit is None or hit[0] is not stencil:
+        if len(_PLANS) > 256:
+            _PLANS.clear()
+        hit = _PLANS[key] = (stencil, plan_columns(stencil, covered))
+    return hit[1]
 
 
-def column_ir(call, boxes: dict, box: tuple, halo_lo: tuple) -> str:
+class _Prepared:
+    """Plan, layout, kernel IR inputs and field views of one call."""
+
+    def __init__(self, call, tables: dict):
+        self.call = call
+        stencil = call.stencil
+        ndim = len(call.domain)
+        self.ndim = ndim
+        pattern, cuts = run_pattern(stencil, call.domain)
+        last = [b for b in stencil.body if hasattr(b, "direction")][-1]
+        n_last = call.domain[last.axis]
+        covered = bool(cuts[-1]) and cuts[-1][0][0] == 0 and cuts[-1][-1][1] == n_last and \
+            all(a[1] == b[0] for a, b in zip(cuts[-1], cuts[-1][1:]))
+        self.plan = plan = _plan(stencil, covered)
+        self.pattern, self.cuts = pattern, cuts
+        axis = plan.axis
+        others = [d for d in range(ndim) if d != axis]
+        self.inner = others[-1] if others else None
+        self.outer = others[:-1]
+        self.halo = call.plan.halo
+        self.box = tuple(lo + n + hi for (lo, hi), n in zip(self.halo, call.domain))
+        self.tables = tables
+        self.fields, layouts = {}, []
+        for name, arr in call.fields.items():
+            arr = np.asarray(arr)
+            if any(s % arr.itemsize for s in arr.strides):
+                arr = np.ascontiguousarray(arr)
+            bc = tuple(call.broadcast[name][d] or arr.ndim - ndim + d < 0 or
+                       tables[name][d] is None for d in range(ndim))
+            if self.inner is None or bc[self.inner]:
+                inner = "bcast"
+            else:
+                inner = "unit" if arr.strides[arr.ndim - ndim + self.inner] == arr.itemsize \
+                    else "strided"
+            self.fields[name] = (arr, bc)
+            layouts.append(FieldLayout(name, arr.dtype.str, bc, inner))
+        env = {name: arr.dtype for name, (arr, _) in self.fields.items()}
+        env.update({name: type(v) for name, v in call.scalars.items()})
+        self.temps = storage_types(plan.stencil, env)
+        self.types = {**env, **self.temps}
+        self.scalar_names = tuple(sorted(call.scalars))
+        self.layout = ColumnLayout(
+            ndim, tuple(self.halo), tuple(layouts),
+            tuple((n, type(call.scalars[n]).__name__) for n in self.scalar_names),
+            tuple(sorted((t, dt.str) for t, dt in self.temps.items())),
+            tuple(np.dtype(dt).str for dt in call.out_dtypes), pattern)
+        self.slots = Slots(self.layout, plan)
+
+    def ir_text(self) -> str:
+        return str(lower_columns(self.plan, self.types, self.layout))
+
+    def key(self) -> str:
+        text = (format_stencil(self.plan.stencil) + "\n" + self.layout.text() + "\n"
+                + repr((self.plan.storage, self.plan.fused, self.plan.groups)))
+        return jit.cache_key("columns-blocked-1\n" + text)
+
+    # -- block sizes ------------------------------------------------------------------------
+
+    def block_shape(self, threads: int) -> tuple[int, int, int]:
+        """(columns of the fastest axis per block W, rows per block R, threads)."""
+        nrows = int(np.prod([self.box[d] for d in self.outer], dtype=np.int64))
+        width = self.box[self.inner] if self.inner is not None else 1
+        if not self.plan.blocked:
+            return width, max(nrows, 1), 1
+        levels = self.box[self.plan.axis]
+        per_column = 0
+        for t, kind in self.plan.storage:
+            size = self.temps[t].itemsize
+            if kind == "column":
+                per_column += size * levels
+            elif kind.startswith("ring:"):
+                per_column += size * int(kind[5:])
+        per_column += sum(arr.itemsize for arr, bc in self.fields.values())
+        per_column += sum(np.dtype(dt).itemsize for dt in self.call.out_dtypes)
+        columns = max(8, int(l2_bytes() * L2_SHARE) // max(per_column, 1))
+        if self.inner is None:
+            W, R = 1, max(1, min(nrows, columns))
+        else:
+            pieces = -(-width // columns)
+            W = -(-width // pieces)
+            W = min(width, -(-W // 8) * 8)
+            R = max(1, min(nrows, columns // W))
+        blocks = -(-width // W) * -(-nrows // R)
+        while blocks < BLOCKS_PER_THREAD * threads and R > 1:
+            R = max(1, R // 2)
+            blocks = -(-width // W) * -(-nrows // R)
+        while blocks < BLOCKS_PER_THREAD * threads and W > 8:
+            W = max(8, -(-(W // 2) // 8) * 8)
+            blocks = -(-width // W) * -(-nrows // R)
+        return W, R, max(1, min(threads, blocks))
+
+
+def _scalar_bits(value) -> int:
+    if isinstance(value, float):
+        return int(np.array(value, np.float64).view(np.int64))
+    return int(value)
+
+
+def column_ir(call, tables: dict) -> str:
     """The LLVM IR text of the kernel ``run_columns_kernel`` would run (for sp.inspect)."""
-    layout, types, *_ = _prepare(call, boxes, box, halo_lo)
-    return str(lower_columns(call.stencil, types, layout))
+    return _Prepared(call, tables).ir_text()
 
 
-def run_columns_kernel(call, boxes: dict, box: tuple, halo_lo: tuple) -> list:
-    """The outputs of ``call`` on the box (shape batch + box), one array per return."""
-    stencil = call.stencil
-    layout, types, arrays, names, scalar_names, outputs = _prepare(call, boxes, box, halo_lo)
-    key = jit.cache_key(format_stencil(stencil) + "\n" + layout.text())
-    loaded = jit.load(key, lambda: str(lower_columns(stencil, types, layout)), ENTRY)
-    scalars = [np.array([call.scalars[n]], dtype={bool: np.bool_, int: np.int64,
-                                                   float: np.float64}[type(call.scalars[n])])
-               for n in scalar_names]
-    for index in np.ndindex(*call.batch_shape):
-        ptrs = [arrays[n][index].ctypes.data for n in names] + [s.ctypes.data for s in scalars]
-        block = (ctypes.c_void_p * len(ptrs))(*ptrs)
-        loaded.cfunc(ctypes.addressof(block))
-    return [arrays[o] for o in outputs]
+def run_columns_kernel(call, tables: dict) -> list:
+    """The outputs of ``call`` (shape batch + domain, before "fill"/"valid"), one array per
+    return."""
+    prep = _Prepared(call, tables)
+    loaded = jit.load(prep.key(), prep.ir_text, ENTRY)
+    s, plan = prep.slots, prep.plan
+    W, R, nthreads = prep.block_shape(max(1, call.options.threads))
+    batch = call.batch_shape
+    outs = [np.empty(batch + call.domain, dtype=dt) for dt in call.out_dtypes]
+    full = {t: np.zeros(prep.box, dtype=prep.temps[t]) for t in s.full}
+    levels = prep.box[plan.axis]
+    counter = np.zeros(8, np.int64)
+    blocks, scratch = [], []
+    for _ in range(nthreads):
+        blk = np.zeros(s.size, np.int64)
+        blk[s.counter] = counter.ctypes.data
+        blk[s.width], blk[s.rows] = W, R
+        blk[s.domain:s.domain + prep.ndim] = call.domain
+        mine = []
+        for t, slot in s.buffer.items():
+            kind = plan.store_of(t)
+            depth = levels if kind == "column" else int(kind[5:])
+            buf = np.zeros(depth * W * R, dtype=prep.temps[t])
+            mine.append(buf)
+            blk[slot] = buf.ctypes.data
+        for t, slot in s.full.items():
+            blk[slot] = full[t].ctypes.data
+        for name in prep.scalar_names:
+            blk[s.scalars[name]] = _scalar_bits(call.scalars[name])
+        for first, cuts in zip(s.cuts, prep.cuts):
+            for j, (lo, hi) in enumerate(cuts):
+                blk[first + 2 * j], blk[first + 2 * j + 1] = lo, hi
+        blocks.append(blk)
+        scratch.append(mine)
+    keep = []                                   # tables and fill rows stay alive
+    for name, (arr, bc) in prep.fields.items():
+        data, fill, strides, tabs = s.field[name]
+        for d in range(prep.ndim):
+            table = tables[name][d]
+            if not bc[d]:
+                table = np.ascontiguousarray(table, dtype=np.int64)
+                keep.append(table)
+                for blk in blocks:
+                    blk[tabs + d] = table.ctypes.data
+        row = fill_row(call, arr, None if prep.inner is None or bc[prep.inner]
+                       else arr.ndim - prep.ndim + prep.inner)
+        keep.append(row)
+        for blk in blocks:
+            blk[fill] = row.ctypes.data
+    addresses = [blk.ctypes.data for blk in blocks]
+    for index in np.ndindex(*batch):
+        for name, (arr, bc) in prep.fields.items():
+            data, _, strides, _ = s.field[name]
+            view = arr
+            if arr.ndim > prep.ndim:
+                view = np.broadcast_to(arr, batch + arr.shape[arr.ndim - prep.ndim:])[index]
+            for blk in blocks:
+                blk[data] = view.ctypes.data
+                for d in range(prep.ndim):
+                    axis = view.ndim - prep.ndim + d
+                    blk[strides + d] = 0 if bc[d] else view.strides[axis] // view.itemsize
+        for blk in blocks:
+            for slot, o in zip(s.outputs, outs):
+                blk[slot] = o[index].ctypes.data
+        for g in range(plan.n_groups):
+            counter[0] = 0
+            for blk in blocks:
+                blk[s.group] = g
+            pool.run(loaded.cfunc, addresses, loaded.address)
+    del keep, scratch
+    return outs
+
+
+def fill_row(call, arr: np.ndarray, inner: int | None) -> np.ndarray:
+    """A row of ``fill_value`` in ``arr``'s dtype as long as the field's reach along the
+    fastest axis (array axis ``inner``; None: broadcast): the row a read outside the field
+    under "constant" lands on (one element when no axis is "constant")."""
+    if "constant" not in call.options.modes:
+        return np.zeros(1, dtype=arr.dtype)
+    fill = call.options.fill_value
+    if arr.dtype.kind != "f":
+        fill = np.asarray(fill).astype(arr.dtype)
+    n = 1 if inner is None else \
+        (arr.shape[inner] - 1) * abs(arr.strides[inner]) // arr.itemsize + 1
+    return np.full(max(n, 1), fill, dtype=arr.dtype)
+
+
+def finish_columns(call, outs: list) -> tuple:
+    """The kernel's domain outputs -> the call's results ("fill" set, "valid" trimmed)."""
+    results = []
+    nb = len(call.batch_shape)
+    for o, regions in zip(outs, call.output_regions):
+        keep = [slice(None)] * nb
+        for d, (mode, (lo, hi)) in enumerate(zip(call.options.modes, regions)):
+            if mode == "fill":
+                for part in (slice(0, lo), slice(hi, None)):
+                    index = [slice(None)] * o.ndim
+                    index[nb + d] = part
+                    if o[tuple(index)].size:
+                        o[tuple(index)] = call.options.fill_value
+            keep.append(slice(lo, hi) if mode == "valid" else slice(None))
+        valid = "valid" in call.options.modes
+        results.append(np.ascontiguousarray(o[tuple(keep)]) if valid else o)
+    return tuple(results)

@@ -153,16 +153,18 @@ class Stencil:
         call = self.bind(bind_arguments(self.ir, args, dict(kwargs)), boundary=boundary)
         return column_ir(call, source_tables(call))
 
-    def _run_columns(self, call) -> tuple:
+    def _run_columns(self, call, outs=None) -> tuple:
         """A column stencil on the compiled backend: the blocked column kernel
         (``codegen/columns.py``) reading the fields in place through the reference's
-        padding rule as index tables, then "fill"/"valid"."""
+        padding rule as index tables, then "fill"/"valid"; into ``outs`` (``out=``) directly
+        where they overlap no input (``direct_outputs``), else into new arrays copied there."""
         from stencilpy.reference.columns import check_call_levels, source_tables
-        from stencilpy.runtime.columns import finish_columns, run_columns_kernel
+        from stencilpy.runtime.columns import direct_outputs, finish_columns, run_columns_kernel
         if call.is_empty and 0 in call.batch_shape + call.domain:
             return tuple(np.empty(s, dtype=dt) for s, dt in zip(call.out_shapes, call.out_dtypes))
         check_call_levels(call)
-        return finish_columns(call, run_columns_kernel(call, source_tables(call)))
+        return finish_columns(call, run_columns_kernel(call, source_tables(call),
+                                                       direct_outputs(call, outs)))
 
     def _fast_path(self):
         from stencilpy.runtime.fastpath import FastPath
@@ -221,11 +223,12 @@ class Stencil:
             from stencilpy.runtime.ghosts import execute_with_ghosts
             return execute_with_ghosts(self, call, outs)
         if self._columns:
-            results = self._run_columns(call)
+            results = self._run_columns(call, outs)
             if outs is None:
                 return results
             for o, r in zip(outs, results):
-                o[...] = r
+                if r is not o:
+                    o[...] = r
             return outs
         from stencilpy.runtime.execute import execute
         return execute(call, outs, self.compiler.kernel)

@@ -29,6 +29,10 @@ from stencilpy.runtime.launch import l2_bytes
 _PLANS: dict = {}
 #: share of the per-core L2 cache a block's buffers and one level of its rows may use
 L2_SHARE = 0.5
+#: the fewest points of the fastest axis per block row (when the axis has them): a row's
+#: set-up (table lookups, alias checks) costs more than the cache saves below this
+#: (tridiagonal 80 x 256 x 256, 1 thread: 40-point rows 4x slower than 256-point ones)
+MIN_ROW = 256
 #: blocks per thread at least (load balance), when the columns allow it
 BLOCKS_PER_THREAD = 4
 
@@ -121,7 +125,7 @@ class _Prepared:
         if self.inner is None:
             W, R = 1, max(1, min(nrows, columns))
         else:
-            pieces = -(-width // columns)
+            pieces = -(-width // max(columns, MIN_ROW))
             W = -(-width // pieces)
             W = min(width, -(-W // 8) * 8)
             R = max(1, min(nrows, columns // W))
@@ -146,15 +150,17 @@ def column_ir(call, tables: dict) -> str:
     return _Prepared(call, tables).ir_text()
 
 
-def run_columns_kernel(call, tables: dict) -> list:
+def run_columns_kernel(call, tables: dict, outs: list | None = None) -> list:
     """The outputs of ``call`` (shape batch + domain, before "fill"/"valid"), one array per
-    return."""
+    return; written into ``outs`` when given (C-contiguous, of that shape and the output
+    dtypes, overlapping no input: see ``direct_outputs``)."""
     prep = _Prepared(call, tables)
     loaded = jit.load(prep.key(), prep.ir_text, ENTRY)
     s, plan = prep.slots, prep.plan
     W, R, nthreads = prep.block_shape(max(1, call.options.threads))
     batch = call.batch_shape
-    outs = [np.empty(batch + call.domain, dtype=dt) for dt in call.out_dtypes]
+    if outs is None:
+        outs = [np.empty(batch + call.domain, dtype=dt) for dt in call.out_dtypes]
     full = {t: np.zeros(prep.box, dtype=prep.temps[t]) for t in s.full}
     levels = prep.box[plan.axis]
     counter = np.zeros(8, np.int64)
@@ -231,6 +237,24 @@ def fill_row(call, arr: np.ndarray, inner: int | None) -> np.ndarray:
     n = 1 if inner is None else \
         (arr.shape[inner] - 1) * abs(arr.strides[inner]) // arr.itemsize + 1
     return np.full(max(n, 1), fill, dtype=arr.dtype)
+
+
+def direct_outputs(call, outs) -> list | None:
+    """``out=`` arrays the kernel may write straight into: C-contiguous, of the domain's
+    shape and the outputs' dtypes, overlapping no input and no other output; else None
+    (the kernel writes new arrays, copied into ``out=`` after the call: the snapshot
+    semantics of ``out=`` aliasing an input)."""
+    if outs is None or "valid" in call.options.modes:
+        return None
+    shape = call.batch_shape + call.domain
+    for k, (o, dt) in enumerate(zip(outs, call.out_dtypes)):
+        if not o.flags.c_contiguous or not o.flags.writeable or o.shape != shape \
+                or o.dtype != dt:
+            return None
+        others = list(call.fields.values()) + list(outs[:k])
+        if any(np.may_share_memory(o, a) for a in others):
+            return None
+    return list(outs)
 
 
 def finish_columns(call, outs: list) -> tuple:

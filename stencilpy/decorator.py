@@ -102,7 +102,7 @@ class Stencil:
                 return self._call_labelled(args, kwargs, names, attrs, boundary=boundary,
                                            fill_value=fill_value, out=out, domain=domain,
                                            threads=threads, check=check)
-            if self.backend == "llvm" and domain is None and not check and not self._columns:
+            if self.backend == "llvm" and domain is None and not check:
                 try:                                         # prepared calls
                     result = (self._fast or self._fast_path())(args, kwargs, boundary,
                                                                fill_value, out, threads)
@@ -168,8 +168,17 @@ class Stencil:
 
     def _fast_path(self):
         from stencilpy.runtime.fastpath import FastPath
-        self._fast = FastPath(self.ir.param_names, self._bind_with_outputs, self.compiler.kernel)
+        self._fast = FastPath(self.ir.param_names, self._bind_with_outputs, self.compiler.kernel,
+                              self._prepare_columns if self._columns else None)
         return self._fast
+
+    def _prepare_columns(self, call, outs, names):
+        """The fast path's prepared call of a column stencil (its level check raises the
+        full path's error)."""
+        from stencilpy.reference.columns import check_call_levels, source_tables
+        from stencilpy.runtime.columns import PreparedColumns
+        check_call_levels(call)
+        return PreparedColumns(call, outs, names, source_tables(call))
 
     def _bind_with_outputs(self, values: dict, boundary, fill_value, threads, out):
         """The fast path's ``bind``: the call and its output arrays (``out=`` or new ones)."""

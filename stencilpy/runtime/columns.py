@@ -13,7 +13,7 @@ The caller (``decorator.py``) gives the per-axis index tables of each field
 
 from __future__ import annotations
 
-import ctypes
+import threading
 
 import numpy as np
 
@@ -21,8 +21,10 @@ from stencilpy.codegen.columns import (
     ENTRY, ColumnLayout, FieldLayout, Slots, lower_columns, plan_columns, run_pattern,
     storage_types)
 from stencilpy.ir.printer import format_stencil
-from stencilpy.runtime import jit
+from stencilpy.options import available_cores, env_threads
+from stencilpy.runtime import jit, overlap
 from stencilpy.runtime import threads as pool
+from stencilpy.runtime.fastpath import MISS, OVERLAP, address
 from stencilpy.runtime.launch import l2_bytes
 
 #: (id(stencil), covered) -> (stencil, plan): the plan of each specialised IR
@@ -150,79 +152,190 @@ def column_ir(call, tables: dict) -> str:
     return _Prepared(call, tables).ir_text()
 
 
-def run_columns_kernel(call, tables: dict, outs: list | None = None) -> list:
-    """The outputs of ``call`` (shape batch + domain, before "fill"/"valid"), one array per
-    return; written into ``outs`` when given (C-contiguous, of that shape and the output
-    dtypes, overlapping no input: see ``direct_outputs``)."""
-    prep = _Prepared(call, tables)
-    loaded = jit.load(prep.key(), prep.ir_text, ENTRY)
-    s, plan = prep.slots, prep.plan
-    W, R, nthreads = prep.block_shape(max(1, call.options.threads))
-    batch = call.batch_shape
-    if outs is None:
-        outs = [np.empty(batch + call.domain, dtype=dt) for dt in call.out_dtypes]
-    full = {t: np.zeros(prep.box, dtype=prep.temps[t]) for t in s.full}
-    levels = prep.box[plan.axis]
-    counter = np.zeros(8, np.int64)
-    blocks, scratch = [], []
-    for _ in range(nthreads):
-        blk = np.zeros(s.size, np.int64)
-        blk[s.counter] = counter.ctypes.data
-        blk[s.width], blk[s.rows] = W, R
-        blk[s.domain:s.domain + prep.ndim] = call.domain
-        mine = []
-        for t, slot in s.buffer.items():
-            kind = plan.store_of(t)
-            depth = levels if kind == "column" else int(kind[5:])
-            buf = np.zeros(depth * W * R, dtype=prep.temps[t])
-            mine.append(buf)
-            blk[slot] = buf.ctypes.data
-        for t, slot in s.full.items():
-            blk[slot] = full[t].ctypes.data
-        for name in prep.scalar_names:
-            blk[s.scalars[name]] = _scalar_bits(call.scalars[name])
-        for first, cuts in zip(s.cuts, prep.cuts):
-            for j, (lo, hi) in enumerate(cuts):
-                blk[first + 2 * j], blk[first + 2 * j + 1] = lo, hi
-        blocks.append(blk)
-        scratch.append(mine)
-    keep = []                                   # tables and fill rows stay alive
-    for name, (arr, bc) in prep.fields.items():
-        data, fill, strides, tabs = s.field[name]
-        for d in range(prep.ndim):
-            table = tables[name][d]
-            if not bc[d]:
-                table = np.ascontiguousarray(table, dtype=np.int64)
-                keep.append(table)
-                for blk in blocks:
-                    blk[tabs + d] = table.ctypes.data
-        row = fill_row(call, arr, None if prep.inner is None or bc[prep.inner]
-                       else arr.ndim - prep.ndim + prep.inner)
-        keep.append(row)
-        for blk in blocks:
-            blk[fill] = row.ctypes.data
-    addresses = [blk.ctypes.data for blk in blocks]
-    for index in np.ndindex(*batch):
+class ColumnRun:
+    """A column kernel ready to run on arrays of one call's shapes and strides: the
+    kernel, the threads' argument blocks with every slot filled but the data pointers,
+    their scratch buffers, the index tables and fill rows."""
+
+    def __init__(self, call, tables: dict):
+        self.prep = prep = _Prepared(call, tables)
+        self.loaded = jit.load(prep.key(), prep.ir_text, ENTRY)
+        s, plan = prep.slots, prep.plan
+        self.slots, self.plan = s, plan
+        W, R, nthreads = prep.block_shape(max(1, call.options.threads))
+        self.full = {t: np.zeros(prep.box, dtype=prep.temps[t]) for t in s.full}
+        levels = prep.box[plan.axis]
+        self.counter = np.zeros(8, np.int64)
+        self.blocks, self.keep = [], []           # keep: scratch, tables, fill rows alive
+        for _ in range(nthreads):
+            blk = np.zeros(s.size, np.int64)
+            blk[s.counter] = self.counter.ctypes.data
+            blk[s.width], blk[s.rows] = W, R
+            blk[s.domain:s.domain + prep.ndim] = call.domain
+            for t, slot in s.buffer.items():
+                kind = plan.store_of(t)
+                depth = levels if kind == "column" else int(kind[5:])
+                buf = np.zeros(depth * W * R, dtype=prep.temps[t])
+                self.keep.append(buf)
+                blk[slot] = buf.ctypes.data
+            for t, slot in s.full.items():
+                blk[slot] = self.full[t].ctypes.data
+            for first, cuts in zip(s.cuts, prep.cuts):
+                for j, (lo, hi) in enumerate(cuts):
+                    blk[first + 2 * j], blk[first + 2 * j + 1] = lo, hi
+            self.blocks.append(blk)
+        for name, (arr, bc) in prep.fields.items():
+            data, fill, strides, tabs = s.field[name]
+            for d in range(prep.ndim):
+                if not bc[d]:
+                    table = np.ascontiguousarray(tables[name][d], dtype=np.int64)
+                    self.keep.append(table)
+                    for blk in self.blocks:
+                        blk[tabs + d] = table.ctypes.data
+            row = fill_row(call, arr, None if prep.inner is None or bc[prep.inner]
+                           else arr.ndim - prep.ndim + prep.inner)
+            self.keep.append(row)
+            for blk in self.blocks:
+                blk[fill] = row.ctypes.data
+        self.addresses = [blk.ctypes.data for blk in self.blocks]
+        self.scalars(call.scalars)
+
+    def scalars(self, values: dict) -> None:
+        for name in self.prep.scalar_names:
+            bits = _scalar_bits(values[name])
+            for blk in self.blocks:
+                blk[self.slots.scalars[name]] = bits
+
+    def views(self, index: tuple) -> None:
+        """Data pointers and strides of the fields at batch ``index``."""
+        prep, s = self.prep, self.slots
         for name, (arr, bc) in prep.fields.items():
             data, _, strides, _ = s.field[name]
             view = arr
             if arr.ndim > prep.ndim:
-                view = np.broadcast_to(arr, batch + arr.shape[arr.ndim - prep.ndim:])[index]
-            for blk in blocks:
+                view = np.broadcast_to(arr, prep.call.batch_shape
+                                       + arr.shape[arr.ndim - prep.ndim:])[index]
+            for blk in self.blocks:
                 blk[data] = view.ctypes.data
                 for d in range(prep.ndim):
                     axis = view.ndim - prep.ndim + d
                     blk[strides + d] = 0 if bc[d] else view.strides[axis] // view.itemsize
-        for blk in blocks:
-            for slot, o in zip(s.outputs, outs):
+
+    def pointers(self, fields: list, outs: list) -> None:
+        """Data addresses: of the fields (``prep.fields`` order) and of the outputs."""
+        s = self.slots
+        for blk in self.blocks:
+            for name, a in zip(self.prep.fields, fields):
+                blk[s.field[name][0]] = a
+            for slot, a in zip(s.outputs, outs):
+                blk[slot] = a
+
+    def run(self) -> None:
+        """Every group, one round of threads each (a barrier between them)."""
+        cfunc, entry = self.loaded.cfunc, self.loaded.address
+        group = self.slots.group
+        for g in range(self.plan.n_groups):
+            self.counter[0] = 0
+            for blk in self.blocks:
+                blk[group] = g
+            if len(self.addresses) == 1:
+                cfunc(self.addresses[0])
+            else:
+                pool.run(cfunc, self.addresses, entry)
+
+
+def run_columns_kernel(call, tables: dict, outs: list | None = None) -> list:
+    """The outputs of ``call`` (shape batch + domain, before "fill"/"valid"), one array per
+    return; written into ``outs`` when given (C-contiguous, of that shape and the output
+    dtypes, overlapping no input: see ``direct_outputs``)."""
+    batch = call.batch_shape
+    if outs is None:
+        outs = [np.empty(batch + call.domain, dtype=dt) for dt in call.out_dtypes]
+    runner = ColumnRun(call, tables)
+    for index in np.ndindex(*batch):
+        runner.views(index)
+        for blk in runner.blocks:
+            for slot, o in zip(runner.slots.outputs, outs):
                 blk[slot] = o[index].ctypes.data
-        for g in range(plan.n_groups):
-            counter[0] = 0
-            for blk in blocks:
-                blk[s.group] = g
-            pool.run(loaded.cfunc, addresses, loaded.address)
-    del keep, scratch
+        runner.run()
     return outs
+
+
+class PreparedColumns:
+    """A prepared call of a column stencil for ``runtime/fastpath.py`` (no batch axes, no
+    "valid", fields read in place): per call it patches the data pointers and scalars of
+    a ``ColumnRun`` and runs it."""
+
+    def __init__(self, call, outs, names: tuple, tables: dict):
+        self.runner = ColumnRun(call, tables)
+        self.runner.views(())
+        prep = self.runner.prep
+        self.field_args = [names.index(n) for n in prep.fields]
+        self.scalar_args = [(names.index(n), n, type(call.scalars[n])) for n in prep.scalar_names]
+        self.out_shapes, self.out_dtypes = call.out_shapes, call.out_dtypes
+        self.single = len(call.out_dtypes) == 1
+        self.field_spans = [overlap.byte_span(call.fields[n]) for n in prep.fields]
+        self.out_spans = [overlap.byte_span(o) for o in outs]
+        self.fills = _fill_indices(call)
+        self.fill_value = call.options.fill_value
+        self.requested = call.options.threads
+        self.preparable = (not call.batch_shape  and "valid" not in call.options.modes
+                           and all(prep.fields[n][0] is call.fields[n] for n in prep.fields)
+                           and all(o.flags.c_contiguous for o in outs)
+                           and not (any(t is int for *_, t in self.scalar_args) and
+                                    any(a.dtype.kind in "iu" for a in call.fields.values())))
+        self.lock = threading.Lock()
+
+    def stale(self, threads) -> bool:
+        if threads is not None:
+            return False
+        return (env_threads() or available_cores()) != self.requested
+
+    def run(self, args, out, threads):
+        fields = [address(args[p]) for p in self.field_args]
+        if out is None:
+            results = tuple(np.empty(shape, dt) for shape, dt in
+                            zip(self.out_shapes, self.out_dtypes))
+        else:
+            results = (out,) if self.single else out
+            found = overlap.find([address(o) for o in results], self.out_spans, fields,
+                                 self.field_spans)
+            if found is not overlap.NONE:
+                return OVERLAP if found is overlap.INPUT else MISS
+        values = {}
+        for pos, name, t in self.scalar_args:
+            v = args[pos]
+            values[name] = v if type(v) is t else v.item()
+        if not self.lock.acquire(blocking=False):
+            return MISS
+        try:
+            runner = self.runner
+            runner.pointers(fields, [address(o) for o in results])
+            if values:
+                runner.scalars(values)
+            runner.run()
+        finally:
+            self.lock.release()
+        for k, index in self.fills:
+            if results[k][index].size:
+                results[k][index] = self.fill_value
+        if out is not None:
+            return out
+        return results[0] if self.single else results
+
+
+def _fill_indices(call) -> list:
+    """(output, index) of the points "fill" sets (outside each output's region)."""
+    found = []
+    nb = len(call.batch_shape)
+    for k, regions in enumerate(call.output_regions):
+        for d, (mode, (lo, hi)) in enumerate(zip(call.options.modes, regions)):
+            if mode == "fill":
+                for part in (slice(0, lo), slice(hi, None)):
+                    index = [slice(None)] * (nb + len(call.domain))
+                    index[nb + d] = part
+                    found.append((k, tuple(index)))
+    return found
 
 
 def fill_row(call, arr: np.ndarray, inner: int | None) -> np.ndarray:
@@ -259,18 +372,13 @@ def direct_outputs(call, outs) -> list | None:
 
 def finish_columns(call, outs: list) -> tuple:
     """The kernel's domain outputs -> the call's results ("fill" set, "valid" trimmed)."""
-    results = []
+    for k, index in _fill_indices(call):
+        if outs[k][index].size:
+            outs[k][index] = call.options.fill_value
+    if "valid" not in call.options.modes:
+        return tuple(outs)
     nb = len(call.batch_shape)
-    for o, regions in zip(outs, call.output_regions):
-        keep = [slice(None)] * nb
-        for d, (mode, (lo, hi)) in enumerate(zip(call.options.modes, regions)):
-            if mode == "fill":
-                for part in (slice(0, lo), slice(hi, None)):
-                    index = [slice(None)] * o.ndim
-                    index[nb + d] = part
-                    if o[tuple(index)].size:
-                        o[tuple(index)] = call.options.fill_value
-            keep.append(slice(lo, hi) if mode == "valid" else slice(None))
-        valid = "valid" in call.options.modes
-        results.append(np.ascontiguousarray(o[tuple(keep)]) if valid else o)
-    return tuple(results)
+    return tuple(np.ascontiguousarray(o[(slice(None),) * nb + tuple(
+        slice(lo, hi) if mode == "valid" else slice(None)
+        for mode, (lo, hi) in zip(call.options.modes, regions))])
+        for o, regions in zip(outs, call.output_regions))

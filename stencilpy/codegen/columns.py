@@ -50,6 +50,8 @@ from stencilpy.codegen.types import F64, I64, cast, concrete, load, memory_type,
 from stencilpy.ir import nodes as N
 
 ENTRY = "sp_columns"
+#: the axis length whose level runs ``plan_columns`` assumes when given none
+PLAN_LEVELS = 1000
 _I64P = I64.as_pointer()
 
 
@@ -88,9 +90,13 @@ def _phase_reads(phase, stencil) -> list[N.FieldAccess]:
     return [r for e in exprs for r in reads(e)]
 
 
-def plan_columns(stencil: N.Stencil, covered: bool = True) -> ColumnPlan:
-    """The blocked plan of ``stencil`` (a column stencil); ``covered``: the runs of the
-    last sweep cover every level (else the returns are not fused into it)."""
+def plan_columns(stencil: N.Stencil, pattern: tuple | None = None,
+                 covered: bool = True) -> ColumnPlan:
+    """The blocked plan of ``stencil`` (a column stencil) for the level runs ``pattern``
+    (``run_pattern``; default: those of a long axis); ``covered``: the runs of the last
+    sweep cover every level (else the returns are not fused into it)."""
+    if pattern is None:
+        pattern = run_pattern(stencil, (PLAN_LEVELS,) * len(stencil.dims))[0]
     stencil = version_reassignments(stencil)
     sweeps = [b for b in stencil.body if isinstance(b, N.Sweep)]
     axes = {s.axis for s in sweeps}
@@ -145,39 +151,36 @@ def plan_columns(stencil: N.Stencil, covered: bool = True) -> ColumnPlan:
         if fused:
             readers = {last if p == len(phases) - 1 else p for p in readers}
         if len(only) == 1 and isinstance(phases[min(only)], N.Sweep) and readers <= only:
-            depth = _ring_depth(phases[min(only)], t, stencil if fused and
-                                min(only) == last else None)
+            p = min(only)
+            runs = pattern[sum(isinstance(q, N.Sweep) for q in phases[:p])]
+            depth = _ring_depth(phases[p], runs, t, stencil if fused and p == last else None)
             if depth:
                 kind = "register" if depth == 1 else f"ring:{depth}"
         storage.append((t, kind))
     return ColumnPlan(stencil, axis, blocked, phases, tuple(groups), tuple(storage), fused)
 
 
-def _ring_depth(sweep: N.Sweep, t: str, returns_of) -> int:
-    """1 + the deepest level already computed at which ``sweep`` reads ``t`` (0: ``t`` is
-    read at the current level before its assignment, or a level not yet computed)."""
+def _ring_depth(sweep: N.Sweep, runs: tuple, t: str, returns_of) -> int:
+    """1 + the deepest level already computed at which ``sweep`` reads ``t``, over its
+    ``runs`` (the active ranges of each); 0 where ``t`` is read (by the sweep, or by the
+    fused returns ``returns_of``) at the current level before a run assigns it, or at a
+    level not yet computed."""
     back = -1 if sweep.direction == "forward" else 1
+    returned = returns_of is not None and \
+        any(r.name == t for e in returns_of.returns for r in reads(e))
     depth = 1
-    for rng in sweep.ranges:
-        seen = set()
-        exprs = [(s.value, s.target) for s in rng.body]
-        for value, target in exprs:
-            for r in reads(value):
+    for active in runs:
+        seen: set = set()
+        for s in (s for j in active for s in sweep.ranges[j].body):
+            for r in reads(s.value):
                 if r.name != t:
                     continue
                 lev = r.offset[sweep.axis]
-                if lev == 0:
-                    if t not in seen:
-                        return 0
-                elif lev * back > 0:
-                    depth = max(depth, abs(lev) + 1)
-                else:
+                if lev == 0 and t not in seen or lev * back < 0:
                     return 0
-            seen.add(target)
-    if returns_of is not None:                # fused returns: after every statement
-        assigned_everywhere = all(any(s.target == t for s in rng.body) for rng in sweep.ranges)
-        if any(r.name == t for e in returns_of.returns for r in reads(e)) and \
-                not assigned_everywhere:
+                depth = max(depth, abs(lev) + 1)
+            seen.add(s.target)
+        if returned and t not in seen:
             return 0
     return depth
 

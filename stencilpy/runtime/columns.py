@@ -27,7 +27,7 @@ from stencilpy.runtime import threads as pool
 from stencilpy.runtime.fastpath import MISS, OVERLAP, address
 from stencilpy.runtime.launch import l2_bytes
 
-#: (id(stencil), covered) -> (stencil, plan): the plan of each specialised IR
+#: (id(stencil), level-run pattern, covered) -> (stencil, plan): the plan of each specialised IR
 _PLANS: dict = {}
 #: share of the per-core L2 cache a block's buffers and one level of its rows may use
 L2_SHARE = 0.5
@@ -39,13 +39,13 @@ MIN_ROW = 256
 BLOCKS_PER_THREAD = 4
 
 
-def _plan(stencil, covered: bool):
-    key = (id(stencil), covered)
+def _plan(stencil, pattern: tuple, covered: bool):
+    key = (id(stencil), pattern, covered)
     hit = _PLANS.get(key)
     if hit is None or hit[0] is not stencil:
         if len(_PLANS) > 256:
             _PLANS.clear()
-        hit = _PLANS[key] = (stencil, plan_columns(stencil, covered))
+        hit = _PLANS[key] = (stencil, plan_columns(stencil, pattern, covered))
     return hit[1]
 
 
@@ -62,7 +62,7 @@ class _Prepared:
         n_last = call.domain[last.axis]
         covered = bool(cuts[-1]) and cuts[-1][0][0] == 0 and cuts[-1][-1][1] == n_last and \
             all(a[1] == b[0] for a, b in zip(cuts[-1], cuts[-1][1:]))
-        self.plan = plan = _plan(stencil, covered)
+        self.plan = plan = _plan(stencil, pattern, covered)
         self.pattern, self.cuts = pattern, cuts
         axis = plan.axis
         others = [d for d in range(ndim) if d != axis]

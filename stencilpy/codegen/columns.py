@@ -43,10 +43,11 @@ import numpy as np
 from llvmlite import ir
 
 from stencilpy.codegen.expr import ExprLowerer
+from stencilpy.codegen.kernel import _Attributes
 from stencilpy.codegen.loops import ceil_div, claim_loop, const, for_range, smax, smin
 from stencilpy.codegen.sweeps import reads, segments, version_reassignments
 from stencilpy.codegen.target import CPU
-from stencilpy.codegen.types import F64, I64, cast, concrete, load, memory_type, store
+from stencilpy.codegen.types import F64, I64, cast, concrete, memory_type
 from stencilpy.ir import nodes as N
 
 ENTRY = "sp_columns"
@@ -262,6 +263,8 @@ class _Kernel:
         self.outer = others[:-1]
         self.module = ir.Module(name=f"sp_columns_{self.stencil.name}")
         fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [_I64P]), ENTRY)
+        exprs = [s.value for s in N.assignments(self.stencil.body)] + list(self.stencil.returns)
+        fn.attributes = _Attributes(CPU.function_attributes(exprs))    # the vector width
         self.b = ir.IRBuilder(fn.append_basic_block("entry"))
         self.blk = fn.args[0]
         self.fields = {f.name: f for f in layout.fields}
@@ -269,6 +272,10 @@ class _Kernel:
         self.dtypes.update({t: np.dtype(dt) for t, dt in layout.temps})
         self.storage = dict(plan.storage)
         self.memo: dict = {}
+        arrays = [f.name for f in layout.fields] + \
+            [t for t, k in plan.storage if k != "register"] + \
+            [f"out@{j}" for j in range(len(layout.outputs))]
+        self.scope, self.noalias = _alias_scopes(self.module, arrays)
 
     # -- block slots ------------------------------------------------------------------------
 
@@ -512,6 +519,23 @@ class _Kernel:
 
     # -- one point ----------------------------------------------------------------------------
 
+    def _load(self, ptr, dt, array: str):
+        """A load from ``array``, which no store of this kernel to another array touches
+        (scoped no-alias metadata: no run-time alias checks before the vector loops)."""
+        value = self.b.load(ptr)
+        value.set_metadata("alias.scope", self.scope[array])
+        value.set_metadata("noalias", self.noalias[array])
+        if concrete(dt).kind == "b":
+            return self.b.icmp_unsigned("!=", value, ir.Constant(ir.IntType(8), 0))
+        return value
+
+    def _store(self, value, ptr, dt, array: str) -> None:
+        if concrete(dt).kind == "b":
+            value = self.b.zext(value, ir.IntType(8))
+        st = self.b.store(value, ptr)
+        st.set_metadata("alias.scope", self.scope[array])
+        st.set_metadata("noalias", self.noalias[array])
+
     def _point(self, i, rows, stmts, returns: bool, edge: bool) -> None:
         """The statements (then the returns) at column ``i`` of the current row."""
         b = self.b
@@ -532,12 +556,12 @@ class _Kernel:
             dt = self.dtypes[name]
             if kind == "full":
                 if inner is None:
-                    return load(b, row, dt)
+                    return self._load(row, dt, name)
                 p = b.add(i, const(o))
                 if edge:
                     p = self._clamped(p, self.box[inner])
-                return load(b, b.gep(row, [b.mul(p, self.box_strides[inner])]), dt)
-            return load(b, b.gep(row, [i]), dt)
+                return self._load(b.gep(row, [b.mul(p, self.box_strides[inner])]), dt, name)
+            return self._load(b.gep(row, [i]), dt, name)
 
         for s in stmts:
             lower = ExprLowerer(b, CPU, self.types, load_fn, self.scalars, type_memo=self.memo)
@@ -552,7 +576,7 @@ class _Kernel:
                 ptr = b.gep(row, [b.mul(i, self.box_strides[inner])])
             else:
                 ptr = b.gep(row, [i]) if kind != "full" else row
-            store(b, v, ptr, dt)
+            self._store(v, ptr, dt, s.target)
         if returns:
             for j, (e, dt) in enumerate(zip(self.stencil.returns, self.layout.outputs)):
                 lower = ExprLowerer(b, CPU, self.types, load_fn, self.scalars, type_memo=self.memo)
@@ -562,23 +586,41 @@ class _Kernel:
                 if inner is not None:
                     h = self.layout.halo[inner][0]
                     row = b.gep(row, [b.mul(b.sub(i, const(h)), self.dom_strides[inner])])
-                store(b, v, row, dt)
+                self._store(v, row, dt, f"out@{j}")
 
     def _field_load(self, name, row, i, o, edge):
         b, f = self.b, self.fields[name]
         dt = self.dtypes[name]
         if self.inner is None or f.inner == "bcast" or f.broadcast[self.inner]:
-            return load(b, row, dt)
+            return self._load(row, dt, name)
         _, fill, strides, tables = self.fld[name]
         stride = const(1) if f.inner == "unit" else strides[self.inner]
         if not edge:
             idx = b.sub(b.add(i, const(o)), const(self.layout.halo[self.inner][0]))
-            return load(b, b.gep(row, [b.mul(idx, stride)]), dt)
+            return self._load(b.gep(row, [b.mul(idx, stride)]), dt, name)
         pos = self._clamped(b.add(i, const(o)), self.box[self.inner])
         src = b.load(b.gep(tables[self.inner], [pos]))
         inside = b.icmp_signed(">=", src, const(0))
-        value = load(b, b.gep(row, [b.mul(smax(b, src, const(0)), stride)]), dt)
-        return b.select(inside, value, load(b, fill, dt))
+        value = self._load(b.gep(row, [b.mul(smax(b, src, const(0)), stride)]), dt, name)
+        return b.select(inside, value, self._load(fill, dt, name))
+
+
+def _alias_scopes(module: ir.Module, arrays: list) -> tuple[dict, dict]:
+    """Per array, its ``!alias.scope`` list and its ``!noalias`` list (every other array's
+    scope), in one domain::
+
+        !d = !{!d}            !s_k = !{!s_k, !d}
+        load/store of array k: !alias.scope !{!s_k}, !noalias !{!s_j, j != k}
+    """
+    def node(operands, self_ref=False):     # not add_metadata: its cache hashes operands
+        md = ir.values.MDValue(module, [], name=str(len(module.metadata)))
+        md.operands = ((md,) if self_ref else ()) + tuple(operands)
+        return md
+    domain = node((), True)
+    scopes = {a: node((domain,), True) for a in arrays}
+    own = {a: node((scopes[a],)) for a in arrays}
+    others = {a: node(tuple(scopes[o] for o in arrays if o != a)) for a in arrays}
+    return own, others
 
 
 @dataclass(frozen=True)

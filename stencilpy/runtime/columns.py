@@ -30,11 +30,13 @@ from stencilpy.runtime.launch import l2_bytes
 #: (id(stencil), level-run pattern, covered) -> (stencil, plan): the plan of each specialised IR
 _PLANS: dict = {}
 #: share of the per-core L2 cache a block's buffers and one level of its rows may use
-L2_SHARE = 0.5
+#: (tridiagonal 80 x 256 x 1024, 1 thread: 0.5 -> 1.0 about 10% faster, under load)
+L2_SHARE = 1.0
 #: the fewest points of the fastest axis per block row (when the axis has them): a row's
-#: set-up (table lookups, alias checks) costs more than the cache saves below this
-#: (tridiagonal 80 x 256 x 256, 1 thread: 40-point rows 4x slower than 256-point ones)
-MIN_ROW = 256
+#: set-up (table lookups, new prefetch streams per level) costs more than the cache saves
+#: below this (tridiagonal 80 x 256 x 256, 1 thread: 40-point rows 4x slower than 256-point
+#: ones; 80 x 256 x 1024: whole 1024-point rows about 10% faster than 344-point ones)
+MIN_ROW = 1024
 #: blocks per thread at least (load balance), when the columns allow it
 BLOCKS_PER_THREAD = 4
 

@@ -88,7 +88,7 @@ def test_thomas_env_threads_and_many_blocks(monkeypatch):
 
 
 def test_block_shape_follows_the_cache(monkeypatch):
-    a, b, c, d = system((80, 4, 1000))
+    a, b, c, d = system((80, 64, 1000))
     call = THOMAS.bind(dict(a=a, b=b, c=c, d=d), threads=1)
     from stencilpy.reference.columns import source_tables
     prep = runtime_columns._Prepared(call, source_tables(call))

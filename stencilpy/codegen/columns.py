@@ -349,6 +349,7 @@ class _Kernel:
     def _group(self, g: int) -> None:
         b = self.b
         lo, hi = self._columns_of(g)
+        self.in_domain = g == self.plan.n_groups - 1     # its columns: the domain's only
         if self.inner is None:
             ilo, ihi, W = const(0), const(1), const(1)
         else:
@@ -595,7 +596,7 @@ class _Kernel:
             return self._load(row, dt, name)
         _, fill, strides, tables = self.fld[name]
         stride = const(1) if f.inner == "unit" else strides[self.inner]
-        if not edge:
+        if not edge or (o == 0 and self.in_domain):      # inside the field: no table
             idx = b.sub(b.add(i, const(o)), const(self.layout.halo[self.inner][0]))
             return self._load(b.gep(row, [b.mul(idx, stride)]), dt, name)
         pos = self._clamped(b.add(i, const(o)), self.box[self.inner])

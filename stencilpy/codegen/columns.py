@@ -67,7 +67,7 @@ class ColumnPlan:
     blocked: bool                            # False: one block of every column, one thread
     phases: tuple                            # N.Assign | N.Sweep | None (the returns)
     groups: tuple[int, ...]                  # group of each phase
-    storage: tuple[tuple[str, str], ...]     # (temporary, "register" | "ring:d" | "column" | "full")
+    storage: tuple[tuple[str, str], ...]     # (temporary, "register"|"ring:d"|"column"|"full")
     fused: bool                              # returns computed inside the last sweep
 
     def store_of(self, name: str) -> str:
@@ -292,7 +292,8 @@ class _Kernel:
         self.W, self.R = self._slot(s.width), self._slot(s.rows)
         self.B = b.mul(self.W, self.R)
         self.dom = [self._slot(s.domain + d) for d in range(n)]
-        self.box = [b.add(self.dom[d], const(lo + hi)) for d, (lo, hi) in enumerate(self.layout.halo)]
+        self.box = [b.add(self.dom[d], const(lo + hi))
+                    for d, (lo, hi) in enumerate(self.layout.halo)]
         self.fld = {}
         for f in self.layout.fields:
             data, fill, strides, tables = s.field[f.name]

@@ -40,7 +40,6 @@ previous definition while writing the new one.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,7 +53,6 @@ from stencilpy.codegen.gpu.target import GPU
 from stencilpy.codegen.loops import const, smax, smin
 from stencilpy.codegen.sweeps import reads as _reads
 from stencilpy.codegen.sweeps import segments as _segments
-from stencilpy.codegen.sweeps import version_reassignments
 from stencilpy.codegen.target import CPU
 from stencilpy.codegen.types import F64, I64, cast, concrete, llvm_type, memory_type, store
 from stencilpy.errors import InternalCompilerError

@@ -54,6 +54,7 @@ ENTRY = "sp_columns"
 #: the axis length whose level runs ``plan_columns`` assumes when given none
 PLAN_LEVELS = 1000
 _I64P = I64.as_pointer()
+_TABLES = "tables@"          # the alias scope of the index tables
 
 
 # -- the plan: phases, groups, storage -------------------------------------------------------
@@ -274,7 +275,7 @@ class _Kernel:
         self.memo: dict = {}
         arrays = [f.name for f in layout.fields] + \
             [t for t, k in plan.storage if k != "register"] + \
-            [f"out@{j}" for j in range(len(layout.outputs))]
+            [f"out@{j}" for j in range(len(layout.outputs))] + [_TABLES]
         self.scope, self.noalias = _alias_scopes(self.module, arrays)
 
     # -- block slots ------------------------------------------------------------------------
@@ -514,7 +515,7 @@ class _Kernel:
             if f.broadcast[d]:
                 continue
             pos = self._clamped(b.add(c, const(off[d])), self.box[d])
-            src = b.load(b.gep(tables[d], [pos]))
+            src = self._table(tables[d], pos)
             outside = b.or_(outside, b.icmp_signed("<", src, const(0)))
             total = b.add(total, b.mul(src, strides[d]))
         return b.select(outside, fill, b.gep(data, [total]))
@@ -529,6 +530,14 @@ class _Kernel:
         value.set_metadata("noalias", self.noalias[array])
         if concrete(dt).kind == "b":
             return self.b.icmp_unsigned("!=", value, ir.Constant(ir.IntType(8), 0))
+        return value
+
+    def _table(self, table, pos):
+        """An index table entry: read-only memory no store touches (so LLVM may hoist the
+        lookups of the level axis out of the row loop)."""
+        value = self.b.load(self.b.gep(table, [pos]))
+        value.set_metadata("alias.scope", self.scope[_TABLES])
+        value.set_metadata("noalias", self.noalias[_TABLES])
         return value
 
     def _store(self, value, ptr, dt, array: str) -> None:
@@ -601,7 +610,7 @@ class _Kernel:
             idx = b.sub(b.add(i, const(o)), const(self.layout.halo[self.inner][0]))
             return self._load(b.gep(row, [b.mul(idx, stride)]), dt, name)
         pos = self._clamped(b.add(i, const(o)), self.box[self.inner])
-        src = b.load(b.gep(tables[self.inner], [pos]))
+        src = self._table(tables[self.inner], pos)
         inside = b.icmp_signed(">=", src, const(0))
         value = self._load(b.gep(row, [b.mul(smax(b, src, const(0)), stride)]), dt, name)
         return b.select(inside, value, self._load(fill, dt, name))

@@ -358,3 +358,16 @@ def test_a_parallel_statement_after_the_sweep_returns_unfused(threads):
     got = SWP(q, r, boundary=boundary, threads=threads)
     close(got, want)
     close(got, SWP_REF(q, r, boundary=boundary))
+
+
+def test_inspect_shows_the_blocked_nest():
+    """Blocks claimed from a shared counter, then levels, rows, and the vectorised columns;
+    every load and store scoped as no-alias; the vector loop has no run-time alias check."""
+    a, b, c, d = system((8, 3, 16))
+    text = sp.inspect(THOMAS, "llvm", a, b, c, d)
+    chunk, lev, row, col = (text.index(s) for s in ("chunk.body:", "lev.body", "row.body",
+                                                       "i.body"))
+    assert "atomicrmw add" in text and chunk < lev < row < col
+    assert "!alias.scope" in text and "!noalias" in text
+    optimised = sp.inspect(THOMAS, "llvm-opt", a, b, c, d)
+    assert "vector.body" in optimised and "vector.memcheck" not in optimised

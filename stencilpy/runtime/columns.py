@@ -37,6 +37,9 @@ L2_SHARE = 1.0
 #: below this (tridiagonal 80 x 256 x 256, 1 thread: 40-point rows 4x slower than 256-point
 #: ones; 80 x 256 x 1024: whole 1024-point rows about 10% faster than 344-point ones)
 MIN_ROW = 1024
+#: box-sized temporaries a prepared call may keep between calls (bytes); a call that needs
+#: more takes the full path, which frees them after the call
+MAX_PREPARED_FULL_BYTES = 64 << 20
 #: blocks per thread at least (load balance), when the columns allow it
 BLOCKS_PER_THREAD = 4
 
@@ -281,7 +284,8 @@ class PreparedColumns:
         self.fills = _fill_indices(call)
         self.fill_value = call.options.fill_value
         self.requested = call.options.threads
-        self.preparable = (not call.batch_shape  and "valid" not in call.options.modes
+        full_bytes = sum(a.nbytes for a in self.runner.full.values())
+        self.preparable = (full_bytes <= MAX_PREPARED_FULL_BYTES and not call.batch_shape  and "valid" not in call.options.modes
                            and all(prep.fields[n][0] is call.fields[n] for n in prep.fields)
                            and all(o.flags.c_contiguous for o in outs)
                            and not (any(t is int for *_, t in self.scalar_args) and

@@ -258,10 +258,8 @@ class _Kernel:
         self.stencil = plan.stencil
         self.slots = Slots(layout, plan)
         self.n = layout.ndim
-        self.axis = plan.axis
-        others = [d for d in range(self.n) if d != self.axis]
-        self.inner = others[-1] if others else None
-        self.outer = others[:-1]
+        self._axes(plan.axis)
+        self.layout_inner = self.inner          # the axis FieldLayout.inner describes
         self.module = ir.Module(name=f"sp_columns_{self.stencil.name}")
         fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [_I64P]), ENTRY)
         exprs = [s.value for s in N.assignments(self.stencil.body)] + list(self.stencil.returns)
@@ -348,10 +346,20 @@ class _Kernel:
         hi = [self.b.add(lo[d], self.dom[d]) if last else self.box[d] for d in range(self.n)]
         return lo, hi
 
+    def _axes(self, axis: int) -> None:
+        """The level axis, the fastest of the others and the rest, for the code that follows."""
+        self.axis = axis
+        others = [d for d in range(self.n) if d != axis]
+        self.inner = others[-1] if others else None
+        self.outer = others[:-1]
+
     def _group(self, g: int) -> None:
         b = self.b
         lo, hi = self._columns_of(g)
         self.in_domain = g == self.plan.n_groups - 1     # its columns: the domain's only
+        if not self.plan.blocked:       # sweeps along several axes: one block, the phase's axis
+            phase = next(q for q, gq in zip(self.plan.phases, self.plan.groups) if gq == g)
+            self._axes(phase.axis if isinstance(phase, N.Sweep) else self.plan.axis)
         if self.inner is None:
             ilo, ihi, W = const(0), const(1), const(1)
         else:
@@ -359,6 +367,10 @@ class _Kernel:
         nrows = const(1)
         for d in self.outer:
             nrows = b.mul(nrows, b.sub(hi[d], lo[d]))
+        if not self.plan.blocked:       # every column in one block (all temporaries "full")
+            W = smax(b, b.sub(ihi, ilo), const(1))
+            self.W, self.R = W, smax(b, nrows, const(1))
+            self.B = b.mul(self.W, self.R)
         nbi = ceil_div(b, smax(b, b.sub(ihi, ilo), const(0)), W)
         nbr = ceil_div(b, nrows, self.R)
         with claim_loop(b, self.counter, b.mul(nbi, nbr)) as c:
@@ -444,7 +456,7 @@ class _Kernel:
         lo, hi = const(hlo), b.add(const(hlo), self.dom[d])
         for name, off in accesses:
             o = off[d]
-            if name in self.fields and self.fields[name].inner == "bcast":
+            if name in self.fields and self.fields[name].broadcast[d]:
                 continue
             if o < 0:
                 lo = smax(b, lo, const(hlo - o))
@@ -602,10 +614,12 @@ class _Kernel:
     def _field_load(self, name, row, i, o, edge):
         b, f = self.b, self.fields[name]
         dt = self.dtypes[name]
-        if self.inner is None or f.inner == "bcast" or f.broadcast[self.inner]:
+        if self.inner is None or f.broadcast[self.inner] or \
+                f.inner == "bcast" and self.inner == self.layout_inner:
             return self._load(row, dt, name)
         _, fill, strides, tables = self.fld[name]
-        stride = const(1) if f.inner == "unit" else strides[self.inner]
+        unit = f.inner == "unit" and self.inner == self.layout_inner
+        stride = const(1) if unit else strides[self.inner]
         if not edge or (o == 0 and self.in_domain):      # inside the field: no table
             idx = b.sub(b.add(i, const(o)), const(self.layout.halo[self.inner][0]))
             return self._load(b.gep(row, [b.mul(idx, stride)]), dt, name)

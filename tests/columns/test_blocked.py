@@ -371,3 +371,45 @@ def test_inspect_shows_the_blocked_nest():
     assert "!alias.scope" in text and "!noalias" in text
     optimised = sp.inspect(THOMAS, "llvm-opt", a, b, c, d)
     assert "vector.body" in optimised and "vector.memcheck" not in optimised
+
+
+def sweeps_x_then_y(q):
+    with sp.forward("x"):
+        with sp.levels(0, 1):
+            s = q
+        with sp.levels(1, None):
+            s = s[x - 1] + q
+    with sp.backward("y"):
+        with sp.levels(-1, None):
+            t = s
+        with sp.levels(0, -1):
+            t = t[y + 1] + s
+    return t
+
+
+def sweeps_y_then_x(q):
+    with sp.backward("y"):
+        with sp.levels(-1, None):
+            s = q
+        with sp.levels(0, -1):
+            s = s[y + 1] + q
+    with sp.forward("x"):
+        with sp.levels(0, 1):
+            t = s
+        with sp.levels(1, None):
+            t = t[x - 1] + s
+    return t
+
+
+@pytest.mark.parametrize("fn", [sweeps_x_then_y, sweeps_y_then_x])
+@pytest.mark.parametrize("shape", [(5, 9), (1, 7), (6, 1), (3, 40)])
+def test_sweeps_along_two_axes(fn, shape):
+    """Sweeps along different axes: one block of every column, one thread, each sweep with
+    its own level axis (a unit-stride axis in one, strided in the other)."""
+    jit, ref = both(fn, ("y", "x"))
+    assert not plan_columns(jit.ir).blocked
+    q = np.random.default_rng(12).random(shape)
+    want = np.cumsum(np.cumsum(q, axis=1)[::-1], axis=0)[::-1]
+    close(jit(q, threads=2), want)
+    close(jit(q), ref(q))
+    close(jit(np.asfortranarray(q)), want)

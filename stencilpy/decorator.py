@@ -102,7 +102,7 @@ class Stencil:
                 return self._call_labelled(args, kwargs, names, attrs, boundary=boundary,
                                            fill_value=fill_value, out=out, domain=domain,
                                            threads=threads, check=check)
-            if self.backend == "llvm" and domain is None and not check and not self._columns:
+            if self.backend == "llvm" and domain is None and not check:
                 try:                                         # prepared calls
                     result = (self._fast or self._fast_path())(args, kwargs, boundary,
                                                                fill_value, out, threads)
@@ -146,29 +146,39 @@ class Stencil:
     def column_ir(self, args, kwargs, boundary) -> str:
         """LLVM IR of the column kernel for example arguments (default: float64 arrays of
         shape 16 x ... x 16), for ``sp.inspect``."""
-        from stencilpy.reference.columns import box_fields
+        from stencilpy.reference.columns import source_tables
         from stencilpy.runtime.columns import column_ir
         if not args and not kwargs:
             args = [np.zeros((16,) * self.ndim) for _ in self.ir.params]
         call = self.bind(bind_arguments(self.ir, args, dict(kwargs)), boundary=boundary)
-        return column_ir(call, *box_fields(call))
+        return column_ir(call, source_tables(call))
 
-    def _run_columns(self, call) -> tuple:
-        """A column stencil on the compiled backend: the reference's padding, the column
-        kernel (``codegen/columns.py``), the reference's cropping and "fill"/"valid"."""
-        from stencilpy.reference.columns import box_fields, check_call_levels, finish_outputs
-        from stencilpy.runtime.columns import run_columns_kernel
+    def _run_columns(self, call, outs=None) -> tuple:
+        """A column stencil on the compiled backend: the blocked column kernel
+        (``codegen/columns.py``) reading the fields in place through the reference's
+        padding rule as index tables, then "fill"/"valid"; into ``outs`` (``out=``) directly
+        where they overlap no input (``direct_outputs``), else into new arrays copied there."""
+        from stencilpy.reference.columns import check_call_levels, source_tables
+        from stencilpy.runtime.columns import direct_outputs, finish_columns, run_columns_kernel
         if call.is_empty and 0 in call.batch_shape + call.domain:
             return tuple(np.empty(s, dtype=dt) for s, dt in zip(call.out_shapes, call.out_dtypes))
         check_call_levels(call)
-        with np.errstate(all="ignore"):
-            boxes, box, lo = box_fields(call)
-        return finish_outputs(call, run_columns_kernel(call, boxes, box, lo))
+        return finish_columns(call, run_columns_kernel(call, source_tables(call),
+                                                       direct_outputs(call, outs)))
 
     def _fast_path(self):
         from stencilpy.runtime.fastpath import FastPath
-        self._fast = FastPath(self.ir.param_names, self._bind_with_outputs, self.compiler.kernel)
+        self._fast = FastPath(self.ir.param_names, self._bind_with_outputs, self.compiler.kernel,
+                              self._prepare_columns if self._columns else None)
         return self._fast
+
+    def _prepare_columns(self, call, outs, names):
+        """The fast path's prepared call of a column stencil (its level check raises the
+        full path's error)."""
+        from stencilpy.reference.columns import check_call_levels, source_tables
+        from stencilpy.runtime.columns import PreparedColumns
+        check_call_levels(call)
+        return PreparedColumns(call, outs, names, source_tables(call))
 
     def _bind_with_outputs(self, values: dict, boundary, fill_value, threads, out):
         """The fast path's ``bind``: the call and its output arrays (``out=`` or new ones)."""
@@ -222,11 +232,12 @@ class Stencil:
             from stencilpy.runtime.ghosts import execute_with_ghosts
             return execute_with_ghosts(self, call, outs)
         if self._columns:
-            results = self._run_columns(call)
+            results = self._run_columns(call, outs)
             if outs is None:
                 return results
             for o, r in zip(outs, results):
-                o[...] = r
+                if r is not o:
+                    o[...] = r
             return outs
         from stencilpy.runtime.execute import execute
         return execute(call, outs, self.compiler.kernel)

@@ -28,6 +28,8 @@ SIGNATURES = {
     "hdiff_f64": [_P, _P, _L, _L, _L, _D, _I],
     "mpdata2d_f64": [_P, _P, _P, _P, _L, _L, _I],
     "copy_f64": [_P, _P, _L, _I],
+    "thomas_f64": [_P, _P, _P, _P, _P, _L, _L, _L, _I],
+    "omega_f64": [_P, _P, _P, _P, _L, _L, _L, _D, _D, _I],
 }
 
 

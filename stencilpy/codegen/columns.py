@@ -1,21 +1,38 @@
-"""Column stencils (``with sp.forward/backward`` sweeps) -> one llvmlite function.
+"""Column stencils (``with sp.forward/backward`` sweeps) -> one blocked llvmlite function.
 
-A straightforward lowering, correct first: every array (fields, temporaries, outputs) is a
-C-contiguous array of the *box* shape (the domain grown by the halo, built by the runtime),
-so the kernel knows nothing of boundary modes; reads at ``point + offset`` are clamped to the
-box (such points feed no kept output: the reference's masks prove it).  The body, block by
-block::
+The body is cut into *phases* (a parallel statement, a sweep, the returns) and the phases
+into *groups*: a new group starts where a phase reads, at a horizontal offset (any axis
+but the sweep axis), a temporary an earlier phase of the group assigned, or reassigns a
+name the group read at a horizontal offset.  Within a group every phase reads the group's
+own temporaries in the same column, so the group runs column block by column block::
 
-    parallel  t = e      for every box point (all axes, last innermost): t[p] = e(p)
-    sweep along a        for each run of levels with the same active ranges, in the sweep's
-                         direction:  for k in run:  for every point of the other axes:
-                             the active ranges' statements in the order written
-    return               for every box point: out_j[p] = e_j(p)
+    for group g (one round of threads each):          (the caller's loop: a barrier between)
+      while (c = atomic counter++) < blocks:          (threads claim blocks of columns)
+        rows [r0, r1) of the outer axes x [i0, i1) of the fastest axis
+        for phase in g:
+          for level k (sweep: its runs, in its direction; else every level):
+            for row r in [r0, r1):  row pointers (boundary tables of the other axes)
+              for i in [i0, i1):    the statements; SIMD over columns
+                                    (edges of the fastest axis: scalar, table lookups)
 
-The level loop is outermost within a sweep and the fastest axis innermost (LLVM vectorises
-it).  Temporaries are box arrays (no per-block buffers yet); the kernel is single-threaded.
+Storage of a temporary (``ColumnPlan.storage``), the cheapest that is correct:
 
-    define void @sp_columns(i8* %block)   ; %block: i8*[arrays..., scalars...]
+    register   assigned and read in one sweep only, at the current level after its
+               assignment: an SSA value of the loop body
+    ring:d     assigned in one sweep, read there only at the current and the d - 1 levels
+               already computed: a per-block buffer of d levels x block columns
+    column     read only in its group, in the same column: a per-block buffer of all
+               levels x block columns
+    full       read by a later group (at a horizontal offset): an array of the box
+
+The returns are computed inside the last sweep of the last group (at the end of each
+level) when they read that sweep's temporaries at the current point only.  Fields are read
+in place through per-axis index tables (box position -> the field's own index, or -1 for
+the "constant" fill value), built by the reference's own padding rule.  Strides, lengths,
+level cuts and block sizes are run-time arguments, so one kernel serves every shape whose
+level runs have the same pattern.
+
+    define void @sp_columns(i64* %block)    ; the worker ABI of runtime/threads.py
 """
 
 from __future__ import annotations
@@ -26,149 +43,623 @@ import numpy as np
 from llvmlite import ir
 
 from stencilpy.codegen.expr import ExprLowerer
-from stencilpy.codegen.loops import for_range
+from stencilpy.codegen.kernel import _Attributes
+from stencilpy.codegen.loops import ceil_div, claim_loop, const, for_range, smax, smin
+from stencilpy.codegen.sweeps import reads, segments, version_reassignments
 from stencilpy.codegen.target import CPU
-from stencilpy.codegen.types import I64, cast, concrete, load, memory_type, store
+from stencilpy.codegen.types import F64, I64, cast, concrete, memory_type
 from stencilpy.ir import nodes as N
 
 ENTRY = "sp_columns"
-_I8P = ir.IntType(8).as_pointer()
+#: the axis length whose level runs ``plan_columns`` assumes when given none
+PLAN_LEVELS = 1000
+_I64P = I64.as_pointer()
+_TABLES = "tables@"          # the alias scope of the index tables
+
+
+# -- the plan: phases, groups, storage -------------------------------------------------------
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How a column stencil runs blocked (see the module docstring)."""
+
+    stencil: N.Stencil                       # after ``version_reassignments``
+    axis: int                                # the sweep axis (the level loop)
+    blocked: bool                            # False: one block of every column, one thread
+    phases: tuple                            # N.Assign | N.Sweep | None (the returns)
+    groups: tuple[int, ...]                  # group of each phase
+    storage: tuple[tuple[str, str], ...]     # (temporary, "register"|"ring:d"|"column"|"full")
+    fused: bool                              # returns computed inside the last sweep
+
+    def store_of(self, name: str) -> str:
+        return dict(self.storage)[name]
+
+    @property
+    def n_groups(self) -> int:
+        return self.groups[-1] + 1
+
+
+def _phase_stmts(phase, stencil) -> list:
+    if phase is None:
+        return []
+    return list(N.assignments([phase]))
+
+
+def _phase_reads(phase, stencil) -> list[N.FieldAccess]:
+    exprs = [s.value for s in _phase_stmts(phase, stencil)]
+    if phase is None:
+        exprs = list(stencil.returns)
+    return [r for e in exprs for r in reads(e)]
+
+
+def plan_columns(stencil: N.Stencil, pattern: tuple | None = None,
+                 covered: bool = True) -> ColumnPlan:
+    """The blocked plan of ``stencil`` (a column stencil) for the level runs ``pattern``
+    (``run_pattern``; default: those of a long axis); ``covered``: the runs of the last
+    sweep cover every level (else the returns are not fused into it)."""
+    if pattern is None:
+        pattern = run_pattern(stencil, (PLAN_LEVELS,) * len(stencil.dims))[0]
+    stencil = version_reassignments(stencil)
+    sweeps = [b for b in stencil.body if isinstance(b, N.Sweep)]
+    axes = {s.axis for s in sweeps}
+    blocked = len(axes) == 1
+    axis = sweeps[0].axis
+    phases = tuple(stencil.body) + (None,)
+    temps = {s.target for s in N.assignments(stencil.body)}
+
+    def horizontal(r):
+        return any(o for d, o in enumerate(r.offset) if d != axis)
+
+    # groups
+    groups, g = [], 0
+    assigned: set = set()            # temporaries assigned in the current group
+    shifted: set = set()             # names the current group read at a horizontal offset
+    for p, phase in enumerate(phases):
+        rs = _phase_reads(phase, stencil)
+        targets = {s.target for s in _phase_stmts(phase, stencil)}
+        if p and (not blocked or any(r.name in assigned and horizontal(r) for r in rs)
+                  or targets & shifted):
+            g += 1
+            assigned, shifted = set(), set()
+        groups.append(g)
+        assigned |= targets
+        shifted |= {r.name for r in rs if horizontal(r)}
+
+    # where each temporary is assigned and read
+    assigned_in: dict[str, set] = {}
+    read_in: dict[str, set] = {}
+    for p, phase in enumerate(phases):
+        for s in _phase_stmts(phase, stencil):
+            assigned_in.setdefault(s.target, set()).add(p)
+        for r in _phase_reads(phase, stencil):
+            if r.name in temps:
+                read_in.setdefault(r.name, set()).add(p)
+
+    last = len(phases) - 2
+    fused = (blocked and covered and last >= 0 and isinstance(phases[last], N.Sweep)
+             and groups[last] == groups[-1]
+             and all(not any(r.offset) for r in _phase_reads(None, stencil)
+                     if last in assigned_in.get(r.name, ())))
+
+    storage = []
+    for t in sorted(temps):
+        ps = assigned_in[t] | read_in.get(t, set())
+        if not blocked or len({groups[p] for p in ps}) > 1:
+            storage.append((t, "full"))
+            continue
+        kind = "column"
+        only = assigned_in[t]
+        readers = read_in.get(t, set())
+        if fused:
+            readers = {last if p == len(phases) - 1 else p for p in readers}
+        if len(only) == 1 and isinstance(phases[min(only)], N.Sweep) and readers <= only:
+            p = min(only)
+            runs = pattern[sum(isinstance(q, N.Sweep) for q in phases[:p])]
+            depth = _ring_depth(phases[p], runs, t, stencil if fused and p == last else None)
+            if depth:
+                kind = "register" if depth == 1 else f"ring:{depth}"
+        storage.append((t, kind))
+    return ColumnPlan(stencil, axis, blocked, phases, tuple(groups), tuple(storage), fused)
+
+
+def _ring_depth(sweep: N.Sweep, runs: tuple, t: str, returns_of) -> int:
+    """1 + the deepest level already computed at which ``sweep`` reads ``t``, over its
+    ``runs`` (the active ranges of each); 0 where ``t`` is read (by the sweep, or by the
+    fused returns ``returns_of``) at the current level before a run assigns it, or at a
+    level not yet computed."""
+    back = -1 if sweep.direction == "forward" else 1
+    returned = returns_of is not None and \
+        any(r.name == t for e in returns_of.returns for r in reads(e))
+    depth = 1
+    for active in runs:
+        seen: set = set()
+        for s in (s for j in active for s in sweep.ranges[j].body):
+            for r in reads(s.value):
+                if r.name != t:
+                    continue
+                lev = r.offset[sweep.axis]
+                if lev == 0 and t not in seen or lev * back < 0:
+                    return 0
+                depth = max(depth, abs(lev) + 1)
+            seen.add(s.target)
+        if returned and t not in seen:
+            return 0
+    return depth
+
+
+# -- the layout a kernel is specialised for ---------------------------------------------------
+
+@dataclass(frozen=True)
+class FieldLayout:
+    name: str
+    dtype: str
+    broadcast: tuple[bool, ...]          # per axis: no index along it (stride 0, no table)
+    inner: str                           # the fastest axis: "unit" | "bcast" | "strided"
 
 
 @dataclass(frozen=True)
 class ColumnLayout:
-    """What one column kernel is specialised for."""
+    """What one column kernel is specialised for (nothing of the shape but its pattern)."""
 
-    box: tuple[int, ...]                        # box shape (stencil axes)
-    halo_lo: tuple[int, ...]                    # box index of domain point 0, per axis
-    domain: tuple[int, ...]
-    arrays: tuple[tuple[str, str], ...]         # (name, dtype str): fields, temporaries, outputs
-    scalars: tuple[tuple[str, str], ...]        # (name, Python type name)
-    outputs: tuple[str, ...]                    # the output array names, one per return
+    ndim: int
+    halo: tuple[tuple[int, int], ...]
+    fields: tuple[FieldLayout, ...]
+    scalars: tuple[tuple[str, str], ...]        # (name, "bool" | "int" | "float")
+    temps: tuple[tuple[str, str], ...]          # (name, dtype str), sorted
+    outputs: tuple[str, ...]                    # dtype str per return
+    runs: tuple[tuple[tuple[int, ...], ...], ...]   # per sweep: the active ranges of each run
 
     def text(self) -> str:
         return repr(self)
 
 
-def _segments(sweep: N.Sweep, n: int) -> list[tuple[int, int, tuple[int, ...]]]:
-    """Runs ``[lo, hi)`` of levels with the same active ranges (their indices), in level
-    order; empty runs dropped."""
-    spans = [r.bounds(n) for r in sweep.ranges]
-    cuts = sorted({0, n, *(max(0, min(n, x)) for s in spans for x in s)})
-    runs = []
-    for lo, hi in zip(cuts, cuts[1:]):
-        active = tuple(j for j, (a, b) in enumerate(spans) if a <= lo and hi <= b and a < b)
-        if hi > lo and active:
-            runs.append((lo, hi, active))
-    return runs
+def run_pattern(stencil: N.Stencil, domain: tuple) -> tuple:
+    """``ColumnLayout.runs`` and the level cuts ``(lo, hi)`` of each run, for ``domain``."""
+    pattern, cuts = [], []
+    for s in stencil.body:
+        if isinstance(s, N.Sweep):
+            runs = segments(s, domain[s.axis])
+            pattern.append(tuple(a for _, _, a in runs))
+            cuts.append(tuple((lo, hi) for lo, hi, _ in runs))
+    return tuple(pattern), tuple(cuts)
 
+
+# -- the argument block -------------------------------------------------------------------------
+
+class Slots:
+    """Slot numbers of the i64 argument block (the runtime fills the same numbers)."""
+
+    def __init__(self, layout: ColumnLayout, plan: ColumnPlan):
+        n = layout.ndim
+        self.next = 0
+
+        def take(k=1):
+            first = self.next
+            self.next += k
+            return first
+        self.counter, self.group, self.width, self.rows = take(), take(), take(), take()
+        self.domain = take(n)
+        self.field = {}
+        for f in layout.fields:          # data, fill row, strides[n], tables[n]
+            self.field[f.name] = (take(), take(), take(n), take(n))
+        self.full = {t: take() for t, k in plan.storage if k == "full"}
+        self.buffer = {t: take() for t, k in plan.storage if k == "column" or k.startswith("ring")}
+        self.outputs = [take() for _ in layout.outputs]
+        self.scalars = {name: take() for name, _ in layout.scalars}
+        self.cuts = [take(2 * len(r)) for r in layout.runs]
+        self.size = self.next
+
+
+# -- lowering -----------------------------------------------------------------------------------
 
 class _Kernel:
-    def __init__(self, stencil: N.Stencil, types: dict, layout: ColumnLayout):
-        self.stencil, self.types, self.layout = stencil, types, layout
-        self.module = ir.Module(name=f"sp_columns_{stencil.name}")
-        fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [_I8P]), ENTRY)
+    def __init__(self, plan: ColumnPlan, types: dict, layout: ColumnLayout):
+        self.plan, self.types, self.layout = plan, types, layout
+        self.stencil = plan.stencil
+        self.slots = Slots(layout, plan)
+        self.n = layout.ndim
+        self._axes(plan.axis)
+        self.layout_inner = self.inner          # the axis FieldLayout.inner describes
+        self.module = ir.Module(name=f"sp_columns_{self.stencil.name}")
+        fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [_I64P]), ENTRY)
+        exprs = [s.value for s in N.assignments(self.stencil.body)] + list(self.stencil.returns)
+        fn.attributes = _Attributes(CPU.function_attributes(exprs))    # the vector width
         self.b = ir.IRBuilder(fn.append_basic_block("entry"))
-        block = self.b.bitcast(fn.args[0], _I8P.as_pointer())
-        self.ptrs, self.scalars = {}, {}
-        slot = 0
-        for name, dt in layout.arrays:
-            raw = self.b.load(self.b.gep(block, [ir.Constant(I64, slot)]))
-            self.ptrs[name] = self.b.bitcast(raw, memory_type(np.dtype(dt)).as_pointer())
-            slot += 1
-        for name, tname in layout.scalars:
-            t = {"bool": bool, "int": int, "float": float}[tname]
-            raw = self.b.load(self.b.gep(block, [ir.Constant(I64, slot)]))
-            self.scalars[name] = load(self.b, self.b.bitcast(
-                raw, memory_type(t).as_pointer()), t)
-            slot += 1
-        self.dtypes = {name: np.dtype(dt) for name, dt in layout.arrays}
-        self.strides = []
-        acc = 1
-        for n in reversed(layout.box):
-            self.strides.insert(0, acc)
-            acc *= n
+        self.blk = fn.args[0]
+        self.fields = {f.name: f for f in layout.fields}
+        self.dtypes = {f.name: np.dtype(f.dtype) for f in layout.fields}
+        self.dtypes.update({t: np.dtype(dt) for t, dt in layout.temps})
+        self.storage = dict(plan.storage)
+        self.memo: dict = {}
+        arrays = [f.name for f in layout.fields] + \
+            [t for t, k in plan.storage if k != "register"] + \
+            [f"out@{j}" for j in range(len(layout.outputs))] + [_TABLES]
+        self.scope, self.noalias = _alias_scopes(self.module, arrays)
 
-    # -- addressing -----------------------------------------------------------------------
+    # -- block slots ------------------------------------------------------------------------
 
-    def _linear(self, idx, offset=None):
-        """Linear index of ``idx + offset``, each coordinate clamped to the box."""
-        b = self.b
-        total = ir.Constant(I64, 0)
-        for d, (i, n) in enumerate(zip(idx, self.layout.box)):
-            o = offset[d] if offset else 0
-            c = b.add(i, ir.Constant(I64, o)) if o else i
-            if o:
-                c = b.select(b.icmp_signed("<", c, ir.Constant(I64, 0)), ir.Constant(I64, 0), c)
-                top = ir.Constant(I64, n - 1)
-                c = b.select(b.icmp_signed(">", c, top), top, c)
-            total = b.add(total, b.mul(c, ir.Constant(I64, self.strides[d])))
-        return total
+    def _slot(self, k: int):
+        return self.b.load(self.b.gep(self.blk, [const(k)]))
 
-    def _load(self, idx):
-        def fn(name, offset):
-            ptr = self.b.gep(self.ptrs[name], [self._linear(idx, offset)])
-            return load(self.b, ptr, self.dtypes[name])
-        return fn
+    def _ptr(self, k: int, dtype):
+        return self.b.inttoptr(self._slot(k), memory_type(dtype).as_pointer())
 
-    def _assign(self, target: str, value: N.Expr, idx) -> None:
-        lower = ExprLowerer(self.b, CPU, self.types, self._load(idx), self.scalars)
-        dt = self.dtypes[target]
-        v = lower.lower_as(value, dt)
-        store(self.b, v, self.b.gep(self.ptrs[target], [self._linear(idx)]), dt)
+    def _load_block(self) -> None:
+        b, s, n = self.b, self.slots, self.n
+        self.counter = b.inttoptr(self._slot(s.counter), _I64P)
+        self.group = self._slot(s.group)
+        self.W, self.R = self._slot(s.width), self._slot(s.rows)
+        self.B = b.mul(self.W, self.R)
+        self.dom = [self._slot(s.domain + d) for d in range(n)]
+        self.box = [b.add(self.dom[d], const(lo + hi))
+                    for d, (lo, hi) in enumerate(self.layout.halo)]
+        self.fld = {}
+        for f in self.layout.fields:
+            data, fill, strides, tables = s.field[f.name]
+            dt = np.dtype(f.dtype)
+            self.fld[f.name] = (self._ptr(data, dt), self._ptr(fill, dt),
+                                [self._slot(strides + d) for d in range(n)],
+                                [b.inttoptr(self._slot(tables + d), _I64P) for d in range(n)])
+        self.full = {t: self._ptr(k, self.dtypes[t]) for t, k in s.full.items()}
+        self.buf = {t: self._ptr(k, self.dtypes[t]) for t, k in s.buffer.items()}
+        self.outs = [self._ptr(k, np.dtype(dt)) for k, dt in zip(s.outputs, self.layout.outputs)]
+        self.scalars = {}
+        for name, tname in self.layout.scalars:
+            bits = self._slot(s.scalars[name])
+            self.scalars[name] = {"float": lambda v: b.bitcast(v, F64),
+                                  "int": lambda v: v,
+                                  "bool": lambda v: b.trunc(v, ir.IntType(1))}[tname](bits)
+        self.cuts = [[(self._slot(first + 2 * j), self._slot(first + 2 * j + 1))
+                      for j in range(len(r))] for first, r in zip(s.cuts, self.layout.runs)]
+        self.box_strides = self._contiguous(self.box)
+        self.dom_strides = self._contiguous(self.dom)
 
-    # -- loops ----------------------------------------------------------------------------
+    def _contiguous(self, dims):
+        strides, acc = [None] * self.n, const(1)
+        for d in reversed(range(self.n)):
+            strides[d] = acc
+            acc = self.b.mul(acc, dims[d])
+        return strides
 
-    def _nest(self, axes, body, idx=None):
-        """Loops over the box along ``axes`` (in order, the last innermost)."""
-        idx = dict(idx or {})
-        if not axes:
-            return body([idx[d] for d in range(len(self.layout.box))])
-        d = axes[0]
-        with for_range(self.b, ir.Constant(I64, 0), ir.Constant(I64, self.layout.box[d]),
-                       name=f"i{d}") as i:
-            idx[d] = i
-            self._nest(axes[1:], body, idx)
-
-    def _sweep(self, sweep: N.Sweep) -> None:
-        a = sweep.axis
-        n = self.layout.domain[a]
-        runs = _segments(sweep, n)
-        if sweep.direction == "backward":
-            runs = runs[::-1]
-        others = [d for d in range(len(self.layout.box)) if d != a]
-        for lo, hi, active in runs:
-            stmts = [s for j in active for s in sweep.ranges[j].body]
-            with for_range(self.b, ir.Constant(I64, 0), ir.Constant(I64, hi - lo),
-                           name=f"lev{a}") as j:
-                if sweep.direction == "forward":
-                    k = self.b.add(j, ir.Constant(I64, self.layout.halo_lo[a] + lo))
-                else:
-                    k = self.b.sub(ir.Constant(I64, self.layout.halo_lo[a] + hi - 1), j)
-
-                def body(idx, stmts=stmts):
-                    for s in stmts:
-                        self._assign(s.target, s.value, idx)
-                self._nest(others, body, {a: k})
+    # -- the whole kernel -------------------------------------------------------------------
 
     def lower(self) -> ir.Module:
-        axes = list(range(len(self.layout.box)))
-        for block in self.stencil.body:
-            if isinstance(block, N.Sweep):
-                self._sweep(block)
-            else:
-                self._nest(axes, lambda idx, s=block: self._assign(s.target, s.value, idx))
-
-        def returns(idx):
-            for name, expr in zip(self.layout.outputs, self.stencil.returns):
-                self._assign(name, expr, idx)
-        self._nest(axes, returns)
-        self.b.ret_void()
+        self._load_block()
+        b = self.b
+        done = b.append_basic_block("done")
+        switch = b.switch(self.group, done)
+        for g in range(self.plan.n_groups):
+            block = b.append_basic_block(f"group{g}")
+            switch.add_case(const(g), block)
+            b.position_at_end(block)
+            self._group(g)
+            b.branch(done)
+        b.position_at_end(done)
+        b.ret_void()
         return self.module
+
+    def _columns_of(self, g: int):
+        """``(lo, hi)`` of the columns group ``g`` computes, per axis: the box, except the
+        last group (the domain: its temporaries are read in the same column only)."""
+        last = g == self.plan.n_groups - 1
+        lo = [const(self.layout.halo[d][0]) if last else const(0) for d in range(self.n)]
+        hi = [self.b.add(lo[d], self.dom[d]) if last else self.box[d] for d in range(self.n)]
+        return lo, hi
+
+    def _axes(self, axis: int) -> None:
+        """The level axis, the fastest of the others and the rest, for the code that follows."""
+        self.axis = axis
+        others = [d for d in range(self.n) if d != axis]
+        self.inner = others[-1] if others else None
+        self.outer = others[:-1]
+
+    def _group(self, g: int) -> None:
+        b = self.b
+        lo, hi = self._columns_of(g)
+        self.in_domain = g == self.plan.n_groups - 1     # its columns: the domain's only
+        if not self.plan.blocked:       # sweeps along several axes: one block, the phase's axis
+            phase = next(q for q, gq in zip(self.plan.phases, self.plan.groups) if gq == g)
+            self._axes(phase.axis if isinstance(phase, N.Sweep) else self.plan.axis)
+        if self.inner is None:
+            ilo, ihi, W = const(0), const(1), const(1)
+        else:
+            ilo, ihi, W = lo[self.inner], hi[self.inner], self.W
+        nrows = const(1)
+        for d in self.outer:
+            nrows = b.mul(nrows, b.sub(hi[d], lo[d]))
+        if not self.plan.blocked:       # every column in one block (all temporaries "full")
+            W = smax(b, b.sub(ihi, ilo), const(1))
+            self.W, self.R = W, smax(b, nrows, const(1))
+            self.B = b.mul(self.W, self.R)
+        nbi = ceil_div(b, smax(b, b.sub(ihi, ilo), const(0)), W)
+        nbr = ceil_div(b, nrows, self.R)
+        with claim_loop(b, self.counter, b.mul(nbi, nbr)) as c:
+            i0 = b.add(ilo, b.mul(b.srem(c, nbi), W))
+            i1 = smin(b, b.add(i0, W), ihi)
+            r0 = b.mul(b.sdiv(c, nbi), self.R)
+            r1 = smin(b, b.add(r0, self.R), nrows)
+            blk = _Block(i0, i1, r0, r1, lo, hi)
+            for p, phase in enumerate(self.plan.phases):
+                if self.plan.groups[p] != g:
+                    continue
+                if phase is None:
+                    if not self.plan.fused:
+                        self._returns_phase(blk)
+                elif isinstance(phase, N.Sweep):
+                    fused = self.plan.fused and p == len(self.plan.phases) - 2
+                    self._sweep_phase(blk, phase, sum(isinstance(q, N.Sweep) for q in
+                                                      self.plan.phases[:p]), fused)
+                else:
+                    self._parallel_phase(blk, phase)
+
+    # -- phases -------------------------------------------------------------------------------
+
+    def _parallel_phase(self, blk, stmt: N.Assign) -> None:
+        a = self.axis
+        with for_range(self.b, const(0), self.box[a], name="lev") as k:
+            self._level(blk, k, [stmt], False)
+
+    def _returns_phase(self, blk) -> None:
+        a, h = self.axis, self.layout.halo[self.axis][0]
+        with for_range(self.b, const(h), self.b.add(const(h), self.dom[a]), name="lev") as k:
+            self._level(blk, k, [], True)
+
+    def _sweep_phase(self, blk, sweep: N.Sweep, index: int, fused: bool) -> None:
+        b, h = self.b, self.layout.halo[sweep.axis][0]
+        runs = list(zip(self.layout.runs[index], self.cuts[index]))
+        if sweep.direction == "backward":
+            runs = runs[::-1]
+        for active, (lo, hi) in runs:
+            stmts = [s for j in active for s in sweep.ranges[j].body]
+            with for_range(b, const(0), b.sub(hi, lo), name="lev") as j:
+                if sweep.direction == "forward":
+                    k = b.add(b.add(lo, j), const(h))
+                else:
+                    k = b.sub(b.add(hi, const(h - 1)), j)
+                self._level(blk, k, stmts, fused)
+
+    # -- one level of a block -------------------------------------------------------------------
+
+    def _level(self, blk, k, stmts, returns: bool) -> None:
+        """Every column of the block at box level ``k``: ``stmts``, then the returns."""
+        b = self.b
+        exprs = [s.value for s in stmts] + (list(self.stencil.returns) if returns else [])
+        accesses = {(r.name, r.offset) for e in exprs for r in reads(e)}
+        ring_slots = self._ring_slots(k, accesses, stmts)
+        with for_range(b, blk.r0, blk.r1, name="row") as r:
+            coord = {self.axis: k}
+            rest = r
+            for d in reversed(self.outer):
+                length = b.sub(blk.hi[d], blk.lo[d])
+                coord[d] = b.add(blk.lo[d], b.srem(rest, length))
+                rest = b.sdiv(rest, length)
+            local = b.sub(b.mul(b.sub(r, blk.r0), self.W), blk.i0)   # + i: column in block
+            rows = self._row_pointers(coord, k, accesses, ring_slots, local, stmts, returns)
+            if self.inner is None:
+                self._point(const(0), rows, stmts, returns, True)
+            else:
+                lo_int, hi_int = self._interior(accesses)
+                a_ = smax(b, blk.i0, smin(b, blk.i1, lo_int))
+                z_ = smax(b, a_, smin(b, blk.i1, hi_int))
+                with for_range(b, blk.i0, a_, name="edge", scalar=True) as i:
+                    self._point(i, rows, stmts, returns, True)
+                with for_range(b, a_, z_, name="i") as i:
+                    self._point(i, rows, stmts, returns, False)
+                with for_range(b, z_, blk.i1, name="edge", scalar=True) as i:
+                    self._point(i, rows, stmts, returns, True)
+
+    def _interior(self, accesses):
+        """``[lo, hi)`` of the fastest axis where every read lands inside its field's own
+        points (no table) and inside the box (temporaries)."""
+        b, d = self.b, self.inner
+        hlo = self.layout.halo[d][0]
+        lo, hi = const(hlo), b.add(const(hlo), self.dom[d])
+        for name, off in accesses:
+            o = off[d]
+            if name in self.fields and self.fields[name].broadcast[d]:
+                continue
+            if o < 0:
+                lo = smax(b, lo, const(hlo - o))
+            if o > 0:
+                hi = smin(b, hi, b.sub(b.add(const(hlo), self.dom[d]), const(o)))
+        return lo, hi
+
+    def _ring_slots(self, k, accesses, stmts):
+        """Per ring temporary and level offset: the ring slot ``(k + o) mod depth``."""
+        b, slots = self.b, {}
+        wanted = {(n, off[self.axis]) for n, off in accesses} | {(s.target, 0) for s in stmts}
+        for name, o in wanted:
+            kind = self.storage.get(name, "")
+            if kind.startswith("ring:"):
+                depth = int(kind[5:])
+                slots[(name, o)] = b.srem(b.add(k, const(o + depth * (1 + abs(o)))), const(depth))
+        return slots
+
+    def _clamped(self, x, n):
+        b = self.b
+        return smin(b, smax(b, x, const(0)), b.sub(n, const(1)))
+
+    def _row_pointers(self, coord, k, accesses, ring_slots, local, stmts, returns):
+        """Pointers to column ``i = 0`` of this row, per (name, offset of the other axes)."""
+        b, rows = self.b, {}
+        inner = self.inner
+
+        def key(off):
+            return tuple(0 if d == inner else o for d, o in enumerate(off))
+
+        for name, off in sorted(accesses | {(s.target, (0,) * self.n) for s in stmts}):
+            kk = (name, key(off))
+            if kk in rows:
+                continue
+            if name in self.fields:
+                rows[kk] = self._field_row(name, coord, off)
+                continue
+            kind = self.storage[name]
+            if kind == "full":
+                total = const(0)
+                for d, c in coord.items():
+                    p = self._clamped(b.add(c, const(off[d])), self.box[d])
+                    total = b.add(total, b.mul(p, self.box_strides[d]))
+                rows[kk] = b.gep(self.full[name], [total])
+            elif kind == "column":
+                lev = self._clamped(b.add(k, const(off[self.axis])), self.box[self.axis])
+                rows[kk] = b.gep(self.buf[name], [b.add(b.mul(lev, self.B), local)])
+            elif kind.startswith("ring:"):
+                slot = ring_slots[(name, off[self.axis])]
+                rows[kk] = b.gep(self.buf[name], [b.add(b.mul(slot, self.B), local)])
+        if returns:
+            total = const(0)
+            for d, c in coord.items():
+                p = b.sub(c, const(self.layout.halo[d][0]))
+                total = b.add(total, b.mul(p, self.dom_strides[d]))
+            for j, out in enumerate(self.outs):
+                rows[("out", j)] = b.gep(out, [total])
+        return rows
+
+    def _field_row(self, name, coord, off):
+        """The field's row: its own index per axis from the tables (broadcast axes: none);
+        the fill row where a table says -1 ("constant")."""
+        b = self.b
+        data, fill, strides, tables = self.fld[name]
+        f = self.fields[name]
+        total, outside = const(0), ir.Constant(ir.IntType(1), 0)
+        for d, c in coord.items():
+            if f.broadcast[d]:
+                continue
+            pos = self._clamped(b.add(c, const(off[d])), self.box[d])
+            src = self._table(tables[d], pos)
+            outside = b.or_(outside, b.icmp_signed("<", src, const(0)))
+            total = b.add(total, b.mul(src, strides[d]))
+        return b.select(outside, fill, b.gep(data, [total]))
+
+    # -- one point ----------------------------------------------------------------------------
+
+    def _load(self, ptr, dt, array: str):
+        """A load from ``array``, which no store of this kernel to another array touches
+        (scoped no-alias metadata: no run-time alias checks before the vector loops)."""
+        value = self.b.load(ptr)
+        value.set_metadata("alias.scope", self.scope[array])
+        value.set_metadata("noalias", self.noalias[array])
+        if concrete(dt).kind == "b":
+            return self.b.icmp_unsigned("!=", value, ir.Constant(ir.IntType(8), 0))
+        return value
+
+    def _table(self, table, pos):
+        """An index table entry: read-only memory no store touches (so LLVM may hoist the
+        lookups of the level axis out of the row loop)."""
+        value = self.b.load(self.b.gep(table, [pos]))
+        value.set_metadata("alias.scope", self.scope[_TABLES])
+        value.set_metadata("noalias", self.noalias[_TABLES])
+        return value
+
+    def _store(self, value, ptr, dt, array: str) -> None:
+        if concrete(dt).kind == "b":
+            value = self.b.zext(value, ir.IntType(8))
+        st = self.b.store(value, ptr)
+        st.set_metadata("alias.scope", self.scope[array])
+        st.set_metadata("noalias", self.noalias[array])
+
+    def _point(self, i, rows, stmts, returns: bool, edge: bool) -> None:
+        """The statements (then the returns) at column ``i`` of the current row."""
+        b = self.b
+        values: dict = {}
+        inner = self.inner
+
+        def key(off):
+            return tuple(0 if d == inner else o for d, o in enumerate(off))
+
+        def load_fn(name, off):
+            if not any(off) and name in values:
+                return values[name]
+            row = rows[(name, key(off))]
+            o = off[inner] if inner is not None else 0
+            if name in self.fields:
+                return self._field_load(name, row, i, o, edge)
+            kind = self.storage[name]
+            dt = self.dtypes[name]
+            if kind == "full":
+                if inner is None:
+                    return self._load(row, dt, name)
+                p = b.add(i, const(o))
+                if edge:
+                    p = self._clamped(p, self.box[inner])
+                return self._load(b.gep(row, [b.mul(p, self.box_strides[inner])]), dt, name)
+            return self._load(b.gep(row, [i]), dt, name)
+
+        for s in stmts:
+            lower = ExprLowerer(b, CPU, self.types, load_fn, self.scalars, type_memo=self.memo)
+            dt = self.dtypes[s.target]
+            v = lower.lower_as(s.value, dt)
+            values[s.target] = v
+            kind = self.storage[s.target]
+            if kind == "register":
+                continue
+            row = rows[(s.target, (0,) * self.n)]
+            if kind == "full" and inner is not None:
+                ptr = b.gep(row, [b.mul(i, self.box_strides[inner])])
+            else:
+                ptr = b.gep(row, [i]) if kind != "full" else row
+            self._store(v, ptr, dt, s.target)
+        if returns:
+            for j, (e, dt) in enumerate(zip(self.stencil.returns, self.layout.outputs)):
+                lower = ExprLowerer(b, CPU, self.types, load_fn, self.scalars, type_memo=self.memo)
+                dt = np.dtype(dt)
+                v = lower.lower_as(e, dt)
+                row = rows[("out", j)]
+                if inner is not None:
+                    h = self.layout.halo[inner][0]
+                    row = b.gep(row, [b.mul(b.sub(i, const(h)), self.dom_strides[inner])])
+                self._store(v, row, dt, f"out@{j}")
+
+    def _field_load(self, name, row, i, o, edge):
+        b, f = self.b, self.fields[name]
+        dt = self.dtypes[name]
+        if self.inner is None or f.broadcast[self.inner] or \
+                f.inner == "bcast" and self.inner == self.layout_inner:
+            return self._load(row, dt, name)
+        _, fill, strides, tables = self.fld[name]
+        unit = f.inner == "unit" and self.inner == self.layout_inner
+        stride = const(1) if unit else strides[self.inner]
+        if not edge or (o == 0 and self.in_domain):      # inside the field: no table
+            idx = b.sub(b.add(i, const(o)), const(self.layout.halo[self.inner][0]))
+            return self._load(b.gep(row, [b.mul(idx, stride)]), dt, name)
+        pos = self._clamped(b.add(i, const(o)), self.box[self.inner])
+        src = self._table(tables[self.inner], pos)
+        inside = b.icmp_signed(">=", src, const(0))
+        value = self._load(b.gep(row, [b.mul(smax(b, src, const(0)), stride)]), dt, name)
+        return b.select(inside, value, self._load(fill, dt, name))
+
+
+def _alias_scopes(module: ir.Module, arrays: list) -> tuple[dict, dict]:
+    """Per array, its ``!alias.scope`` list and its ``!noalias`` list (every other array's
+    scope), in one domain::
+
+        !d = !{!d}            !s_k = !{!s_k, !d}
+        load/store of array k: !alias.scope !{!s_k}, !noalias !{!s_j, j != k}
+    """
+    def node(operands, self_ref=False):     # not add_metadata: its cache hashes operands
+        md = ir.values.MDValue(module, [], name=str(len(module.metadata)))
+        md.operands = ((md,) if self_ref else ()) + tuple(operands)
+        return md
+    domain = node((), True)
+    scopes = {a: node((domain,), True) for a in arrays}
+    own = {a: node((scopes[a],)) for a in arrays}
+    others = {a: node(tuple(scopes[o] for o in arrays if o != a)) for a in arrays}
+    return own, others
+
+
+@dataclass(frozen=True)
+class _Block:
+    i0: object
+    i1: object
+    r0: object
+    r1: object
+    lo: list
+    hi: list
 
 
 def storage_types(stencil: N.Stencil, types: dict) -> dict:
-    """The dtype of each temporary's box array: NumPy's promotion of all its assignments."""
+    """The dtype of each temporary's storage: NumPy's promotion of all its assignments."""
     from stencilpy.ir.types import expr_type
 
     current = dict(types)
@@ -181,9 +672,10 @@ def storage_types(stencil: N.Stencil, types: dict) -> dict:
     return storage
 
 
-def lower_columns(stencil: N.Stencil, types: dict, layout: ColumnLayout) -> ir.Module:
+def lower_columns(plan: ColumnPlan, types: dict, layout: ColumnLayout) -> ir.Module:
     """The kernel of a column stencil (see the module docstring)."""
-    return _Kernel(stencil, types, layout).lower()
+    return _Kernel(plan, types, layout).lower()
 
 
-__all__ = ["ColumnLayout", "lower_columns", "storage_types", "ENTRY", "cast"]
+__all__ = ["ColumnLayout", "ColumnPlan", "FieldLayout", "Slots", "lower_columns",
+           "plan_columns", "run_pattern", "storage_types", "ENTRY", "cast"]

@@ -239,6 +239,30 @@ def box_fields(call: BoundCall) -> tuple[dict, tuple, tuple]:
             tuple(lo for lo, _ in state.halo))
 
 
+def source_tables(call: BoundCall) -> dict:
+    """Per field, per stencil axis: the field's own index at each box position (int64,
+    -1 where "constant" reads the fill value), or None where the field has no index
+    along the axis (broadcast): the padding of ``box_fields`` as an index map, for the
+    compiled column kernel, which reads fields in place."""
+    from stencilpy.reference.interpret import _pad_axis
+
+    ndim, halo = len(call.domain), call.plan.halo
+    tables = {}
+    for name, arr in call.fields.items():
+        per_axis = []
+        for d in range(ndim):
+            axis = arr.ndim - ndim + d
+            if call.broadcast[name][d] or axis < 0:
+                per_axis.append(None)
+                continue
+            index = np.arange(arr.shape[axis], dtype=np.int64)
+            per_axis.append(np.ascontiguousarray(_pad_axis(
+                index, 0, halo[d][0], halo[d][1], call.options.modes[d], call.domain[d], -1),
+                dtype=np.int64))
+        tables[name] = per_axis
+    return tables
+
+
 def finish_outputs(call: BoundCall, outputs: list) -> tuple:
     """Box outputs of a compiled column kernel -> the call's results ("fill"/"valid" applied)."""
     from stencilpy.reference.interpret import _finish

@@ -240,14 +240,17 @@ class FastPath:
 
     ``bind(values, boundary, fill_value, threads, out)`` validates a call the full path's
     way and returns ``(BoundCall, output arrays)``; ``kernel_for(call, outs)`` returns its
-    kernel (``compile.Compiler.kernel``)."""
+    kernel (``compile.Compiler.kernel``); ``prepare(call, outs, names)``, when given,
+    prepares the call instead (column stencils: ``runtime/columns.py: PreparedColumns``,
+    with the same ``run``/``stale``/``single``)."""
 
     MISS = MISS
 
-    def __init__(self, names: tuple[str, ...], bind, kernel_for):
+    def __init__(self, names: tuple[str, ...], bind, kernel_for, prepare=None):
         self.names = names
         self.bind = bind
         self.kernel_for = kernel_for
+        self.prepare = prepare      # (call, outs, names) -> a prepared call of another kind
         self.prepared: dict = {}
 
     def __call__(self, args, kwargs, boundary, fill_value, out, threads):
@@ -293,6 +296,9 @@ class FastPath:
         if (call.is_empty or any(hi <= lo for lo, hi in call.regions)
                 or any(m in COMBINING_MODES for m in call.options.modes)):
             return _UNPREPARABLE
+        if self.prepare is not None:            # column stencils: runtime/columns.py
+            prepared = self.prepare(call, outs, self.names)
+            return prepared if prepared.preparable else _UNPREPARABLE
         kernel = self.kernel_for(call, outs)
         field_args = [self.names.index(f.name) for f in kernel.spec.fields]
         scalar_args = [(self.names.index(n), n, type(v)) for n, v in call.scalars.items()]

@@ -155,7 +155,7 @@ def test_backward_sweep_along_the_fastest_axis_and_reassignment():
 def test_register_temporaries_and_launch_groups():
     """``m`` (thomas) and the if/else temporaries of ``along_lon`` never touch memory;
     ``cp``, ``dp`` (read by the second sweep) and returned temporaries do."""
-    from stencilpy.codegen.gpu.columns import version_reassignments
+    from stencilpy.codegen.sweeps import version_reassignments
     ir = version_reassignments(THOMAS.ir)
     assert register_temporaries(ir, (9, 4, 5)) == {"m"}
     ir = version_reassignments(along_lon.compiler.call_ir(frozenset({"k"})))

@@ -40,7 +40,6 @@ previous definition while writing the new one.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +50,8 @@ from stencilpy.codegen.gpu.kernel import (
     GpuBuilder, GpuKernelBuilder, I32, _loop)
 from stencilpy.codegen.gpu.spec import GpuField, GpuOutput
 from stencilpy.codegen.loops import const, smax, smin
+from stencilpy.codegen.sweeps import reads as _reads
+from stencilpy.codegen.sweeps import segments as _segments
 from stencilpy.codegen.types import F64, I64, cast, concrete, llvm_type, memory_type, store
 from stencilpy.errors import InternalCompilerError
 from stencilpy.ir import nodes as N
@@ -63,47 +64,6 @@ HOST_IDS = ("ctaid.x", "ntid.x", "tid.x", "nctaid.x")
 
 
 # -- the IR as the GPU runs it ------------------------------------------------------------
-
-def _reads(expr: N.Expr):
-    return [e for e in N.walk(expr) if isinstance(e, N.FieldAccess)]
-
-
-def version_reassignments(stencil: N.Stencil) -> N.Stencil:
-    """``stencil`` with every parallel statement that reads its own target at a nonzero
-    offset writing a new name (``t@v1`` ...), and later reads renamed to it."""
-    current: dict[str, str] = {}
-    count = 0
-
-    def rename(expr):
-        def fn(e):
-            if isinstance(e, N.FieldAccess) and e.name in current:
-                return dataclasses.replace(e, name=current[e.name])
-            return e
-        return N.map_expr(expr, fn)
-
-    body = []
-    for block in stencil.body:
-        if isinstance(block, N.Assign):
-            value = rename(block.value)
-            target = current.get(block.target, block.target)
-            if any(r.name == target and any(r.offset) for r in _reads(value)):
-                count += 1
-                target = f"{block.target}@v{count}"
-            current[block.target] = target
-            body.append(dataclasses.replace(block, target=target, value=value))
-            continue
-        ranges = []
-        for rng in block.ranges:
-            stmts = []
-            for s in rng.body:
-                value = rename(s.value)
-                current.setdefault(s.target, s.target)
-                stmts.append(dataclasses.replace(s, target=current[s.target], value=value))
-            ranges.append(dataclasses.replace(rng, body=tuple(stmts)))
-        body.append(dataclasses.replace(block, ranges=tuple(ranges)))
-    returns = tuple(rename(r) for r in stencil.returns)
-    return dataclasses.replace(stencil, body=tuple(body), returns=returns)
-
 
 def group_blocks(stencil: N.Stencil) -> list:
     """The launches of the body: a ``Sweep``, or a tuple of consecutive parallel
@@ -129,8 +89,7 @@ def group_blocks(stencil: N.Stencil) -> list:
 
 def sweep_runs(sweep: N.Sweep, n: int) -> list[tuple[int, int, tuple]]:
     """Runs ``(lo, hi, statements)`` of levels with the same active ranges, in the sweep's
-    order (``codegen/columns.py: _segments``)."""
-    from stencilpy.codegen.columns import _segments
+    order (``codegen/sweeps.py: segments``)."""
     runs = [(lo, hi, tuple(s for j in active for s in sweep.ranges[j].body))
             for lo, hi, active in _segments(sweep, n)]
     return runs[::-1] if sweep.direction == "backward" else runs

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from stencilpy.codegen.gpu.columns import (
-    GpuColumnSpec, register_temporaries, version_reassignments)
+from stencilpy.codegen.gpu.columns import GpuColumnSpec, register_temporaries
 from stencilpy.codegen.gpu.spec import signature
+from stencilpy.codegen.sweeps import version_reassignments
 from stencilpy.runtime.launch import fill_bits, scalar_bits
 
 #: threads per block of the column launches

@@ -1,4 +1,4 @@
-/* Column kernels for benchmarks/columns.py: OpenMP over rows of columns (lat), the level loop
+/* Column kernels for stencilpy/bench/columns.py: OpenMP over rows of columns (lat), the level loop
  * outermost within a row, the contiguous lon loop innermost (vectorised by gcc).
  * Arrays are C-contiguous (lev, lat, lon). */
 #include <stdlib.h>

@@ -58,7 +58,7 @@ class Constant:
             value = float(self.value)
         except (TypeError, ValueError):
             value = math.nan
-        if isinstance(self.value, (bool, np.bool_)) or not math.isfinite(value):
+        if isinstance(self.value, (bool, np.bool_, str, bytes)) or not math.isfinite(value):
             raise ValueError(f"Constant(value): value must be a finite number (the field's "
                              f"value outside the domain), got {self.value!r}")
         object.__setattr__(self, "value", value)

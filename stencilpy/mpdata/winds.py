@@ -305,7 +305,8 @@ def advect_xarray(tracer, u=None, v=None, w=None, *, dt, n_steps, winds=None,
     at, varying = _time_slices(tracer, u, v, w, winds, time_dim, n_steps)
 
     def courant_at(k):
-        return courant_from_winds(tracer, *at(k)[:3], dt=dt, winds=at(k)[3],
+        u_k, v_k, w_k, winds_k = at(k)
+        return courant_from_winds(tracer, u_k, v_k, w_k, dt=dt, winds=winds_k,
                                   boundaries=boundaries, radius=radius)
 
     if varying and n_steps == 0:

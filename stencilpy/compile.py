@@ -37,6 +37,7 @@ stencil d(u[]) dims=(dim_0)
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import threading
@@ -78,11 +79,17 @@ class Definition:
 
     parsed: N.Stencil        # the frontend's output
     ir: N.Stencil            # after the definition passes: straight-line SSA
+    common_region: bool = False   # @sp.stencil(regions="common"): one region for all outputs
 
     @cached_property
     def plan(self) -> Plan:
-        """The frozen analysis of ``ir`` (from the disk cache, else computed with sympy)."""
-        return analyse_cached(self.ir)
+        """The frozen analysis of ``ir`` (from the disk cache, else computed with sympy);
+        with ``common_region`` without per-output footprints (every output gets the
+        stencil's region)."""
+        plan = analyse_cached(self.ir)
+        if self.common_region and plan.output_extents:
+            plan = dataclasses.replace(plan, output_extents=())
+        return plan
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,10 +107,12 @@ class Kernel:
 
 # -- the pipeline, in order ----------------------------------------------------------------------
 
-def define(pyfunc: Callable, dims: Sequence[str] | None) -> Definition:
+def define(pyfunc: Callable, dims: Sequence[str] | None,
+           common_region: bool = False) -> Definition:
     """Decoration: Python source -> IR -> the passes (the analysis waits for first use)."""
     parsed = parse_stencil(pyfunc, tuple(dims) if dims else None)   # Python source -> ir.Stencil
-    return Definition(parsed, run_definition_passes(parsed))       # -> straight-line SSA
+    return Definition(parsed, run_definition_passes(parsed),       # -> straight-line SSA
+                      common_region)
 
 
 def bind_scalars(definition: Definition, scalar_names: frozenset[str]) -> N.Stencil:
@@ -198,8 +207,9 @@ class Compiler:
     """A stencil's definition and its call-time stages: the call IR per set of scalar
     parameters, the inferred types per argument types, and a kernel per specialisation."""
 
-    def __init__(self, pyfunc: Callable, dims: Sequence[str] | None):
-        self.definition = define(pyfunc, dims)
+    def __init__(self, pyfunc: Callable, dims: Sequence[str] | None,
+                 common_region: bool = False):
+        self.definition = define(pyfunc, dims, common_region)
         self.kernels: dict = {}             # static facts of a call -> Kernel
         self._call_ir: dict = {}            # frozenset of scalar names -> call IR
         self._types: dict = {}              # (call IR, argument types) -> inferred types

@@ -26,20 +26,27 @@ from stencilpy.options import COMBINING_MODES, check_threads, normalize_boundary
 from stencilpy.signature import bind, bind_arguments, check_out, split_arguments
 
 BACKENDS = ("llvm", "numpy")
+#: ``regions=``: each output on its own region (default), or every output on the common one
+REGIONS = ("own", "common")
 
 
 class Stencil:
     """A compiled stencil: call it like the function it decorates."""
 
     @api_boundary
-    def __init__(self, pyfunc, dims=None, backend: str = "llvm"):
+    def __init__(self, pyfunc, dims=None, backend: str = "llvm", regions: str = "own"):
         if backend not in BACKENDS:
             raise StencilCallError(f"unknown backend {backend!r}; use one of {BACKENDS}")
+        if regions not in REGIONS:
+            raise StencilCallError(f"unknown regions={regions!r}; use 'own' (each output on "
+                                   f"its own region) or 'common' (every output where all are "
+                                   f"computable: one kernel, no per-output strips)")
         self.pyfunc = pyfunc
         self.backend = backend
+        self.regions = regions
         self.dims_argument = dims           # as given to @sp.stencil (None: not declared)
         try:
-            self.compiler = Compiler(pyfunc, dims)
+            self.compiler = Compiler(pyfunc, dims, common_region=regions == "common")
         except RecursionError:   # the limits of frontend/limits.py make this rare
             raise _too_deep(getattr(pyfunc, "__name__", "?")) from None
         self._columns = has_sweeps(self.ir)
@@ -283,8 +290,12 @@ def _compare(name: str, k: int, got: np.ndarray, want: np.ndarray) -> None:
 
 
 @api_boundary
-def stencil(pyfunc=None, *, dims=None, backend: str = "llvm"):
+def stencil(pyfunc=None, *, dims=None, backend: str = "llvm", regions: str = "own"):
     """Decorate a function as a stencil (``@sp.stencil`` or ``@sp.stencil(dims=...)``).
+
+    ``regions``: with several outputs, under "fill"/"valid" each output is computed on its
+    own region ("own", the default) or all of them on the region where every output is
+    computable ("common": one kernel per call, none for the extra strips of an output).
 
     >>> import numpy as np, stencilpy as sp
     >>> @sp.stencil
@@ -294,8 +305,8 @@ def stencil(pyfunc=None, *, dims=None, backend: str = "llvm"):
     array([ 4.,  8., 12.])
     """
     if pyfunc is None:
-        return functools.partial(stencil, dims=dims, backend=backend)
+        return functools.partial(stencil, dims=dims, backend=backend, regions=regions)
     if not callable(pyfunc) or not inspect.isfunction(getattr(pyfunc, "__wrapped__", pyfunc)):
         if not inspect.isfunction(pyfunc):
             raise StencilCallError("@sp.stencil decorates a function (def ...)")
-    return Stencil(pyfunc, dims=dims, backend=backend)
+    return Stencil(pyfunc, dims=dims, backend=backend, regions=regions)

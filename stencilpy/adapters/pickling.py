@@ -63,7 +63,7 @@ def reduce_stencil(stencil):
         code = stencil.pyfunc.__code__
         lines = tuple(linecache.getlines(code.co_filename))
         payload = cloudpickle.dumps((stencil.pyfunc, stencil.dims_argument, stencil.backend,
-                                     code.co_filename, lines))
+                                     code.co_filename, lines, stencil.regions))
         with _LOCK:
             _PAYLOADS[stencil] = payload
             _SENT[hashlib.sha256(payload).digest()] = stencil
@@ -76,11 +76,11 @@ def rebuild_stencil(cls, payload: bytes):
     with _LOCK:
         found = _SENT.get(key) or _REBUILT.get(key)
         if found is None:
-            pyfunc, dims, backend, filename, lines = pickle.loads(payload)
+            pyfunc, dims, backend, filename, lines, regions = pickle.loads(payload)
             if pyfunc.__code__.co_filename != filename:    # cloudpickle may drop it
                 pyfunc.__code__ = pyfunc.__code__.replace(co_filename=filename)
             if lines and tuple(linecache.getlines(filename)) != lines:
                 # mtime None: linecache keeps the entry (as for code from a loader)
                 linecache.cache[filename] = (sum(map(len, lines)), None, list(lines), filename)
-            found = _REBUILT[key] = cls(pyfunc, dims=dims, backend=backend)
+            found = _REBUILT[key] = cls(pyfunc, dims=dims, backend=backend, regions=regions)
     return found

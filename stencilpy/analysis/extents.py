@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from stencilpy.ir import nodes as N
 
 # sympy is imported inside the functions that use it: a warm start (plan loaded from the
-# disk cache) never pays for it.
+# disk cache) never pays for it, and neither does a cold one whose offsets are all integer
+# constants (``_span_exact``: the exact integer fast path, which agrees with sympy on them).
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,29 @@ def access_span(offsets, ndim: int) -> tuple[tuple[int, int], ...]:
 
 @functools.lru_cache(maxsize=4096)
 def _span(offsets: tuple, ndim: int) -> tuple[tuple[int, int], ...]:
-    """``access_span`` of a sorted tuple of offsets (stages often read the same sets)."""
+    """``access_span`` of a sorted tuple of offsets (stages often read the same sets):
+    exact integer arithmetic when every offset is an int (the IR's offsets are), sympy
+    otherwise."""
+    if _all_int(offsets):
+        return _span_exact(offsets, ndim)
+    return _span_sympy(offsets, ndim)
+
+
+def _all_int(offsets) -> bool:
+    return all(type(o) is int for off in offsets for o in off)
+
+
+def _span_exact(offsets: tuple, ndim: int) -> tuple[tuple[int, int], ...]:
+    """``(-min, max)`` of the integer offsets along each axis: the sympy index ``i_d + o_d``
+    minus ``i_d`` is ``o_d`` exactly when ``o_d`` is an integer constant."""
+    if not offsets:
+        raise ValueError("access_span of no offsets")
+    return tuple((-min(o[d] for o in offsets), max(o[d] for o in offsets))
+                 for d in range(ndim))
+
+
+def _span_sympy(offsets: tuple, ndim: int) -> tuple[tuple[int, int], ...]:
+    """The general analyser: offsets as sympy expressions of the index symbols."""
     import sympy
 
     idx = index_symbols(ndim)

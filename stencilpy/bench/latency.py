@@ -158,7 +158,7 @@ def report(s: dict, repeat: int) -> str:
                  f"{ms(s['cold_compile'][0])}  [{ms(s['cold_compile'][1]).strip()}]   target "
                  f"<= 200 ms (IR generation, importing llvmlite, O3, object code, loading)")
     lines.append(f"     cold cache: decorate + call {ms(s['cold_first'][0])}  "
-                 f"[{ms(s['cold_first'][1]).strip()}]   (includes importing sympy and llvmlite)")
+                 f"[{ms(s['cold_first'][1]).strip()}]   (includes importing llvmlite; sympy only for offsets that are not ints)")
     lines.append(f"{ok(s['warm'][0], 'warm')} warm cache: decorate + call {ms(s['warm'][0])}  "
                  f"[{ms(s['warm'][1]).strip()}]   target <= 20 ms (decorate "
                  f"{s['warm_decorate'] * 1e3:.1f} ms, first call {s['warm_call'] * 1e3:.1f} ms; "

@@ -175,56 +175,146 @@ from stencilpy.mpdata import Solver, cases
 t1 = time.perf_counter()
 ndim, opts = int(sys.argv[1]), json.loads(sys.argv[2])
 shape = {1: (64,), 2: (64, 48), 3: (16, 12, 10)}[ndim]
-psi = cases.smooth_field(shape)
+psi = cases.smooth_field(shape) + 0.1
 if ndim > 1:
     courant = cases.random_nondivergent_courant(shape, 0.5)
 else:
-    courant = cases.constant_courant(shape, 0.4)
+    courant = (cases.constant_courant(shape, 0.4)[0].copy(),)
+bcs = opts.get("boundaries")
+if bcs is not None:                               # "constant:<v>" -> Constant(v)
+    from stencilpy.mpdata.boundaries import parse_boundaries
+    def side(s):
+        if isinstance(s, list):
+            return tuple(side(x) for x in s)
+        if not s.startswith("constant:"):
+            return s
+        from stencilpy.mpdata.boundaries import Constant
+        return Constant(float(s.split(":")[1]))
+    bcs = parse_boundaries([side(s) for s in bcs] if isinstance(bcs, list) else side(bcs),
+                           ndim)
+    courant = tuple(c.copy() for c in courant)
+    for d, pair in enumerate(bcs):                # no flux through a rigid wall
+        for s, entry in zip(pair, (0, shape[d])):
+            if s == "rigid":
+                index = [slice(None)] * ndim
+                index[d] = entry
+                courant[d][tuple(index)] = 0.0
+    opts["boundaries"] = bcs
 if opts.pop("g_factor", False):                   # G != 1 (the general path)
     opts["g_factor"] = 1.0 + 0.2 * cases.smooth_field(shape, seed=3) / 4.0
 c0, w0 = time.process_time(), time.perf_counter()
 solver = Solver(psi, courant, **opts)      # (may analyse a kernel: its halo sizes the arrays)
 solver.compile()
 cpu, seconds = time.process_time() - c0, time.perf_counter() - w0
-print(json.dumps(dict(import_s=t1 - t0, compile_s=seconds, compile_cpu_s=cpu)))
+from stencilpy.runtime import jit
+print(json.dumps(dict(import_s=t1 - t0, compile_s=seconds, compile_cpu_s=cpu,
+                      llvm_kernels=len(jit._LOADED), sympy="sympy" in sys.modules)))
 """
 
+#: every configuration class: the fused periodic kernels, and the general path (explicit
+#: halos) with every boundary kind (open, rigid, Constant, mixed per axis and side) and G
 COMPILE_CONFIGS = [(2, dict(n_iters=2)), (2, dict(n_iters=2, nonoscillatory=True)),
                    (2, dict(n_iters=3, nonoscillatory=True)),
                    (2, dict(n_iters=2, nonoscillatory=True, infinite_gauge=True)),
                    (2, dict(n_iters=2, third_order_terms=True)),
                    (1, dict(n_iters=2, nonoscillatory=True)),
                    (3, dict(n_iters=2)), (3, dict(n_iters=2, nonoscillatory=True)),
-                   # the general path (explicit halos): open boundaries, or G
+                   (3, dict(n_iters=3, nonoscillatory=True)),
+                   # open
                    (1, dict(n_iters=2, nonoscillatory=True, boundaries="open")),
                    (2, dict(n_iters=2, boundaries="open")),
                    (2, dict(n_iters=2, nonoscillatory=True, boundaries="open")),
                    (2, dict(n_iters=2, nonoscillatory=True, infinite_gauge=True,
                             boundaries="open")),
-                   (2, dict(n_iters=2, nonoscillatory=True, g_factor=True)),
+                   (2, dict(n_iters=3, nonoscillatory=True, third_order_terms=True,
+                            boundaries="open")),
                    (3, dict(n_iters=2, boundaries="open")),
-                   (3, dict(n_iters=2, nonoscillatory=True, boundaries="open"))]
+                   (3, dict(n_iters=2, nonoscillatory=True, boundaries="open")),
+                   # rigid
+                   (1, dict(n_iters=2, nonoscillatory=True, boundaries="rigid")),
+                   (2, dict(n_iters=2, nonoscillatory=True, boundaries="rigid")),
+                   (3, dict(n_iters=2, nonoscillatory=True, boundaries="rigid")),
+                   # Constant
+                   (1, dict(n_iters=2, nonoscillatory=True, boundaries="constant:0.5")),
+                   (2, dict(n_iters=2, nonoscillatory=True, boundaries="constant:0.5")),
+                   (3, dict(n_iters=2, nonoscillatory=True, boundaries="constant:0.5")),
+                   # mixed per axis and side
+                   (2, dict(n_iters=2, nonoscillatory=True,
+                            boundaries=["periodic", ["open", "rigid"]])),
+                   (3, dict(n_iters=2, nonoscillatory=True,
+                            boundaries=[["constant:1.0", "open"], "periodic", "rigid"])),
+                   # G
+                   (1, dict(n_iters=2, nonoscillatory=True, g_factor=True)),
+                   (2, dict(n_iters=2, nonoscillatory=True, g_factor=True)),
+                   (2, dict(n_iters=2, nonoscillatory=True, g_factor=True, g_form="pympdata",
+                            boundaries="open")),
+                   (3, dict(n_iters=2, nonoscillatory=True, g_factor=True, boundaries="open"))]
 
 
-def cold_compile(say, repeats=1):
-    """Each configuration in a fresh process with an empty cache directory."""
+def _cold_once(ndim, opts, pythonpath=None):
+    """One cold compile in a fresh process with an empty cache; None if that tree cannot
+    run the configuration (a baseline without the feature)."""
+    tree = Path(__file__).resolve().parents[2] if pythonpath is None else Path(pythonpath)
+    with tempfile.TemporaryDirectory(prefix="stencilpy-cold-") as cache:
+        env = dict(os.environ, STENCILPY_CACHE_DIR=cache, PYTHONPATH=str(tree))
+        # cwd: "python -c" puts it first on sys.path
+        proc = subprocess.run([sys.executable, "-c", _COLD_CHILD, str(ndim), json.dumps(opts)],
+                              capture_output=True, text=True, env=env, timeout=600, cwd=tree)
+    if proc.returncode != 0:
+        if pythonpath is not None:
+            return None
+        raise RuntimeError(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def config_label(ndim, opts) -> str:
+    """``3-D it2 fct open`` style label of a configuration."""
+    parts = [f"{ndim}-D", f"it{opts.get('n_iters', 2)}"]
+    parts += [short for key, short in (("nonoscillatory", "fct"), ("infinite_gauge", "iga"),
+                                       ("third_order_terms", "tot")) if opts.get(key)]
+    if opts.get("g_factor"):
+        parts.append("G" + ("(pympdata)" if opts.get("g_form") == "pympdata" else ""))
+    bcs = opts.get("boundaries", "periodic")
+    parts.append(bcs if isinstance(bcs, str) else json.dumps(bcs).replace('"', ""))
+    return " ".join(parts)
+
+
+def cold_compile(say, repeats=1, baseline=None):
+    """Each configuration in a fresh process with an empty cache directory, best of
+    ``repeats`` (wall time); with ``baseline`` (a source tree) the same configurations
+    with that tree, interleaved run by run, in a second column."""
     rows = []
+    head = "| configuration | compile s (cpu s) | LLVM kernels | sympy |"
+    if baseline is not None:
+        head = ("| configuration | baseline compile s (cpu s) | kernels | compile s (cpu s) "
+                "| kernels | sympy |")
+    say(head)
+    say("|" + "---|" * (head.count("|") - 1))
     for ndim, opts in COMPILE_CONFIGS:
-        best = None
+        best, base = None, None
         for _ in range(repeats):
-            with tempfile.TemporaryDirectory(prefix="stencilpy-cold-") as cache:
-                env = dict(os.environ, STENCILPY_CACHE_DIR=cache)
-                proc = subprocess.run([sys.executable, "-c", _COLD_CHILD, str(ndim),
-                                       json.dumps(opts)], capture_output=True, text=True,
-                                      env=env, timeout=600)
-            if proc.returncode != 0:
-                raise RuntimeError(proc.stderr)
-            result = json.loads(proc.stdout.strip().splitlines()[-1])
+            if baseline is not None:
+                result = _cold_once(ndim, dict(opts), baseline)
+                if result is not None and (base is None or result["compile_s"] < base["compile_s"]):
+                    base = result
+            result = _cold_once(ndim, dict(opts))
             if best is None or result["compile_s"] < best["compile_s"]:
                 best = result
-        rows.append(dict(ndim=ndim, options=opts, **best))
-        say(f"  {ndim}-D {json.dumps(opts):<62} compile {best['compile_s']:.2f} s "
-            f"(cpu {best['compile_cpu_s']:.2f} s); import {best['import_s']:.2f} s")
+        row = dict(ndim=ndim, options=opts, label=config_label(ndim, opts), **best)
+        cells = [row["label"]]
+        if baseline is not None:
+            row["baseline"] = base
+            cells += ["n/a", "-"] if base is None else \
+                [f"{base['compile_s']:.2f} ({base['compile_cpu_s']:.2f})",
+                 str(base.get("llvm_kernels", "?"))]
+        cells += [f"{best['compile_s']:.2f} ({best['compile_cpu_s']:.2f})",
+                  str(best["llvm_kernels"]), "yes" if best["sympy"] else "no"]
+        say("| " + " | ".join(cells) + " |")
+        rows.append(row)
+    worst = max(rows, key=lambda r: r["compile_s"])
+    say(f"slowest: {worst['label']} {worst['compile_s']:.2f} s; import of stencilpy.mpdata "
+        f"{min(r['import_s'] for r in rows):.2f}-{max(r['import_s'] for r in rows):.2f} s "
+        "(not included)")
     return rows
 
 
@@ -288,8 +378,13 @@ def parse_args(argv):
     p.add_argument("--threads", default=None,
                    help="comma list of thread counts (default: 1 and all cores)")
     p.add_argument("--repeats", type=int, default=5, help="timed repeats (default 5)")
+    p.add_argument("--repeats-compile", type=int, default=1,
+                   help="with --compile: cold runs per configuration, the best kept (default 1)")
     p.add_argument("--compile", action="store_true",
                    help="measure the cold compile time of the MPDATA kernels instead")
+    p.add_argument("--baseline", type=Path, default=None,
+                   help="with --compile: also time this source tree (e.g. an exported older "
+                        "commit), interleaved, in a second column")
     p.add_argument("--cone", action="store_true",
                    help="the rotating-cone table (error norms, mass, time vs numpy) instead")
     p.add_argument("--json", type=Path, default=None, help="write the results to this file")
@@ -301,8 +396,9 @@ def main(argv=None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     say = lambda text="": print(text, flush=True)          # noqa: E731
     if args.compile:
-        say("cold compile of every kernel a configuration uses (fresh process, empty cache):")
-        rows = cold_compile(say)
+        say("cold compile of every kernel a configuration uses (fresh process, empty cache; "
+            f"best of {args.repeats_compile}):")
+        rows = cold_compile(say, args.repeats_compile, args.baseline)
     elif args.cone:
         rows = cone_table(say)
     else:

@@ -13,7 +13,12 @@ Every axis has a kind on each side:
   ``Extrapolated(eps=inf)`` for a non-negative field; libmpdata++ ``open`` for the field,
   see docs/mpdata.md for the velocity halos);
 * ``"rigid"`` - a wall: no flux through the boundary face.  The Courant number on that
-  face must be zero (checked); the halo is zero-gradient as for ``"open"``.
+  face must be zero (checked); the halo is zero-gradient as for ``"open"``;
+* ``Constant(value)`` - a fixed outside state (PyMPDATA's ``Constant``): the halo cells of
+  the field hold ``value``, so what flows in through the boundary face carries ``value``;
+  the velocity halos are zero-gradient as for ``"open"``, and the limiter's coefficients
+  there are beta_down = ``value`` and beta_up = 0 (PyMPDATA writes ``value`` into its
+  complex (beta_down, beta_up) halo, so no antidiffusive flux leaves through that side).
 
 Accepted forms of ``boundaries=``: ``None`` or one kind for every axis and side; a
 sequence with one entry per axis, each a kind or a ``(low, high)`` pair; or a mapping
@@ -24,27 +29,63 @@ periodic).
 (('open', 'open'), ('open', 'open'))
 >>> parse_boundaries({1: ("open", "rigid")}, 2)
 (('periodic', 'periodic'), ('open', 'rigid'))
+>>> parse_boundaries(["periodic", Constant(0.5)], 2)
+(('periodic', 'periodic'), (Constant(0.5), Constant(0.5)))
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
 KINDS = ("periodic", "open", "rigid")
 
+
+@dataclass(frozen=True)
+class Constant:
+    """A boundary side whose outside cells hold ``value`` (a finite number).
+
+    >>> Constant(2)
+    Constant(2.0)
+    """
+
+    value: float
+
+    def __post_init__(self):
+        try:
+            value = float(self.value)
+        except (TypeError, ValueError):
+            value = math.nan
+        if isinstance(self.value, (bool, np.bool_, str, bytes)) or not math.isfinite(value):
+            raise ValueError(f"Constant(value): value must be a finite number (the field's "
+                             f"value outside the domain), got {self.value!r}")
+        object.__setattr__(self, "value", value)
+
+    def __repr__(self) -> str:
+        return f"Constant({self.value!r})"
+
+
+def constant_value(side) -> float | None:
+    """``side.value`` for a ``Constant`` side, else None."""
+    return side.value if isinstance(side, Constant) else None
+
 #: largest |Courant number| accepted on a rigid wall
 WALL_TOLERANCE = 1e-12
 
 
-def _kind(value, where) -> str:
+def _kind(value, where):
+    if isinstance(value, Constant):
+        return value
     if not isinstance(value, str) or value.lower() not in KINDS:
         raise ValueError(f"boundaries{where}: unknown boundary {value!r}; use one of "
-                         f"{', '.join(map(repr, KINDS))}")
+                         f"{', '.join(map(repr, KINDS))} or Constant(value)")
     return value.lower()
 
 
 def _pair(value, where) -> tuple:
-    if isinstance(value, str):
+    if isinstance(value, (str, Constant)):
         kind = _kind(value, where)
         return kind, kind
     if isinstance(value, (tuple, list)) and len(value) == 2:
@@ -53,8 +94,8 @@ def _pair(value, where) -> tuple:
             raise ValueError(f"boundaries{where}: 'periodic' must be on both sides of an "
                              f"axis, got ({low!r}, {high!r}); use open or rigid on both")
         return low, high
-    raise ValueError(f"boundaries{where} must be a kind ({', '.join(map(repr, KINDS))}) or "
-                     f"a (low, high) pair of kinds, got {value!r}")
+    raise ValueError(f"boundaries{where} must be a kind ({', '.join(map(repr, KINDS))}, "
+                     f"Constant(value)) or a (low, high) pair of kinds, got {value!r}")
 
 
 def parse_boundaries(boundaries, ndim: int, dims=None) -> tuple:
@@ -62,7 +103,7 @@ def parse_boundaries(boundaries, ndim: int, dims=None) -> tuple:
     dimension names of the field (for a mapping keyed by name)."""
     if boundaries is None:
         return (("periodic", "periodic"),) * ndim
-    if isinstance(boundaries, str):
+    if isinstance(boundaries, (str, Constant)):
         return (_pair(boundaries, ""),) * ndim
     if isinstance(boundaries, dict):
         out = [("periodic", "periodic")] * ndim

@@ -48,6 +48,7 @@ import numpy as np
 # input checks only (shared with the solver); the numerics below are this module's own
 from stencilpy.mpdata.boundaries import (
     check_walls,
+    constant_value,
     parse_boundaries,
     periodic_axes,
     validate_g_factor,
@@ -184,13 +185,22 @@ def _at_cells(padded, h, shape, d=None, o=0):
     return padded[tuple(idx)]
 
 
-def _pad(cells, h, bcs):
+def _pad(cells, h, bcs, outside="value"):
     """``cells`` with ``h`` halo cells on every side of every axis: wrapped along periodic
-    axes, the edge value repeated (zero gradient) along open and rigid ones.  Axis by
-    axis, each over the already padded others, so corners are filled too."""
-    for d, (low, _high) in enumerate(bcs):
+    axes, the edge value repeated (zero gradient) along open and rigid ones.  On a
+    ``Constant`` side the halo holds ``outside``: "value" (the field), "edge" (zero
+    gradient: the G factor), or a number (the limiter's coefficients).  Axis by axis,
+    each over the already padded others, so corners are filled too."""
+    for d, (low, high) in enumerate(bcs):
         widths = [(h, h) if ax == d else (0, 0) for ax in range(cells.ndim)]
         cells = np.pad(cells, widths, mode="wrap" if low == "periodic" else "edge")
+        for side, part in ((low, slice(0, h)), (high, slice(-h, None))):
+            value = constant_value(side)
+            if value is None or outside == "edge":
+                continue
+            index = [slice(None)] * cells.ndim
+            index[d] = part
+            cells[tuple(index)] = value if outside == "value" else outside
     return cells
 
 
@@ -364,7 +374,8 @@ def _limit(psi_k, padded, h, shape, pseudo, fluxes, extrema_n, eps, grid):
     if grid.g is not None:
         g = _at_cells(grid.g, h, shape)
         up, down = up * g, down * g
-    beta_up = _pad(up / (incoming + eps), 1, grid.bcs)
+    # (a Constant side: beta_up = 0 and beta_down = the value there, as PyMPDATA)
+    beta_up = _pad(up / (incoming + eps), 1, grid.bcs, outside=0.0)
     beta_down = _pad(down / (outgoing + eps), 1, grid.bcs)
 
     limited = []
@@ -456,7 +467,7 @@ def _prepare(psi, courant, options, boundaries=None, g_factor=None, g_form="lite
             "third_order_terms=False in 3-D"
         )
     h = halo_width(third_order_terms=opts.third_order_terms)
-    grid = _Grid(bcs, None if g is None else _pad(g, h, bcs), g_form)
+    grid = _Grid(bcs, None if g is None else _pad(g, h, bcs, outside="edge"), g_form)
     return psi, courant, opts, grid
 
 

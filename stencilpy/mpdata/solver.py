@@ -21,6 +21,7 @@ import numpy as np
 
 from stencilpy.mpdata.boundaries import (
     check_walls,
+    constant_value,
     parse_boundaries,
     periodic_axes,
     validate_g_factor,
@@ -145,7 +146,8 @@ class Solver:
     along axis ``d`` (entry ``m`` is the face on the low side of cell ``m``; along a
     periodic axis entries 0 and ``N_d`` are the same face) and ``N_e`` along the others.
     Options: see :class:`Options`.  ``threads``: worker threads of the kernels (default:
-    all cores).  ``boundaries``: periodic (default), open or rigid per axis and side (see
+    all cores).  ``boundaries``: periodic (default), open, rigid or ``Constant(value)`` per
+    axis and side (see
     :mod:`stencilpy.mpdata.boundaries`; a mapping may use the DataArray's dimension
     names).  ``g_factor``: the density / Jacobian G (a positive cell field; ``courant`` is
     then G C) and ``g_form`` its pseudo-velocity form ("literature" or "pympdata").
@@ -247,17 +249,18 @@ class Solver:
         g = np.ones(padded)
         if self.g_factor is not None:
             g[self._interior] = self.g_factor
-        self._fill_cells(g)
+        self._fill_cells(g, outside="edge")
         self._g = g
         n = self.ndim
         self._v = [tuple(np.zeros(padded) for _ in range(n)) for _ in range(2)]
         self._b = (np.zeros(padded), np.zeros(padded)) if o.nonoscillatory else None
         self._lim = tuple(np.zeros(padded) for _ in range(n)) if o.nonoscillatory else None
 
-    def _fill_axis(self, a, e, faces=False) -> None:
+    def _fill_axis(self, a, e, faces=False, outside="edge") -> None:
         """Refill the halo of padded array ``a`` along axis ``e``: wrapped (periodic) or
-        the edge value repeated.  ``faces``: ``a`` is the face component along ``e``, whose
-        entries ``h .. h + n`` are the ``n + 1`` faces of the domain."""
+        the edge value repeated; on a ``Constant`` side ``outside``: "edge" (zero gradient),
+        "value" (the side's value) or a number.  ``faces``: ``a`` is the face component
+        along ``e``, whose entries ``h .. h + n`` are the ``n + 1`` faces of the domain."""
         h, n = self._halo, self.shape[e]
         idx = [slice(None)] * self.ndim
 
@@ -274,13 +277,20 @@ class Solver:
                 for j in [*range(h), *range(top, n + 2 * h)]:
                     a[at(j, j + 1)] = a[at(h + (j - h) % n, h + (j - h) % n + 1)]
         else:
-            a[at(0, h)] = a[at(h, h + 1)]
-            a[at(top, n + 2 * h)] = a[at(top - 1, top)]
+            low, high = self.boundaries[e]
+            for side, part, edge in ((low, at(0, h), at(h, h + 1)),
+                                     (high, at(top, n + 2 * h), at(top - 1, top))):
+                value = constant_value(side)
+                if value is None or outside == "edge":
+                    a[part] = a[edge]
+                else:
+                    a[part] = value if outside == "value" else outside
 
-    def _fill_cells(self, a) -> None:
-        """Refill the halo cells of a padded cell field, axis by axis (corners included)."""
+    def _fill_cells(self, a, outside="value") -> None:
+        """Refill the halo cells of a padded cell field, axis by axis (corners included);
+        ``outside``: what a ``Constant`` side's halo holds (see ``_fill_axis``)."""
         for e in range(self.ndim):
-            self._fill_axis(a, e)
+            self._fill_axis(a, e, outside=outside)
 
     def _fill_faces(self, comps) -> None:
         """Refill the halos of a padded face field (one array per component): along its own
@@ -330,8 +340,8 @@ class Solver:
             used = pseudo
             if o.nonoscillatory:                                             # (7), Sec. 7
                 k.beta(cur, psi_n, *pseudo, g, eps, out=v(k.beta, self._b), **call)
-                self._fill_cells(self._b[0])
-                self._fill_cells(self._b[1])
+                self._fill_cells(self._b[0], outside=0.0)      # beta_up (Constant: 0)
+                self._fill_cells(self._b[1])                   # beta_down (the value)
                 k.limit(*pseudo, *self._b, out=v(k.limit, self._lim), **call)
                 self._fill_faces(self._lim)
                 used = self._lim
@@ -342,6 +352,20 @@ class Solver:
             cur, nxt = nxt, cur
         # the new field is in cur; psi_n's buffer becomes free
         self._psi_index = next(j for j, b in enumerate(self._bufs) if b is cur)
+
+    def set_courant(self, courant) -> None:
+        """Use new face Courant numbers (G C with a G factor) from the next step on: winds
+        that vary in time.  Checked like the constructor's (shapes, periodic faces, rigid
+        walls; a RuntimeWarning when the outflow sum exceeds 1)."""
+        new = _courant(courant, self.shape, self.boundaries)
+        sum_out = max_outflow_courant(new, self.g_factor)
+        if sum_out > 1.0 + 1e-12:
+            warnings.warn(f"the largest outflow Courant sum is {sum_out:.4g} > 1: donor-cell "
+                          "passes are unstable; use a smaller time step", RuntimeWarning,
+                          stacklevel=2)
+        for d, (comp, padded) in enumerate(zip(new, self._c)):
+            padded[...] = self._pad_faces(comp, d)
+        self.courant = new
 
     def kernels_used(self) -> tuple:
         """The stencils one step of this configuration calls."""

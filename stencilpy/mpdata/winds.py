@@ -33,6 +33,10 @@ How the faces are built (docs/mpdata.md, "Winds from data"):
 * **Courant limit**: the largest outflow sum ``sum_d ([C_{i+1/2}]^+ - [C_{i-1/2}]^-) / G_i``
   must be <= 1 (``courant_limit``); otherwise a :class:`CourantLimitError` says by how much
   and which time step would do.
+* **Winds that vary in time** (``advect_xarray``): a wind with a ``time_dim`` dimension
+  (default "time") that the tracer does not have holds one wind per step: step ``k`` uses
+  index ``k`` (its length must be ``n_steps``); the Courant numbers are rebuilt before every
+  step and every step's are checked against the limit before the run starts.
 """
 
 from __future__ import annotations
@@ -246,11 +250,44 @@ def courant_from_winds(tracer, u=None, v=None, w=None, *, dt, winds=None, bounda
     return tuple(courant), g, bcs
 
 
+def _time_slices(tracer, u, v, w, winds, time_dim, n_steps):
+    """``(at(k), varying)``: ``at(k)`` gives ``(u, v, w, winds)`` of step ``k`` (the winds
+    with a ``time_dim`` the tracer lacks taken at index ``k``)."""
+    given = dict(winds) if winds is not None else {"u": u, "v": v, "w": w}
+    varying = {key for key, wind in given.items()
+               if _is_dataarray(wind) and time_dim is not None and time_dim in wind.dims
+               and time_dim not in tracer.dims}
+    for key in sorted(varying, key=str):
+        length = given[key].sizes[time_dim]
+        if length != n_steps:
+            raise WindsError(f"the wind {key!r} varies along {time_dim!r} with {length} "
+                             f"entries, but n_steps = {n_steps}: give one wind per step "
+                             f"(select or interpolate to the step times first)")
+
+    def at(k):
+        now = {key: (wind.isel({time_dim: k}, drop=True) if key in varying else wind)
+               for key, wind in given.items()}
+        if winds is not None:
+            return None, None, None, now
+        return now["u"], now["v"], now["w"], None
+    return at, bool(varying)
+
+
+def _check_limit(courant, g, dt, courant_limit, when=""):
+    worst = max_outflow_courant(courant, g)
+    if worst > courant_limit:
+        raise CourantLimitError(
+            f"dt = {float(dt):g} s is too long for these winds{when}: the largest outflow "
+            f"Courant sum is {worst:.4g} > {courant_limit:g} (donor-cell passes would be "
+            f"unstable); use dt <= {float(dt) * courant_limit / worst:.4g} s (and more steps)")
+
+
 def advect_xarray(tracer, u=None, v=None, w=None, *, dt, n_steps, winds=None,
                   boundaries=None, radius=EARTH_RADIUS, courant_limit=1.0, progress=None,
-                  threads=None, **options):
+                  threads=None, time_dim="time", **options):
     """Advance ``tracer`` (an ``xarray.DataArray``) ``n_steps`` steps of ``dt`` seconds with
-    MPDATA in the (constant) winds ``u``, ``v``, ``w`` (or ``winds={dim: wind}``).
+    MPDATA in the winds ``u``, ``v``, ``w`` (or ``winds={dim: wind}``), constant or, along
+    ``time_dim``, one per step.
 
     ``boundaries``: as for :class:`~stencilpy.mpdata.Solver`, a mapping may use dimension
     names; default: longitude periodic when it spans 360 degrees, everything else open.
@@ -261,17 +298,61 @@ def advect_xarray(tracer, u=None, v=None, w=None, *, dt, n_steps, winds=None,
     """
     from stencilpy.mpdata.solver import Solver
 
-    courant, g, bcs = courant_from_winds(tracer, u, v, w, dt=dt, winds=winds,
-                                         boundaries=boundaries, radius=radius)
-    worst = max_outflow_courant(courant, g)
-    if worst > courant_limit:
-        raise CourantLimitError(
-            f"dt = {float(dt):g} s is too long for these winds: the largest outflow Courant "
-            f"sum is {worst:.4g} > {courant_limit:g} (donor-cell passes would be unstable); "
-            f"use dt <= {float(dt) * courant_limit / worst:.4g} s (and more steps)")
+    if isinstance(n_steps, (bool, np.bool_)) or not isinstance(n_steps, (int, np.integer)) \
+            or n_steps < 0:
+        raise WindsError(f"n_steps must be a whole number >= 0, got {n_steps!r}")
+    n_steps = int(n_steps)
+    at, varying = _time_slices(tracer, u, v, w, winds, time_dim, n_steps)
+
+    def courant_at(k):
+        u_k, v_k, w_k, winds_k = at(k)
+        return courant_from_winds(tracer, u_k, v_k, w_k, dt=dt, winds=winds_k,
+                                  boundaries=boundaries, radius=radius)
+
+    if varying and n_steps == 0:
+        out = tracer.copy()
+        out.attrs = dict(tracer.attrs, mpdata_steps=0, mpdata_dt=float(dt))
+        return out
+    courant, g, bcs = courant_at(0)
+    if varying:                                   # every step checked before the run
+        for k in range(n_steps):
+            step_courant = courant if k == 0 else courant_at(k)[0]
+            _check_limit(step_courant, g, dt, courant_limit,
+                         f" at step {k} ({time_dim!r} index {k})")
+    else:
+        _check_limit(courant, g, dt, courant_limit)
     solver = Solver(tracer, courant, boundaries=bcs, g_factor=g, threads=threads, **options)
     if progress is None:
-        progress = int(n_steps) * int(np.prod(tracer.shape)) >= 10**7
-    out = solver.advance(n_steps, progress=progress)
-    out.attrs = dict(tracer.attrs, mpdata_steps=int(n_steps), mpdata_dt=float(dt))
+        progress = n_steps * int(np.prod(tracer.shape)) >= 10**7
+    if not varying:
+        out = solver.advance(n_steps, progress=progress)
+    else:
+        out = _advance_varying(solver, n_steps, lambda k: courant_at(k)[0], progress)
+    out.attrs = dict(tracer.attrs, mpdata_steps=n_steps, mpdata_dt=float(dt))
     return out
+
+
+def _advance_varying(solver, n_steps, courant_at, progress):
+    """``n_steps`` steps, the Courant numbers of step ``k`` set before it."""
+    import contextlib
+
+    from stencilpy.mpdata.progress import ProgressBar
+
+    bar = contextlib.nullcontext()
+    report = None
+    if progress is True:
+        bar = ProgressBar(n_steps, label=f"MPDATA {'x'.join(map(str, solver.shape))}")
+        report = bar.update
+    elif callable(progress):
+        report = lambda done: progress(done, n_steps)          # noqa: E731
+    elif progress is not False:
+        raise ValueError(f"progress must be True, False or a callable(done, total), got "
+                         f"{progress!r}")
+    with bar:
+        for k in range(n_steps):
+            if k > 0:
+                solver.set_courant(courant_at(k))
+            solver.run(1)
+            if report is not None:
+                report(k + 1)
+    return solver.state

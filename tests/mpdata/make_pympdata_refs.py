@@ -20,7 +20,10 @@ How our boundaries map onto PyMPDATA's (``PyMPDATA.boundary_conditions``):
   difference by the ratio of the two edge differences when their denominator exceeds
   ``eps``; with ``eps=inf`` the ratio is 0 and the halo is ``max(edge value, 0)``, i.e. zero
   gradient for the non-negative fields used here; its vector halos repeat the edge faces;
-* ``rigid`` -> the same, with the Courant numbers of the wall faces set to zero.
+* ``rigid`` -> the same, with the Courant numbers of the wall faces set to zero;
+* ``Constant(value)`` -> ``Constant(value)`` for the advectee (PyMPDATA's condition is per
+  axis, so both sides carry the same value), ``Extrapolated(dim, eps=inf)`` for the advector
+  and the G factor (our velocity halos are zero-gradient on a Constant side).
 
 The G factor uses ``g_form="pympdata"`` (PyMPDATA 1.7 leaves 1/G out of the basic
 pseudo-velocity; see docs/mpdata.md).  3-D cases use a flow along x only: PyMPDATA keeps one
@@ -53,12 +56,21 @@ OPTION_SETS = {
                             third_order_terms=True),
 }
 
+def _constant(value):
+    from stencilpy.mpdata.boundaries import Constant
+    return Constant(value)
+
+
 BOUNDARY_SETS = {
-    1: {"open": ("open",), "rigid": ("rigid",), "mixed": (("rigid", "open"),)},
+    1: {"open": ("open",), "rigid": ("rigid",), "mixed": (("rigid", "open"),),
+        "constant": ("constant:1.5",), "constant0": ("constant:0.0",)},
     2: {"open": ("open", "open"), "rigid": ("rigid", "rigid"),
-        "mixed": ("periodic", ("open", "rigid")), "periodic": ("periodic", "periodic")},
+        "mixed": ("periodic", ("open", "rigid")), "periodic": ("periodic", "periodic"),
+        "constant": ("constant:0.25", "periodic"),
+        "constant-mixed": ("open", "constant:2.0")},
     3: {"open": ("open",) * 3, "rigid": ("rigid",) * 3,
-        "mixed": (("open", "rigid"), "periodic", "open")},
+        "mixed": (("open", "rigid"), "periodic", "open"),
+        "constant": ("constant:0.5", "open", "periodic")},
 }
 
 
@@ -73,14 +85,20 @@ def _cases() -> dict:
             (2, "open", ("it1", "it2", "it3-fct", "it2-fct-iga-tot")),
             (2, "rigid", ("it2", "it3-fct", "it2-fct-iga-tot")),
             (2, "mixed", ("it3-fct",)),
-            (3, "open", ("it3-fct",)), (3, "rigid", ("it3-fct",)), (3, "mixed", ("it3-fct",))]
+            (3, "open", ("it3-fct",)), (3, "rigid", ("it3-fct",)), (3, "mixed", ("it3-fct",)),
+            # PyMPDATA's Constant (added later: generate with ``--missing``)
+            (1, "constant", ("it2", "it3-fct", "it2-fct-iga-tot")),
+            (1, "constant0", ("it2-fct-iga",)),
+            (2, "constant", ("it3-fct", "it2-tot")), (2, "constant-mixed", ("it2-fct-iga-tot",)),
+            (3, "constant", ("it3-fct",))]
     cases = {}
     for ndim, bname, onames in plan:
         for oname in onames:
             cases[f"{bname}-{ndim}d-{oname}"] = dict(ndim=ndim, boundaries=bname,
                                                      options=oname, g=False)
     g_plan = [(1, "open", ("it2-fct-iga-tot",)), (2, "periodic", ("it3-fct",)),
-              (2, "open", ("it3-fct",)), (2, "mixed", ("it3-fct",))]
+              (2, "open", ("it3-fct",)), (2, "mixed", ("it3-fct",)),
+              (2, "constant", ("it3-fct",))]
     for ndim, bname, onames in g_plan:
         for oname in onames:
             cases[f"g-{bname}-{ndim}d-{oname}"] = dict(ndim=ndim, boundaries=bname,
@@ -92,9 +110,16 @@ CASES = _cases()
 N_STEPS = 12
 
 
+def _side(spec):
+    """A boundary of ``BOUNDARY_SETS``: a kind, ``"constant:<value>"`` or a pair of them."""
+    if isinstance(spec, tuple):
+        return tuple(_side(s) for s in spec)
+    return _constant(float(spec.split(":")[1])) if spec.startswith("constant:") else spec
+
+
 def _bcs(ndim, bname):
     from stencilpy.mpdata.boundaries import parse_boundaries
-    return parse_boundaries(BOUNDARY_SETS[ndim][bname], ndim)
+    return parse_boundaries(tuple(_side(s) for s in BOUNDARY_SETS[ndim][bname]), ndim)
 
 
 def inputs(name):
@@ -144,7 +169,9 @@ _STEPPERS = {}
 def pympdata_advance(psi, courant, g, options, bcs, n_steps):
     """Run PyMPDATA with the boundary mapping of the module docstring."""
     from PyMPDATA import Options, ScalarField, Solver, Stepper, VectorField
-    from PyMPDATA.boundary_conditions import Extrapolated, Periodic
+    from PyMPDATA.boundary_conditions import Constant, Extrapolated, Periodic
+
+    from stencilpy.mpdata.boundaries import constant_value
     from PyMPDATA.impl.enumerations import INNER, MID3D, OUTER
 
     ndim = psi.ndim
@@ -156,9 +183,18 @@ def pympdata_advance(psi, courant, g, options, bcs, n_steps):
                                  non_unit_g_factor=g is not None)
     conds = tuple(Periodic() if low == "periodic" else Extrapolated(dims[d], eps=np.inf)
                   for d, (low, _high) in enumerate(bcs))
+    scalar_conds = []
+    for d, (low, high) in enumerate(bcs):
+        if constant_value(low) is None and constant_value(high) is None:
+            scalar_conds.append(conds[d])
+        elif low != high:
+            raise ValueError(f"axis {d}: PyMPDATA's Constant is per axis; got {low}, {high}")
+        else:
+            scalar_conds.append(Constant(constant_value(low)))
     solver = Solver(
         stepper=_STEPPERS[key],
-        advectee=ScalarField(psi.copy(), halo=opts.n_halo, boundary_conditions=conds),
+        advectee=ScalarField(psi.copy(), halo=opts.n_halo,
+                             boundary_conditions=tuple(scalar_conds)),
         advector=VectorField(tuple(c.copy() for c in courant), halo=opts.n_halo,
                              boundary_conditions=conds),
         g_factor=None if g is None else ScalarField(g.copy(), halo=opts.n_halo,
@@ -173,7 +209,9 @@ def write(name) -> Path:
     t0 = time.perf_counter()
     result = pympdata_advance(psi, courant, g, options, bcs, N_STEPS)
     import PyMPDATA
-    meta = dict(case=CASES[name], options=options, boundaries=bcs, n_steps=N_STEPS,
+    stored = [[s if isinstance(s, str) else f"constant:{s.value!r}" for s in pair]
+              for pair in bcs]
+    meta = dict(case=CASES[name], options=options, boundaries=stored, n_steps=N_STEPS,
                 g_form="pympdata", pympdata=getattr(PyMPDATA, "__version__", "1.7.3"))
     arrays = {f"courant{d}": c for d, c in enumerate(courant)}
     if g is not None:
@@ -194,7 +232,7 @@ def load(path):
         ndim = f["psi0"].ndim
         courant = tuple(f[f"courant{d}"] for d in range(ndim))
         g = f["g_factor"] if "g_factor" in f.files else None
-        bcs = tuple(tuple(pair) for pair in meta["boundaries"])
+        bcs = tuple(tuple(_side(s) for s in pair) for pair in meta["boundaries"])
         return (f["psi0"], courant, g, meta["options"], bcs, meta["n_steps"], f["result"])
 
 

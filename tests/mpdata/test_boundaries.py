@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from stencilpy.mpdata import Solver, cases
-from stencilpy.mpdata.boundaries import parse_boundaries
+from stencilpy.mpdata.boundaries import Constant, parse_boundaries
 from stencilpy.mpdata.reference import mpdata_advance
 
 from ._util import SHAPES, option_id, options_for, random_courant, tot2d_needs_positive
@@ -19,6 +19,9 @@ BOUNDARIES = {
     "rigid": "rigid",
     "mixed": {1: ("open", "rigid"), 2: (("rigid", "open"), "periodic"),
               3: ("periodic", ("open", "rigid"), "open")},
+    # a different value on each side (PyMPDATA's Constant is per axis)
+    "constant": {1: (Constant(0.5), Constant(1.5)), 2: ("periodic", (Constant(0.0), "open")),
+                 3: ((Constant(2.0), "rigid"), "periodic", Constant(0.25))},
 }
 
 
@@ -84,7 +87,7 @@ def test_matches_numpy_reference(ndim, bname, opts):
 
 
 G_CASES = [pytest.param(ndim, bname, o, form, id=f"{ndim}d-{bname}-{option_id(o)}-{form}")
-           for ndim in (1, 2, 3) for bname in ("periodic", "open", "rigid")
+           for ndim in (1, 2, 3) for bname in ("periodic", "open", "rigid", "constant")
            for o in options_for(ndim) if o["n_iters"] > 1 and o["limited_velocity_feedback"]
            for form in ("literature", "pympdata")]
 
@@ -92,7 +95,7 @@ G_CASES = [pytest.param(ndim, bname, o, form, id=f"{ndim}d-{bname}-{option_id(o)
 @pytest.mark.parametrize("ndim, bname, opts, form", G_CASES)
 def test_g_factor_matches_numpy_reference(ndim, bname, opts, form):
     shape = SHAPES[ndim]
-    bcs = parse_boundaries(bname, ndim)
+    bcs = bcs_for(bname, ndim) if bname == "constant" else parse_boundaries(bname, ndim)
     g = np.random.default_rng(3).uniform(0.6, 1.4, shape)
     courant = courant_for(shape, bcs, seed=ndim + 1, max_sum=0.5)
     psi = positive_field(shape, ndim + 1)
@@ -118,6 +121,31 @@ def test_open_courant_one_shifts_and_lets_the_edge_value_in(opts):
         for _ in range(3):
             want = np.r_[want[0], want[:-1]] if sign > 0 else np.r_[want[1:], want[-1]]
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("opts", ALL_1D)
+def test_constant_courant_one_lets_the_constant_in(opts):
+    """C = 1 moves everything one cell per step; through the inflow face comes the side's
+    constant (a different one on each side), through the outflow face the field leaves."""
+    psi = np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0])
+    bcs = [(Constant(2.5), Constant(7.0))]
+    for sign, value in ((1.0, 2.5), (-1.0, 7.0)):
+        got = Solver(psi, (np.full(9, sign),), boundaries=bcs, **opts).advance(3)
+        want = np.r_[[value] * 3, psi[:-3]] if sign > 0 else np.r_[psi[3:], [value] * 3]
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-14)
+        ref = mpdata_advance(psi, (np.full(9, sign),), 3, boundaries=bcs, **opts)
+        np.testing.assert_allclose(ref, want, rtol=0, atol=1e-14)
+
+
+def test_constant_equal_to_the_uniform_field_keeps_it():
+    """Inflow of the field's own value into a uniform field in a nondivergent flow (2-D,
+    every option of the limiter): nothing changes."""
+    shape = (9, 7)
+    courant = cases.random_nondivergent_courant(shape, 0.6, seed=2)
+    for opts in (dict(n_iters=2), dict(n_iters=3, nonoscillatory=True)):
+        got = Solver(np.full(shape, 1.75), courant, boundaries=Constant(1.75),
+                     **opts).advance(4)
+        np.testing.assert_allclose(got, 1.75, rtol=0, atol=1e-13)
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3])
@@ -232,3 +260,10 @@ def test_errors_say_what_to_do():
     for bad in ("rigid", "wall"):
         with pytest.raises(ValueError):
             mpdata_advance(psi, c, 1, boundaries=bad)
+    for bad in (float("nan"), float("inf"), "1.0", True, None):
+        with pytest.raises(ValueError, match="finite number"):
+            Constant(bad)
+    with pytest.raises(ValueError, match="both sides"):
+        Solver(psi, c, boundaries=[("periodic", Constant(1.0))])
+    with pytest.raises(ValueError, match="Constant"):
+        Solver(psi, c, boundaries="constant")

@@ -86,4 +86,4 @@ def test_the_reference_shares_input_checks_only():
     assert _imports(courant) == {"__future__", "numpy"}
     assert _imports(reference) == {"__future__", "operator", "dataclasses", "numpy",
                                    "stencilpy.mpdata.courant", "stencilpy.mpdata.boundaries"}
-    assert _imports(boundaries) == {"__future__", "numpy"}
+    assert _imports(boundaries) == {"__future__", "math", "dataclasses", "numpy"}

@@ -1,6 +1,7 @@
 """The numpy reference and the stencilpy solver against PyMPDATA's answers, stored in
 ``tests/mpdata/pympdata_refs/`` by ``tests/mpdata/make_pympdata_refs.py`` (PyMPDATA 1.7.3;
-open and rigid boundaries in 1-D, 2-D and 3-D, mixed per-side boundaries, G != 1): both
+open, rigid and Constant boundaries in 1-D, 2-D and 3-D, mixed per-side boundaries,
+G != 1): both
 must agree to 1e-12 of max |psi0| after 12 steps.  ``STENCILPY_PYMPDATA_CROSSCHECK=1``
 reruns PyMPDATA live (test_pympdata_crosscheck.py)."""
 
@@ -24,10 +25,11 @@ def test_every_case_has_a_stored_answer():
     kinds = {(CASES[name]["ndim"], CASES[name]["boundaries"], CASES[name]["g"])
              for name in CASES}
     for ndim in (1, 2, 3):
-        for kind in ("open", "rigid", "mixed"):
+        for kind in ("open", "rigid", "mixed", "constant"):
             assert (ndim, kind, False) in kinds
     assert {k for k in kinds if k[2]} >= {(1, "open", True), (2, "periodic", True),
-                                          (2, "open", True), (2, "mixed", True)}
+                                          (2, "open", True), (2, "mixed", True),
+                                          (2, "constant", True)}
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])

@@ -178,6 +178,23 @@ def test_three_dimensional_with_vertical_wind():
     np.testing.assert_array_equal(out.values, want)
 
 
+def test_constant_boundaries_by_dimension_name():
+    """A Constant inflow on the western side, open elsewhere: the faces are zero gradient
+    there (as for open) and the run matches the numpy reference."""
+    from stencilpy.mpdata import Constant
+    tracer, u, v = cartesian()
+    bnd = {"x": (Constant(3.0), "open"), "y": "open"}
+    courant, g, bcs = courant_from_winds(tracer, abs(u) + 1.0, v, dt=100.0, boundaries=bnd)
+    assert bcs == (("open", "open"), (Constant(3.0), "open"))
+    np.testing.assert_allclose(courant[1], faces_by_hand(abs(u.values) + 1.0, 1, "edge") * 0.05,
+                               rtol=1e-15, atol=0)
+    out = advect_xarray(tracer, abs(u) + 1.0, v, dt=100.0, n_steps=6, boundaries=bnd,
+                        nonoscillatory=True)
+    want = mpdata_advance(tracer.values, courant, 6, boundaries=bcs, nonoscillatory=True)
+    np.testing.assert_allclose(out.values, want, rtol=0, atol=1e-12 * np.abs(want).max())
+    assert out.values[:, 0].mean() > tracer.values[:, 0].mean() + 0.5   # 3.0 flows in
+
+
 def test_input_errors():
     tracer, u, v = cartesian()
     with pytest.raises(WindsError, match="evenly spaced"):
@@ -218,3 +235,70 @@ def test_decreasing_latitudes_give_the_mirrored_run():
                          nonoscillatory=True)
     np.testing.assert_allclose(down.isel(flip).values, up.values, rtol=0, atol=1e-12)
     assert np.abs(up - tracer).max() > 1e-3
+
+
+# --------------------------------------------------------------------------- winds in time
+
+
+def winds_in_time(n_steps, seed=5, boundaries_periodic=False):
+    tracer, u, v = cartesian()
+    rng = np.random.default_rng(seed)
+    time = np.arange(n_steps) * 60.0
+    shape = (n_steps,) + tracer.shape
+    coords = dict(tracer.coords, time=("time", time))
+    ut = xr.DataArray(rng.uniform(-8, 8, shape), coords=coords, dims=("time", "y", "x"))
+    vt = xr.DataArray(rng.uniform(-8, 8, shape), coords=coords, dims=("time", "y", "x"))
+    return tracer, ut, vt
+
+
+@pytest.mark.parametrize("bname, opts", [("periodic", dict(n_iters=2)),
+                                         ("periodic", dict(n_iters=2, nonoscillatory=True)),
+                                         ("open", dict(n_iters=3, nonoscillatory=True)),
+                                         ("rigid", dict(n_iters=2))])
+def test_winds_varying_in_time_match_a_loop_of_fixed_wind_steps(bname, opts):
+    """One wind per step along "time": the same as a hand-written loop of one-step runs,
+    each with that step's wind held fixed (the fused periodic path and the general one)."""
+    n = 4
+    tracer, ut, vt = winds_in_time(n)
+    calls = []
+    out = advect_xarray(tracer, ut, vt, dt=60.0, n_steps=n, boundaries=bname,
+                        progress=lambda d, t: calls.append((d, t)), **opts)
+    want = tracer
+    for k in range(n):
+        want = advect_xarray(want, ut.isel(time=k), vt.isel(time=k), dt=60.0, n_steps=1,
+                             boundaries=bname, **opts)
+    np.testing.assert_allclose(out.values, want.values, rtol=0,
+                               atol=1e-13 * np.abs(want.values).max())
+    assert calls == [(k, n) for k in range(1, n + 1)]
+    assert out.dims == tracer.dims and out.attrs["mpdata_steps"] == n
+    # and different from holding the first wind for every step
+    first = advect_xarray(tracer, ut.isel(time=0), vt.isel(time=0), dt=60.0, n_steps=n,
+                          boundaries=bname, **opts)
+    assert np.abs(first.values - out.values).max() > 1e-6
+
+
+def test_winds_in_time_mixed_with_a_constant_wind_and_a_mapping():
+    n = 3
+    tracer, ut, vt = winds_in_time(n, seed=8)
+    v0 = vt.isel(time=0, drop=True)
+    out = advect_xarray(tracer, winds={"x": ut, "y": v0}, dt=60.0, n_steps=n)
+    want = tracer
+    for k in range(n):
+        want = advect_xarray(want, ut.isel(time=k), v0, dt=60.0, n_steps=1)
+    np.testing.assert_allclose(out.values, want.values, rtol=0,
+                               atol=1e-13 * np.abs(want.values).max())
+
+
+def test_winds_in_time_errors():
+    tracer, ut, vt = winds_in_time(3)
+    with pytest.raises(WindsError, match="3 entries, but n_steps = 4"):
+        advect_xarray(tracer, ut, vt, dt=60.0, n_steps=4)
+    fast = ut.copy()
+    fast[2] = fast[2] * 50.0                     # only step 2 breaks the limit
+    with pytest.raises(CourantLimitError, match="at step 2 .'time' index 2."):
+        advect_xarray(tracer, fast, vt, dt=60.0, n_steps=3)
+    with pytest.raises(WindsError, match="no time dimension"):
+        advect_xarray(tracer, ut, vt, dt=60.0, n_steps=3, time_dim="t")
+    out = advect_xarray(tracer, ut.isel(time=slice(0, 0)), vt.isel(time=slice(0, 0)),
+                        dt=60.0, n_steps=0)
+    np.testing.assert_array_equal(out.values, tracer.values)

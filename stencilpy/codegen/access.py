@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from llvmlite import ir
 
 from stencilpy.codegen.args import Args
-from stencilpy.codegen.boundary import in_bounds, remap
+from stencilpy.codegen.boundary import combine, ghost, in_bounds, remap
 from stencilpy.codegen.context import KernelContext
 from stencilpy.codegen.loops import const
-from stencilpy.codegen.types import cast, load, store
+from stencilpy.codegen.types import cast, concrete, load, store
 from stencilpy.ir import nodes as N
 
 
@@ -143,6 +143,8 @@ class RemappedLoads:
         """Every index remapped, from the field's base."""
         fr = self.fr
         b, f = fr.b, fr.ctx.fields[name]
+        if any(_extrapolates(fr.ctx, f, d) for d in range(fr.ctx.ndim)):
+            return self._combined(f, offset)
         total, inside = None, None
         for d, (i, o) in enumerate(zip(self.idx + [self.j], offset)):
             term, ok = remapped_term(fr, f, d, i, o, self.terms)
@@ -155,19 +157,75 @@ class RemappedLoads:
         fill = cast(b, fr.args.fill_bits, float, f.dtype)
         return b.select(inside, value, fill)
 
+    def _combined(self, f, offset) -> ir.Value:
+        """A read with "extrapolate" along some axis, as the reference pads: axis 0 first,
+        then axis 1 on the padded array, ... so the last axis' rule is applied outermost::
+
+            value(d, total) = d < 0:         f[total]
+                              extrapolate d: inside ? v(i) : w0 v(e) + w1 v(e-+1) + w2 v(e-+2)
+                                             (v(x) = value(d - 1, total + x * stride_d))
+                              other modes:   value(d - 1, total + remap(i) * stride_d),
+                                             "constant": the fill value outside
+        """
+        fr = self.fr
+        b, n = fr.b, fr.ctx.ndim
+        pos = self.idx + [self.j]
+        fill = cast(b, fr.args.fill_bits, float, f.dtype) \
+            if "constant" in fr.ctx.spec.modes else None
+
+        def value(d, total):
+            if d < 0:
+                return load(b, b.gep(fr.fields[f.name], [total]), f.dtype)
+            if _extrapolates(fr.ctx, f, d):
+                inside, terms = extrapolated_terms(fr, f, d, pos[d], offset[d], self.terms)
+                vs = [value(d - 1, _add(b, total, t)) for t in terms[:3]]
+                return b.select(inside, vs[0], combine(b, vs, terms[3:], f.dtype))
+            term, ok = remapped_term(fr, f, d, pos[d], offset[d], self.terms)
+            v = value(d - 1, _add(b, total, term))
+            return v if ok is None else b.select(ok, v, fill)
+
+        return value(n - 1, None)
+
     def _inner(self, name, offset) -> ir.Value:
         """A read through its (remapped) row pointer, the inner index remapped."""
         fr = self.fr
         b, f, d = fr.b, fr.ctx.fields[name], fr.ctx.ndim - 1
         o = offset[-1]
-        term, ok = remapped_term(fr, f, d, self.j, o, self.terms)
         # the row pointer already includes o x stride: step back by it
         stride = fr.args.fields[name].strides[d]
         row = self.rows.reads[(name, offset)]
-        value = load(b, b.gep(row, [b.sub(term, mul(b, const(o), stride))]), f.dtype)
+        back = mul(b, const(o), stride)
+        if _extrapolates(fr.ctx, f, d):
+            inside, terms = extrapolated_terms(fr, f, d, self.j, o, self.terms)
+            vs = [load(b, b.gep(row, [b.sub(t, back)]), f.dtype) for t in terms[:3]]
+            return b.select(inside, vs[0], combine(b, vs, terms[3:], f.dtype))
+        term, ok = remapped_term(fr, f, d, self.j, o, self.terms)
+        value = load(b, b.gep(row, [b.sub(term, back)]), f.dtype)
         if ok is None:
             return value
         return b.select(ok, value, cast(b, fr.args.fill_bits, float, f.dtype))
+
+
+def _extrapolates(ctx: KernelContext, f, d: int) -> bool:
+    """Reads of field f along axis d combine three entries outside it ("extrapolate";
+    a bool field is never read outside there - the call checks it - so it is clamped)."""
+    return ctx.spec.modes[d] == "extrapolate" and not f.broadcast[d] \
+        and concrete(f.dtype).kind != "b"
+
+
+def _add(b: ir.IRBuilder, total, term):
+    return term if total is None else b.add(total, term)
+
+
+def extrapolated_terms(fr: Frame, f, d, i, o, memo: dict):
+    """(inside, (three index terms x stride, three integer weights)) of an "extrapolate"
+    read of field f at ``i + o`` along axis d (``boundary.ghost``), once per ``memo``."""
+    key = ("ghost", f.name, d, o)
+    if key not in memo:
+        b, fa = fr.b, fr.args.fields[f.name]
+        inside, idx, weights = ghost(b, b.add(i, const(o)) if o else i, fa.lengths[d])
+        memo[key] = inside, tuple(mul(b, k, fa.strides[d]) for k in idx) + tuple(weights)
+    return memo[key]
 
 
 def remapped_term(fr: Frame, f, d, i, o, memo: dict):

@@ -93,12 +93,52 @@ def advection(s, u, v, xm, x0, xp, ym, y0, yp, mx, metric):
     return -(u * mx * d_dx(s, xm, x0, xp) + v * d_dy(s, ym, y0, yp))
 
 
+@sp.function
+def lap_y(f, eym3, eym2, eym1, eyp1, eyp2, eyp3):
+    """``sum_k ey_k f[lat + k]`` as differences from ``f`` (the weights sum to 0: the
+    same rounding as the nested derivatives, not the cancellation of 7 large terms)."""
+    return (eym3 * (f[lat - 3] - f) + eym2 * (f[lat - 2] - f) + eym1 * (f[lat - 1] - f)  # noqa: F821
+            + eyp1 * (f[lat + 1] - f) + eyp2 * (f[lat + 2] - f) + eyp3 * (f[lat + 3] - f))  # noqa: F821
+
+
+@sp.function
+def lap_x(f, exm3, exm2, exm1, exp1, exp2, exp3):
+    return (exm3 * (f[lon - 3] - f) + exm2 * (f[lon - 2] - f) + exm1 * (f[lon - 1] - f)  # noqa: F821
+            + exp1 * (f[lon + 1] - f) + exp2 * (f[lon + 2] - f) + exp3 * (f[lon + 3] - f))  # noqa: F821
+
+
 @sp.stencil(dims=("lat", "lon"))
-def advection_gradient(s, u, v, xm, x0, xp, ym, y0, yp, mx, metric):
-    """The advection of ``s`` and its gradient (the Laplacian's first pass) in one pass."""
-    dsdx = mx * d_dx(s, xm, x0, xp)
-    dsdy = d_dy(s, ym, y0, yp)
-    return -(u * dsdx + v * dsdy), dsdx, dsdy
+def laplacian(f, mx2, exm3, exm2, exm1, exp1, exp2, exp3,
+              eym3, eym2, eym1, eyp1, eyp2, eyp3):
+    """MetPy's nested Laplacian as one 7-point formula per axis (``grid.py``)."""
+    return mx2 * lap_x(f, exm3, exm2, exm1, exp1, exp2, exp3) \
+        + lap_y(f, eym3, eym2, eym1, eyp1, eyp2, eyp3)
+
+
+@sp.stencil(dims=("lat", "lon"))
+def laplacian_periodic(f, mx2, hx2, eym3, eym2, eym1, eyp1, eyp2, eyp3):
+    """The same on a periodic grid: ``hx2 = (1 / (2 dx))**2``."""
+    return mx2 * hx2 * ((f[lon + 2] - f) + (f[lon - 2] - f)) \
+        + lap_y(f, eym3, eym2, eym1, eyp1, eyp2, eyp3)                           # noqa: F821
+
+
+@sp.stencil(dims=("lat", "lon"))
+def advection_laplacian(s, u, v, xm, x0, xp, ym, y0, yp, mx, mx2,
+                        exm3, exm2, exm1, exp1, exp2, exp3,
+                        eym3, eym2, eym1, eyp1, eyp2, eyp3):
+    """The advection of ``s`` and its Laplacian in one pass over (s, u, v)."""
+    adv = -(u * mx * d_dx(s, xm, x0, xp) + v * d_dy(s, ym, y0, yp))
+    return adv, mx2 * lap_x(s, exm3, exm2, exm1, exp1, exp2, exp3) \
+        + lap_y(s, eym3, eym2, eym1, eyp1, eyp2, eyp3)
+
+
+@sp.stencil(dims=("lat", "lon"))
+def advection_laplacian_periodic(s, u, v, xm, x0, xp, ym, y0, yp, mx, mx2, hx2,
+                                 eym3, eym2, eym1, eyp1, eyp2, eyp3):
+    """The same on a periodic grid."""
+    adv = -(u * mx * d_dx(s, xm, x0, xp) + v * d_dy(s, ym, y0, yp))
+    return adv, mx2 * hx2 * ((s[lon + 2] - s) + (s[lon - 2] - s)) \
+        + lap_y(s, eym3, eym2, eym1, eyp1, eyp2, eyp3)                           # noqa: F821
 
 
 @sp.stencil(dims=("lat", "lon"))

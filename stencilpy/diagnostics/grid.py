@@ -177,17 +177,26 @@ class LatLonGrid:
         """The stencil arguments: per-latitude ones as ``dtype`` arrays shaped (nlat, 1)
         (broadcast along each row, read once per row), per-longitude ones as 1-D arrays,
         or, on a periodic grid, as ``dtype`` scalars (one uniform spacing): the x weights
-        ``xm, x0, xp`` of the first derivative, and the Laplacian's (``laplacian_terms``)."""
+        ``xm, xp`` of the first derivative (its centre weight is ``-(xm + xp)``), and the Laplacian's (``laplacian_terms``)."""
         dtype = np.dtype(dtype)
+        if dtype not in self._fields_cache:
+            self._fields_cache[dtype] = self._fields(dtype)
+        return dict(self._fields_cache[dtype])
+
+    @functools.cached_property
+    def _fields_cache(self) -> dict:
+        return {}
+
+    def _fields(self, dtype: np.dtype) -> dict:
         col = {k: v.astype(dtype)[:, None] for k, v in (
-            ("ym", self.wy[0]), ("y0", self.wy[1]), ("yp", self.wy[2]),
+            ("ym", self.wy[0]), ("yp", self.wy[2]),
             ("mx", self.parallel), ("metric", self.metric))}
         col.update({k: v.astype(dtype)[:, None] for k, v in self.laplacian_terms()["lat"].items()})
         if self.periodic:
-            row = {k: dtype.type(v[0]) for k, v in zip(("xm", "x0", "xp"), self.wx)}
+            row = {"xm": dtype.type(self.wx[0][0]), "xp": dtype.type(self.wx[2][0])}
             row["hx2"] = dtype.type(self.wx[2][0] ** 2)
         else:
-            row = {k: v.astype(dtype) for k, v in zip(("xm", "x0", "xp"), self.wx)}
+            row = {"xm": self.wx[0].astype(dtype), "xp": self.wx[2].astype(dtype)}
             row.update({k: v.astype(dtype) for k, v in self.laplacian_terms()["lon"].items()})
         return {**row, **col}
 

@@ -33,6 +33,12 @@ class Output:
         return attrs
 
 
+def coordinate(da, dim) -> np.ndarray:
+    """The values of a dimension coordinate (through its index: no DataArray is built)."""
+    index = da.indexes.get(dim)
+    return np.asarray(index) if index is not None else da.coords[dim].values
+
+
 def _check_inputs(inputs: list):
     import xarray as xr
     for k, x in enumerate(inputs):
@@ -49,7 +55,8 @@ def _check_inputs(inputs: list):
                 "give them the same dims (e.g. with xarray.broadcast)")
         for dim in (lat, lon):
             if x.sizes[dim] != first.sizes[dim] or (
-                    dim in x.coords and not np.array_equal(x[dim].values, first[dim].values)):
+                    dim in x.coords and not np.array_equal(coordinate(x, dim),
+                                                           coordinate(first, dim))):
                 raise StencilCallError(f"the inputs have different '{dim}' coordinates; "
                                        "interpolate them to one grid first")
     for dim in (lat, lon):
@@ -62,12 +69,11 @@ def run(kernel, inputs: list, outputs: tuple, *, radius: float, periodic=None,
         per_lat=None):
     """Call ``kernel`` (or, for a pair ``(regional, periodic)``, the one for the grid) on
     the inputs."""
-    import xarray as xr
     if not (isinstance(radius, (int, float)) and np.isfinite(radius) and radius > 0):
         raise StencilCallError(f"radius={radius!r}: pass the sphere's radius in metres (> 0)")
     lat, lon = _check_inputs(inputs)
     first = inputs[0]
-    grid = grid_of(first[lat].values, first[lon].values, radius, periodic)
+    grid = grid_of(coordinate(first, lat), coordinate(first, lon), radius, periodic)
     if isinstance(kernel, tuple):
         kernel = kernel[1] if grid.periodic else kernel[0]
     order = tuple(d for d in first.dims if d not in (lat, lon)) + (lat, lon)
@@ -80,13 +86,15 @@ def run(kernel, inputs: list, outputs: tuple, *, radius: float, periodic=None,
     wanted = kernel.ir.param_names[len(arrays):]
     results = kernel(*arrays, **{k: coefficients[k] for k in wanted}, boundary=grid.boundary)
     results = results if isinstance(results, tuple) else (results,)
-    coords = first.coords if first.dims == order else \
-        {k: c for k, c in first.coords.items() if set(c.dims) <= set(order)}
-    labelled = tuple(_labelled(xr, r, order, coords, o, first.dims)
-                     for r, o in zip(results, outputs))
+    template = first if first.dims == order else first.transpose(*order)
+    labelled = tuple(_labelled(template, r, o, first.dims) for r, o in zip(results, outputs))
     return labelled[0] if len(labelled) == 1 else labelled
 
 
-def _labelled(xr, data, order, coords, output: Output, dims):
-    da = xr.DataArray(data, dims=order, coords=coords, name=output.name, attrs=output.attrs())
-    return da if order == tuple(dims) else da.transpose(*dims)
+def _labelled(template, data, output: Output, dims):
+    """``data`` with the template's dims and coords (shared, not copied), the output's
+    name and attributes and no encoding (an input read from netCDF may carry packing,
+    ``scale_factor``, that would be wrong for the result), in the input's dim order."""
+    da = template.copy(deep=False, data=data)
+    da.name, da.attrs, da.encoding = output.name, output.attrs(), {}   # not the input's packing
+    return da if da.dims == tuple(dims) else da.transpose(*dims)

@@ -252,3 +252,16 @@ def test_band_product_is_the_matrix_product():
             for k in range(-3, 4):
                 assert square[i, 3 + k] == pytest.approx(want[i, i + k] if 0 <= i + k < n else 0.0,
                                                          rel=1e-13, abs=1e-13)
+
+
+def test_results_do_not_inherit_the_inputs_encoding():
+    """An input read from netCDF may carry packing (scale_factor, int16): a result written
+    back with it would be wrong, so results start with no encoding."""
+    lat, lon = GLOBAL
+    u, v, t, _ = fields(lat, lon)
+    u.encoding = {"dtype": "int16", "scale_factor": 0.01}
+    zeta = spd.vorticity(u, v)
+    assert zeta.encoding == {} and u.encoding["scale_factor"] == 0.01
+    assert zeta.attrs["units"] == "s-1" and "standard_name" not in u.attrs or \
+        u.attrs["standard_name"] == "u"
+    np.testing.assert_array_equal(zeta["lat"].values, lat)

@@ -127,9 +127,10 @@ class RemappedLoads:
     """Point (idx, j) with every index remapped along the padded axes (``boundary.py``);
     a "constant" mode reads the fill value outside the field."""
 
-    def __init__(self, fr: Frame, rows: Rows, idx: list, j):
+    def __init__(self, fr: Frame, rows: Rows, idx: list, j, in_domain: bool = False):
         self.fr, self.rows, self.idx, self.j = fr, rows, idx, j
         self.terms: dict = {}          # remapped index terms, shared by the point's reads
+        self.in_domain = in_domain     # the points are in the domain (the outputs' stage)
 
     def __call__(self, name: str, offset: tuple) -> ir.Value:
         fr, ctx = self.fr, self.fr.ctx
@@ -176,6 +177,8 @@ class RemappedLoads:
         def value(d, total):
             if d < 0:
                 return load(b, b.gep(fr.fields[f.name], [total]), f.dtype)
+            if self.in_domain and offset[d] == 0:       # inside the field: no ghost
+                return value(d - 1, _add(b, total, mul(b, pos[d], fr.args.fields[f.name].strides[d])))
             if _extrapolates(fr.ctx, f, d):
                 inside, terms = extrapolated_terms(fr, f, d, pos[d], offset[d], self.terms)
                 vs = [value(d - 1, _add(b, total, t)) for t in terms[:3]]
@@ -195,7 +198,7 @@ class RemappedLoads:
         stride = fr.args.fields[name].strides[d]
         row = self.rows.reads[(name, offset)]
         back = mul(b, const(o), stride)
-        if _extrapolates(fr.ctx, f, d):
+        if _extrapolates(fr.ctx, f, d) and not (self.in_domain and o == 0):
             inside, terms = extrapolated_terms(fr, f, d, self.j, o, self.terms)
             vs = [load(b, b.gep(row, [b.sub(t, back)]), f.dtype) for t in terms[:3]]
             return b.select(inside, vs[0], combine(b, vs, terms[3:], f.dtype))

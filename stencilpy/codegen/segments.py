@@ -192,7 +192,8 @@ class RemappedFunctions:
         else:
             local = Rows(reads, None, written)
         with for_range(b, lo, hi, "jsafe", scalar=True) as j:
-            values = stage_values(fr, stage, RemappedLoads(fr, local, list(idx), j))
+            loads = RemappedLoads(fr, local, list(idx), j, in_domain=stage.target is None)
+            values = stage_values(fr, stage, loads)
             store_point(fr, stage, local, j, values)
         b.ret_void()
         return fn

@@ -151,3 +151,22 @@ def test_the_kernel_runs_the_edges_itself():
     first = compiled(u, w, boundary=X)
     assert [type(p) for p in compiled._fast.prepared.values()] == [PreparedCall]
     np.testing.assert_array_equal(compiled(u, w, boundary=X), first)
+
+
+def _materialised(u, w):            # an expensive temporary: kept in a row buffer, its stage
+    g = sp.exp(0.1 * u) * sp.sin(u[1, 0]) + sp.cos(u[0, -1]) * sp.sqrt(1.0 + u * u)   # runs
+    return g[1, 0] - g[-1, 0] + w * g[0, 1] + g[0, -1] - u                # outside the domain
+
+
+MATERIALISED = _both(_materialised)
+
+
+@pytest.mark.parametrize("modes", [X, {0: X, 1: "wrap"}, {0: "edge", 1: X}], ids=str)
+def test_materialised_temporary_outside_the_domain(modes):
+    """The temporary's stage computes points outside the domain, where even its reads at
+    offset 0 are extrapolated (the outputs' stage skips the ghost test for those)."""
+    u = _rng(13).normal(size=(2, 9, 23))
+    w = _rng(14).normal(size=(9, 1))
+    assert "stage 0 (temporary g)" in sp.inspect(MATERIALISED[0], "analysis", u, w,
+                                                  boundary=modes)
+    _check(MATERIALISED, {"u": u, "w": w}, modes, rtol=1e-11, atol=1e-11)

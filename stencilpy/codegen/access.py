@@ -65,22 +65,58 @@ def row_pointers(fr: Frame, stage, idx, anchor) -> Rows:
         if name in ctx.materialised:
             reads[(name, offset)] = _temp_row(fr, name, idx, offset, anchor)
         else:
-            reads[(name, offset)] = _field_row(fr, name, idx, offset, terms)
+            reads[(name, offset)] = _field_row(fr, name, idx, offset, terms,
+                                               stage.target is None)
     if stage.target is not None:
         target = _temp_row(fr, stage.target, idx, (0,) * ctx.ndim, anchor)
         return Rows(reads, target, [])
     return Rows(reads, None, [_out_row(fr, k, idx) for k in range(len(ctx.spec.outputs))])
 
 
-def _field_row(fr: Frame, name, idx, offset, terms: dict):
+@dataclass(frozen=True)
+class GhostRow:
+    """A row read beyond an "extrapolate" outer axis' end: ``inside ? v(parts[0]) :
+    w0 v(parts[0]) + w1 v(parts[1]) + w2 v(parts[2])`` where ``v`` of a part is a load
+    through that row pointer, or (a part that is itself a GhostRow) the same one axis
+    further in.  ``inside`` and the weights are fixed for the row, so the fast loop over
+    the row stays a vector loop."""
+
+    inside: ir.Value
+    parts: tuple
+    weights: tuple
+
+    def first(self) -> ir.Value:
+        """The plain row pointer of the entries (clamped into the field)."""
+        part = self.parts[0]
+        return part.first() if isinstance(part, GhostRow) else part
+
+
+def _field_row(fr: Frame, name, idx, offset, terms: dict, in_domain: bool = False):
     """Element j = 0 of the row (plus the inner offset); along outer axes with a padding
-    mode the row index is remapped ("constant": clamped; such rows run remapped).
+    mode the row index is remapped ("constant": clamped; such rows run remapped).  Along
+    outer axes in "extrapolate" mode a row that may lie beyond the field's end is a
+    ``GhostRow`` (``in_domain``: the outputs' stage, whose rows at offset 0 are inside).
     ``terms`` shares each (field, axis, offset) term between the rows of one step."""
     b, f = fr.b, fr.ctx.fields[name]
+    ghost_axes = [d for d in range(len(idx)) if _extrapolates(fr.ctx, f, d)
+                  and not (in_domain and offset[d] == 0)]
     total = mul(b, const(offset[-1]), fr.args.fields[name].strides[-1])
     for d, (i, o) in enumerate(zip(idx, offset)):
-        total = b.add(total, remapped_term(fr, f, d, i, o, terms)[0])
-    return b.gep(fr.fields[name], [total])
+        if d not in ghost_axes:
+            total = b.add(total, remapped_term(fr, f, d, i, o, terms)[0])
+    return _ghost_row(fr, f, idx, offset, ghost_axes, total, terms)
+
+
+def _ghost_row(fr: Frame, f, idx, offset, axes: list, total, terms: dict):
+    """The row along the remaining ghost ``axes`` (the last one outermost, as the
+    reference pads axis 0 first): a pointer when none are left."""
+    if not axes:
+        return fr.b.gep(fr.fields[f.name], [total])
+    d = axes[-1]
+    inside, t = extrapolated_terms(fr, f, d, idx[d], offset[d], terms)
+    parts = tuple(_ghost_row(fr, f, idx, offset, axes[:-1], fr.b.add(total, k), terms)
+                  for k in t[:3])
+    return GhostRow(inside, parts, t[3:])
 
 
 def _temp_row(fr: Frame, name, idx, offset, anchor):
@@ -120,7 +156,15 @@ class FastLoads:
         if name in ctx.materialised:                                   # rolling/tile buffer
             return load(b, b.gep(row, [self.j]), ctx.types[name])
         s = self.fr.args.fields[name].strides[-1]
-        return load(b, b.gep(row, [mul(b, self.j, s)]), ctx.fields[name].dtype)
+        step = mul(b, self.j, s)
+        dtype = ctx.fields[name].dtype
+
+        def value(r):
+            if not isinstance(r, GhostRow):
+                return load(b, b.gep(r, [step]), dtype)
+            vs = [value(p) for p in r.parts]
+            return b.select(r.inside, vs[0], combine(b, vs, r.weights, dtype))
+        return value(row)
 
 
 class RemappedLoads:

@@ -52,6 +52,12 @@ class KernelContext:
         return self.pad_axes[d] and (d == self.ndim - 1
                                      or self.spec.modes[d] in ("constant", "extrapolate"))
 
+    def row_splits(self, d: int) -> bool:
+        """Outer axis d sends the rows outside its interior to the remapped code: only
+        "constant" (a read outside is the fill value).  "extrapolate" rows there run the
+        fast loop too, their reads combining three rows (``access.GhostRow``)."""
+        return self.splits(d) and self.spec.modes[d] == "constant"
+
     def rows_remapped(self, f: FieldSpec) -> bool:
         """Field f's row pointers hold for every row: no outer axis splits (or f is
         broadcast along it), so a remapped point only remaps the inner index."""

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from stencilpy.codegen.access import (FastLoads, Frame, RemappedLoads, Rows, row_pointers,
-                                      store_point)
+from stencilpy.codegen.access import (FastLoads, Frame, GhostRow, RemappedLoads, Rows,
+                                      row_pointers, store_point)
 from stencilpy.codegen.args import load_args
 from stencilpy.codegen.context import KernelContext
 from stencilpy.codegen.expr import ExprLowerer
@@ -133,8 +133,13 @@ class InnerAxis:
                 if f.unit_inner and not f.broadcast[0] and key[1] > lead.get(key[0], key)[1] \
                         or key[0] not in lead:
                     lead[key[0]] = key
-        return [(rows.reads[k], concrete(fields[k[0]].dtype).itemsize) for k in lead.values()
-                if fields[k[0]].unit_inner]
+        return [(_pointer(rows.reads[k]), concrete(fields[k[0]].dtype).itemsize)
+                for k in lead.values() if fields[k[0]].unit_inner]
+
+
+def _pointer(row):
+    """A row's pointer (a ghost row's first entries)."""
+    return row.first() if isinstance(row, GhostRow) else row
 
 
 class RemappedFunctions:

@@ -90,6 +90,12 @@ class GhostRow:
         part = self.parts[0]
         return part.first() if isinstance(part, GhostRow) else part
 
+    def all_inside(self, b: ir.IRBuilder) -> ir.Value:
+        """i1: the row is inside the field along every ghost axis (``first()`` is it)."""
+        part = self.parts[0]
+        return b.and_(self.inside, part.all_inside(b)) if isinstance(part, GhostRow) \
+            else self.inside
+
 
 def _field_row(fr: Frame, name, idx, offset, terms: dict, in_domain: bool = False):
     """Element j = 0 of the row (plus the inner offset); along outer axes with a padding

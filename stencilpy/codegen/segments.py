@@ -3,6 +3,8 @@
 ::
 
     row_ok ? ([lo, a) remapped; [a, c) fast; [c, hi) remapped) : [lo, hi) remapped
+      (fast, with ghost rows of "extrapolate" outer axes: the row inside the fields ?
+       the loop on plain row pointers : the loop combining three rows per ghost read)
       (no padding mode: [lo, hi) fast;  outputs in "fill" mode first store the fill
        value in [0, lo) and [hi, N) of the row)
 
@@ -73,8 +75,28 @@ class InnerAxis:
         a = b.select(row_ok, a, hi)
         c = b.select(row_ok, c, hi)
         self.remapped.call(fr, stage, rows, idx, lo, a)
-        self._fast(fr, stage, a, c, rows)
+        self._fast_rows(fr, stage, a, c, rows)
         self.remapped.call(fr, stage, rows, idx, c, hi)
+
+    def _fast_rows(self, fr: Frame, stage, lo, hi, rows: Rows) -> None:
+        """The fast part; with ghost rows (``access.GhostRow``) two versions of it::
+
+            all ghost rows inside ? fast loop on their plain pointers : fast loop combining
+        """
+        ghosts = [r for r in rows.reads.values() if isinstance(r, GhostRow)]
+        if not ghosts:
+            self._fast(fr, stage, lo, hi, rows)
+            return
+        b = fr.b
+        inside = ghosts[0].all_inside(b)
+        for g in ghosts[1:]:
+            inside = b.and_(inside, g.all_inside(b))
+        plain = Rows({k: _pointer(v) for k, v in rows.reads.items()}, rows.target, rows.out)
+        with b.if_else(inside, likely=True) as (then, otherwise):
+            with then:
+                self._fast(fr, stage, lo, hi, plain)
+            with otherwise:
+                self._fast(fr, stage, lo, hi, rows)
 
     def _fill_strips(self, fr: Frame, out_rows, lo, hi) -> None:
         """out[.., j] = fill for j in [0, lo) and [hi, N): the innermost axis' "fill" strips

@@ -12,8 +12,8 @@ the second-order one-sided difference ``(-3 f[0] + 4 f[1] - f[2]) / 2`` (the thr
 formula is exact on parabolas), which is what ``numpy.gradient(edge_order=2)`` and MetPy use
 at the edges.
 
-Pure numpy; both backends use it (the reference pads with it, the compiled backend builds
-its thin edge strips with it).
+Pure numpy: the reference pads with it; the compiled kernels compute the same ghosts in
+their remapped points and ghost rows (``codegen/boundary.py``: ``ghost``, ``combine``).
 """
 
 from __future__ import annotations

@@ -228,7 +228,8 @@ class RemappedLoads:
             if d < 0:
                 return load(b, b.gep(fr.fields[f.name], [total]), f.dtype)
             if self.in_domain and offset[d] == 0:       # inside the field: no ghost
-                return value(d - 1, _add(b, total, mul(b, pos[d], fr.args.fields[f.name].strides[d])))
+                stride = fr.args.fields[f.name].strides[d]
+                return value(d - 1, _add(b, total, mul(b, pos[d], stride)))
             if _extrapolates(fr.ctx, f, d):
                 inside, terms = extrapolated_terms(fr, f, d, pos[d], offset[d], self.terms)
                 vs = [value(d - 1, _add(b, total, t)) for t in terms[:3]]

@@ -177,7 +177,8 @@ class LatLonGrid:
         """The stencil arguments: per-latitude ones as ``dtype`` arrays shaped (nlat, 1)
         (broadcast along each row, read once per row), per-longitude ones as 1-D arrays,
         or, on a periodic grid, as ``dtype`` scalars (one uniform spacing): the x weights
-        ``xm, xp`` of the first derivative (its centre weight is ``-(xm + xp)``), and the Laplacian's (``laplacian_terms``)."""
+        ``xm, xp`` of the first derivative (its centre weight is ``-(xm + xp)``), and the
+        Laplacian's (``laplacian_terms``)."""
         dtype = np.dtype(dtype)
         if dtype not in self._fields_cache:
             self._fields_cache[dtype] = self._fields(dtype)

@@ -100,14 +100,16 @@ def advection(s, u, v, xm, xp, ym, yp, mx, metric):
 def lap_y(f, eym3, eym2, eym1, eyp1, eyp2, eyp3):
     """``sum_k ey_k f[lat + k]`` as differences from ``f`` (the weights sum to 0: the
     same rounding as the nested derivatives, not the cancellation of 7 large terms)."""
-    return (eym3 * (f[lat - 3] - f) + eym2 * (f[lat - 2] - f) + eym1 * (f[lat - 1] - f)  # noqa: F821
-            + eyp1 * (f[lat + 1] - f) + eyp2 * (f[lat + 2] - f) + eyp3 * (f[lat + 3] - f))  # noqa: F821
+    return (eym3 * (f[lat - 3] - f) + eym2 * (f[lat - 2] - f)            # noqa: F821
+            + eym1 * (f[lat - 1] - f) + eyp1 * (f[lat + 1] - f)          # noqa: F821
+            + eyp2 * (f[lat + 2] - f) + eyp3 * (f[lat + 3] - f))         # noqa: F821
 
 
 @sp.function
 def lap_x(f, exm3, exm2, exm1, exp1, exp2, exp3):
-    return (exm3 * (f[lon - 3] - f) + exm2 * (f[lon - 2] - f) + exm1 * (f[lon - 1] - f)  # noqa: F821
-            + exp1 * (f[lon + 1] - f) + exp2 * (f[lon + 2] - f) + exp3 * (f[lon + 3] - f))  # noqa: F821
+    return (exm3 * (f[lon - 3] - f) + exm2 * (f[lon - 2] - f)            # noqa: F821
+            + exm1 * (f[lon - 1] - f) + exp1 * (f[lon + 1] - f)          # noqa: F821
+            + exp2 * (f[lon + 2] - f) + exp3 * (f[lon + 3] - f))         # noqa: F821
 
 
 @sp.stencil(dims=("lat", "lon"))

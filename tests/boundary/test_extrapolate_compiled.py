@@ -170,3 +170,20 @@ def test_materialised_temporary_outside_the_domain(modes):
     assert "stage 0 (temporary g)" in sp.inspect(MATERIALISED[0], "analysis", u, w,
                                                   boundary=modes)
     _check(MATERIALISED, {"u": u, "w": w}, modes, rtol=1e-11, atol=1e-11)
+
+
+def _faces(c, f):                   # f: faces along axis 0 (n + 1 rows), read beyond both ends
+    return c + f[1, 0] - f[-1, 0] + 0.5 * f[2, 1]
+
+
+FACES = _both(_faces)
+
+
+@pytest.mark.parametrize("modes", [X, {0: X, 1: "wrap"}], ids=str)
+def test_staggered_field_along_an_outer_axis(modes):
+    """Ghost rows of a field one row longer than the domain come from its own ends."""
+    c, f = _rng(15).normal(size=(7, 12)), _rng(16).normal(size=(8, 12))
+    got = _check(FACES, {"c": c, "f": f}, modes)
+    ghost = 3 * f[0] - 3 * f[1] + f[2]                        # f[-1], from f's own first rows
+    np.testing.assert_allclose(got[0, 3:9], c[0, 3:9] + f[1, 3:9] - ghost[3:9]
+                               + 0.5 * f[2, 4:10], rtol=1e-12)

@@ -2,26 +2,33 @@
 
     python -m benchmarks.diagnostics_bench                      # 721 x 1440 x 37, f32 and f64
     python -m benchmarks.diagnostics_bench --nlat 181 --nlon 360 --nlev 8   # a quick run
-    python -m benchmarks.diagnostics_bench --no-metpy           # MetPy is slow at full size
+    python -m benchmarks.diagnostics_bench --no-metpy           # leave MetPy out
 
 What is timed (one call = all four diagnostics on every level):
 vorticity and divergence of (u, v), the advection of t by (u, v), and the Laplacian of t,
 on a global grid (periodic in longitude, poles included, MetPy's one-sided rows at the
 poles' edges), for float32 and float64 inputs.
 
-* ``stencilpy``: four calls of ``stencilpy.diagnostics`` (numpy-backed DataArrays in and out);
+* ``stencilpy``: four calls of ``stencilpy.diagnostics`` (numpy-backed DataArrays in and out),
+  each one kernel call over every level;
 * ``stencilpy-fused``: ``vorticity_divergence`` (one pass over u, v for both) and
-  ``advection_laplacian`` (one pass over t, u, v for the advection and the gradient of t,
-  then the divergence of the gradient);
+  ``advection_laplacian`` (one pass over t, u, v for both);
 * ``numpy``: the same formulas written with numpy slicing (``np.roll`` across the seam,
-  MetPy's weights along latitude, one-sided end rows), whole arrays at a time;
-* ``metpy``: ``metpy.calc`` on the same arrays, with the grid arguments it would derive
+  MetPy's weights along latitude, one-sided end rows, the Laplacian nested), whole arrays;
+* ``metpy-dataarray``: ``metpy.calc`` as users call it, on the DataArrays with a
+  ``latitude_longitude`` CRS (MetPy derives spacings and map factors itself, every call);
+* ``metpy-grid``: ``metpy.calc`` on the same arrays with the grid arguments it would derive
   (spacings, map factors) computed once outside the timing.
+* ``copy bound``: the bytes each stencilpy variant must move (every input read once and
+  every output written once per call: 12 fields for the four calls, 9 fused) at the
+  bandwidth of ``np.copyto`` between two preallocated arrays of one field, measured in the
+  same run (``--`` a lower bound for time; fresh outputs also pay their page faults).
 
 Checks first: each implementation equals ``stencilpy.diagnostics`` (numpy: at every point;
 MetPy: away from the seam columns, where MetPy is one-sided and stencilpy periodic).
 Peak memory: the largest numpy allocation (``tracemalloc``) during one call beyond the inputs,
-as a multiple of the inputs' size (u, v, t).  Repeats are interleaved; medians reported.
+as a multiple of the inputs' size (u, v, t).  Repeats are interleaved; medians reported
+(MetPy on DataArrays: ``--metpy-repeats``, default 1, it takes minutes at full size).
 """
 
 from __future__ import annotations
@@ -118,6 +125,7 @@ class NumpyDiagnostics:
 
 
 def metpy_runner(u, v, t):
+    """MetPy on plain arrays with the grid arguments precomputed once."""
     import metpy.calc as mpcalc
     from metpy.units import units
     from tests.diagnostics._data import metpy_grid
@@ -132,6 +140,39 @@ def metpy_runner(u, v, t):
                 mpcalc.vorticity(U, V, **g), mpcalc.divergence(U, V, **g),
                 mpcalc.advection(T, U, V, **g), mpcalc.geospatial_laplacian(T, **g)))
     return run
+
+
+def metpy_dataarray_runner(u, v, t):
+    """MetPy as users call it: DataArrays with a CRS, grid derived inside every call."""
+    import metpy.calc as mpcalc
+    from tests.diagnostics._data import metpy_ready
+    U, V, T = (metpy_ready(x) for x in (u, v, t))
+
+    def run(*_):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return tuple(np.asarray(getattr(x.data, "magnitude", x.data)) for x in (
+                mpcalc.vorticity(U, V), mpcalc.divergence(U, V),
+                mpcalc.advection(T, U, V), mpcalc.geospatial_laplacian(T)))
+    return run
+
+
+def copy_bandwidth(field: np.ndarray, repeats: int = 5) -> float:
+    """Bytes per second of ``np.copyto`` between two preallocated arrays like ``field``
+    (counting the read and the write)."""
+    dst = np.empty_like(field)
+    np.copyto(dst, field)
+    best = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(dst, field)
+        best.append(time.perf_counter() - t0)
+    return 2 * field.nbytes / median(best)
+
+
+#: fields each variant reads and writes per call (inputs once, outputs once)
+FIELDS_MOVED = {"stencilpy": (2 + 1) + (2 + 1) + (3 + 1) + (1 + 1),
+                "stencilpy-fused": (2 + 2) + (3 + 2)}
 
 
 def check(name, got, want, inner=False):
@@ -159,7 +200,7 @@ def peak_memory(run, args) -> float:
     return peak
 
 
-def bench(nlat, nlon, nlev, dtype, repeats, with_metpy) -> list:
+def bench(nlat, nlon, nlev, dtype, repeats, with_metpy, metpy_repeats=1) -> list:
     u, v, t = make_inputs(nlat, nlon, nlev, np.dtype(dtype))
     inputs = sum(x.nbytes for x in (u, v, t))
     numpy_impl = NumpyDiagnostics(u["lat"].values, u["lon"].values, np.dtype(dtype))
@@ -167,10 +208,10 @@ def bench(nlat, nlon, nlev, dtype, repeats, with_metpy) -> list:
              "stencilpy-fused": (run_stencilpy_fused, (u, v, t)),
              "numpy": (numpy_impl, (u.values, v.values, t.values))}
     if with_metpy:
-        impls["metpy"] = (metpy_runner(u, v, t), ())
+        impls["metpy-grid"] = (metpy_runner(u, v, t), ())
     want = run_stencilpy(u, v, t)                          # also compiles / warms up
     for name, (run, args) in impls.items():
-        check(name, run(*args), want, inner=name == "metpy")
+        check(name, run(*args), want, inner=name.startswith("metpy"))
     times = {name: [] for name in impls}
     for r in range(repeats):
         for name in list(impls)[r % len(impls):] + list(impls)[:r % len(impls)]:
@@ -178,9 +219,26 @@ def bench(nlat, nlon, nlev, dtype, repeats, with_metpy) -> list:
             t0 = time.perf_counter()
             run(*args)
             times[name].append(time.perf_counter() - t0)
+    if with_metpy:
+        slow = metpy_dataarray_runner(u, v, t)
+        times["metpy-dataarray"] = []
+        for r in range(metpy_repeats):
+            t0 = time.perf_counter()
+            got = slow()
+            times["metpy-dataarray"].append(time.perf_counter() - t0)
+        check("metpy-dataarray", got, want, inner=True)
+        del got
+    bandwidth = copy_bandwidth(u.values)
+    field = u.nbytes
     rows = []
-    for name, (run, args) in impls.items():
-        rows.append((name, dtype, median(times[name]), peak_memory(run, args) / inputs))
+    for name in times:
+        run, args = impls.get(name, (None, None))
+        mem = peak_memory(run, args) / inputs if name in ("stencilpy", "stencilpy-fused",
+                                                          "numpy") else float("nan")
+        rows.append((name, dtype, median(times[name]), mem))
+    for name, n in FIELDS_MOVED.items():
+        rows.append((f"copy bound ({name[9:] or 'four'})", dtype, n * field / bandwidth,
+                     float("nan")))
     return rows
 
 
@@ -191,21 +249,26 @@ def main(argv=None) -> list:
     parser.add_argument("--nlev", type=int, default=37)
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--metpy-repeats", type=int, default=1)
     parser.add_argument("--no-metpy", action="store_true", help="leave MetPy out")
     args = parser.parse_args(argv)
     print(f"grid {args.nlat} x {args.nlon}, {args.nlev} levels: vorticity, divergence, "
           "advection, Laplacian")
-    print(f"{'implementation':<16} {'dtype':<8} {'time (s)':>10} {'speed-up':>9} "
-          f"{'vs numpy':>9} {'vs MetPy':>9} {'peak mem / inputs':>18}")
+    print(f"{'implementation':<22} {'dtype':<8} {'time (s)':>10} {'numpy / it':>11} "
+          f"{'MetPy-grid / it':>16} {'MetPy-DA / it':>14} {'peak mem / inputs':>18}")
     rows = []
     for dtype in args.dtypes.split(","):
-        part = bench(args.nlat, args.nlon, args.nlev, dtype, args.repeats, not args.no_metpy)
+        part = bench(args.nlat, args.nlon, args.nlev, dtype, args.repeats, not args.no_metpy,
+                     args.metpy_repeats)
         base = {name: t for name, _, t, _ in part}
+
+        def ratio(key, t):
+            return f"{base[key] / t:{16 if key == 'metpy-grid' else 14}.1f}" if key in base \
+                else f"{'-':>{16 if key == 'metpy-grid' else 14}}"
         for name, dt, t, mem in part:
-            vs_np = base["numpy"] / t
-            vs_mp = f"{base['metpy'] / t:9.1f}" if "metpy" in base else f"{'-':>9}"
-            print(f"{name:<16} {dt:<8} {t:10.4f} {base['stencilpy'] / t:9.2f} {vs_np:9.1f} "
-                  f"{vs_mp} {mem:18.2f}")
+            mem_text = f"{mem:18.2f}" if mem == mem else f"{'-':>18}"
+            print(f"{name:<22} {dt:<8} {t:10.4f} {base['numpy'] / t:11.1f} "
+                  f"{ratio('metpy-grid', t)} {ratio('metpy-dataarray', t)} {mem_text}")
         rows += part
     return rows
 

@@ -22,7 +22,7 @@ from stencilpy.errors import (
     MismatchError, StencilCallError, StencilError, StencilSyntaxError, api_boundary,
     trim_traceback)
 from stencilpy.ir.nodes import has_sweeps
-from stencilpy.options import COMBINING_MODES, check_threads, normalize_boundary
+from stencilpy.options import check_threads, normalize_boundary
 from stencilpy.signature import bind, bind_arguments, check_out, split_arguments
 
 BACKENDS = ("llvm", "numpy")
@@ -235,9 +235,6 @@ class Stencil:
             for o, r in zip(outs, results):
                 o[...] = r
             return outs
-        if any(m in COMBINING_MODES for m in call.options.modes):    # "extrapolate"
-            from stencilpy.runtime.ghosts import execute_with_ghosts
-            return execute_with_ghosts(self, call, outs)
         if self._columns:
             results = self._run_columns(call, outs)
             if outs is None:

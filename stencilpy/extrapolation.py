@@ -12,8 +12,8 @@ the second-order one-sided difference ``(-3 f[0] + 4 f[1] - f[2]) / 2`` (the thr
 formula is exact on parabolas), which is what ``numpy.gradient(edge_order=2)`` and MetPy use
 at the edges.
 
-Pure numpy; both backends use it (the reference pads with it, the compiled backend builds
-its thin edge strips with it).
+Pure numpy: the reference pads with it; the compiled kernels compute the same ghosts in
+their remapped points and ghost rows (``codegen/boundary.py``: ``ghost``, ``combine``).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def window(arr: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
     [4.0, 1.0, 0.0, 1.0, 4.0, 9.0, 16.0, 25.0]
     """
     length = arr.shape[axis]
-    if length < MIN_POINTS:
+    if length < MIN_POINTS and (start < 0 or stop > length):
         raise ValueError(f"extrapolation needs {MIN_POINTS} points, not {length}")
     parts = []
     if start < 0:

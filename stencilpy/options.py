@@ -19,7 +19,7 @@ MODE_ALIASES = {
 }
 PAD_MODES = ("constant", "wrap", "edge", "reflect", "symmetric", "extrapolate")
 #: padding modes whose ghost values are not a copy of one entry (no index remapping): the
-#: compiled backend runs them through ``runtime/ghosts.py``
+#: compiled backend combines entries in its remapped points (``codegen/boundary.py``)
 COMBINING_MODES = ("extrapolate",)
 RESERVED = ("boundary", "fill_value", "out", "domain", "threads", "check", "names", "attrs")
 

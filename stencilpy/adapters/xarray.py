@@ -328,8 +328,10 @@ def apply_to_dataset(stencil, ds, variables=None, *, field=None, **arguments):
     the *name* of a variable of ``ds`` -- and the call options (``boundary=`` ...).
     ``variables`` defaults to every numeric data variable that has the stencil's dims
     (the last ``ndim`` dims when ``dims=`` is not declared) and is not used as an
-    argument.  Results keep each variable's name and attrs (for several outputs:
-    ``<variable>_<k>``) and the Dataset's attrs; lazy in, lazy out.
+    argument.  Results keep each variable's name (for several outputs:
+    ``<variable>_<k>``) and, as any stencil's DataArray result, its attrs less ``units``,
+    ``standard_name`` and ``long_name`` (``attrs=`` sets them); the Dataset keeps its
+    attrs; lazy in, lazy out.
 
     >>> import numpy as np, xarray as xr, stencilpy as sp
     >>> @sp.stencil(dims=("x",))
@@ -369,7 +371,7 @@ def apply_to_dataset(stencil, ds, variables=None, *, field=None, **arguments):
         outputs = result if isinstance(result, tuple) else (result,)
         for k, r in enumerate(outputs):
             key = var if len(outputs) == 1 else f"{var}_{k}"
-            results[key] = r.rename(key).assign_attrs(ds[var].attrs)
+            results[key] = r.rename(key)        # attrs: the plain stencil's policy (_wrap)
     return xr.Dataset(results, attrs=dict(ds.attrs))
 
 

@@ -8,8 +8,10 @@
     geometry.py  per-stage loop bounds, interiors, temporary buffers
     nest.py      the body's loop nest: chunks, batch, rows or tiles, outer axes
     segments.py  the inner axis of a row: remapped | fast | streamed; remapped functions
-    access.py    row pointers, loads at a point, stores
-    stream.py    streaming (non-temporal) stores        boundary.py  index remapping
+    access.py    row pointers (ghost rows: "extrapolate" beyond an outer axis' end),
+                 loads at a point, stores
+    stream.py    streaming (non-temporal) stores
+    boundary.py  index remapping; the "extrapolate" ghost (three entries combined)
     expr.py      expressions of one point (target-neutral)
     math.py      NumPy's arithmetic in plain IR (target-neutral)
     target.py    Target protocol; CpuTarget (intrinsics + libm, vector-width hints)

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from llvmlite import ir
 
 from stencilpy.codegen.args import Args
-from stencilpy.codegen.boundary import in_bounds, remap
+from stencilpy.codegen.boundary import combine, ghost, in_bounds, remap
 from stencilpy.codegen.context import KernelContext
 from stencilpy.codegen.loops import const
-from stencilpy.codegen.types import cast, load, store
+from stencilpy.codegen.types import cast, concrete, load, store
 from stencilpy.ir import nodes as N
 
 
@@ -65,22 +65,64 @@ def row_pointers(fr: Frame, stage, idx, anchor) -> Rows:
         if name in ctx.materialised:
             reads[(name, offset)] = _temp_row(fr, name, idx, offset, anchor)
         else:
-            reads[(name, offset)] = _field_row(fr, name, idx, offset, terms)
+            reads[(name, offset)] = _field_row(fr, name, idx, offset, terms,
+                                               stage.target is None)
     if stage.target is not None:
         target = _temp_row(fr, stage.target, idx, (0,) * ctx.ndim, anchor)
         return Rows(reads, target, [])
     return Rows(reads, None, [_out_row(fr, k, idx) for k in range(len(ctx.spec.outputs))])
 
 
-def _field_row(fr: Frame, name, idx, offset, terms: dict):
+@dataclass(frozen=True)
+class GhostRow:
+    """A row read beyond an "extrapolate" outer axis' end: ``inside ? v(parts[0]) :
+    w0 v(parts[0]) + w1 v(parts[1]) + w2 v(parts[2])`` where ``v`` of a part is a load
+    through that row pointer, or (a part that is itself a GhostRow) the same one axis
+    further in.  ``inside`` and the weights are fixed for the row, so the fast loop over
+    the row stays a vector loop."""
+
+    inside: ir.Value
+    parts: tuple
+    weights: tuple
+
+    def first(self) -> ir.Value:
+        """The plain row pointer of the entries (clamped into the field)."""
+        part = self.parts[0]
+        return part.first() if isinstance(part, GhostRow) else part
+
+    def all_inside(self, b: ir.IRBuilder) -> ir.Value:
+        """i1: the row is inside the field along every ghost axis (``first()`` is it)."""
+        part = self.parts[0]
+        return b.and_(self.inside, part.all_inside(b)) if isinstance(part, GhostRow) \
+            else self.inside
+
+
+def _field_row(fr: Frame, name, idx, offset, terms: dict, in_domain: bool = False):
     """Element j = 0 of the row (plus the inner offset); along outer axes with a padding
-    mode the row index is remapped ("constant": clamped; such rows run remapped).
+    mode the row index is remapped ("constant": clamped; such rows run remapped).  Along
+    outer axes in "extrapolate" mode a row that may lie beyond the field's end is a
+    ``GhostRow`` (``in_domain``: the outputs' stage, whose rows at offset 0 are inside).
     ``terms`` shares each (field, axis, offset) term between the rows of one step."""
     b, f = fr.b, fr.ctx.fields[name]
+    ghost_axes = [d for d in range(len(idx)) if _extrapolates(fr.ctx, f, d)
+                  and not (in_domain and offset[d] == 0)]
     total = mul(b, const(offset[-1]), fr.args.fields[name].strides[-1])
     for d, (i, o) in enumerate(zip(idx, offset)):
-        total = b.add(total, remapped_term(fr, f, d, i, o, terms)[0])
-    return b.gep(fr.fields[name], [total])
+        if d not in ghost_axes:
+            total = b.add(total, remapped_term(fr, f, d, i, o, terms)[0])
+    return _ghost_row(fr, f, idx, offset, ghost_axes, total, terms)
+
+
+def _ghost_row(fr: Frame, f, idx, offset, axes: list, total, terms: dict):
+    """The row along the remaining ghost ``axes`` (the last one outermost, as the
+    reference pads axis 0 first): a pointer when none are left."""
+    if not axes:
+        return fr.b.gep(fr.fields[f.name], [total])
+    d = axes[-1]
+    inside, t = extrapolated_terms(fr, f, d, idx[d], offset[d], terms)
+    parts = tuple(_ghost_row(fr, f, idx, offset, axes[:-1], fr.b.add(total, k), terms)
+                  for k in t[:3])
+    return GhostRow(inside, parts, t[3:])
 
 
 def _temp_row(fr: Frame, name, idx, offset, anchor):
@@ -120,16 +162,25 @@ class FastLoads:
         if name in ctx.materialised:                                   # rolling/tile buffer
             return load(b, b.gep(row, [self.j]), ctx.types[name])
         s = self.fr.args.fields[name].strides[-1]
-        return load(b, b.gep(row, [mul(b, self.j, s)]), ctx.fields[name].dtype)
+        step = mul(b, self.j, s)
+        dtype = ctx.fields[name].dtype
+
+        def value(r):
+            if not isinstance(r, GhostRow):
+                return load(b, b.gep(r, [step]), dtype)
+            vs = [value(p) for p in r.parts]
+            return b.select(r.inside, vs[0], combine(b, vs, r.weights, dtype))
+        return value(row)
 
 
 class RemappedLoads:
     """Point (idx, j) with every index remapped along the padded axes (``boundary.py``);
     a "constant" mode reads the fill value outside the field."""
 
-    def __init__(self, fr: Frame, rows: Rows, idx: list, j):
+    def __init__(self, fr: Frame, rows: Rows, idx: list, j, in_domain: bool = False):
         self.fr, self.rows, self.idx, self.j = fr, rows, idx, j
         self.terms: dict = {}          # remapped index terms, shared by the point's reads
+        self.in_domain = in_domain     # the points are in the domain (the outputs' stage)
 
     def __call__(self, name: str, offset: tuple) -> ir.Value:
         fr, ctx = self.fr, self.fr.ctx
@@ -143,6 +194,8 @@ class RemappedLoads:
         """Every index remapped, from the field's base."""
         fr = self.fr
         b, f = fr.b, fr.ctx.fields[name]
+        if any(_extrapolates(fr.ctx, f, d) for d in range(fr.ctx.ndim)):
+            return self._combined(f, offset)
         total, inside = None, None
         for d, (i, o) in enumerate(zip(self.idx + [self.j], offset)):
             term, ok = remapped_term(fr, f, d, i, o, self.terms)
@@ -155,19 +208,78 @@ class RemappedLoads:
         fill = cast(b, fr.args.fill_bits, float, f.dtype)
         return b.select(inside, value, fill)
 
+    def _combined(self, f, offset) -> ir.Value:
+        """A read with "extrapolate" along some axis, as the reference pads: axis 0 first,
+        then axis 1 on the padded array, ... so the last axis' rule is applied outermost::
+
+            value(d, total) = d < 0:         f[total]
+                              extrapolate d: inside ? v(i) : w0 v(e) + w1 v(e-+1) + w2 v(e-+2)
+                                             (v(x) = value(d - 1, total + x * stride_d))
+                              other modes:   value(d - 1, total + remap(i) * stride_d),
+                                             "constant": the fill value outside
+        """
+        fr = self.fr
+        b, n = fr.b, fr.ctx.ndim
+        pos = self.idx + [self.j]
+        fill = cast(b, fr.args.fill_bits, float, f.dtype) \
+            if "constant" in fr.ctx.spec.modes else None
+
+        def value(d, total):
+            if d < 0:
+                return load(b, b.gep(fr.fields[f.name], [total]), f.dtype)
+            if self.in_domain and offset[d] == 0:       # inside the field: no ghost
+                stride = fr.args.fields[f.name].strides[d]
+                return value(d - 1, _add(b, total, mul(b, pos[d], stride)))
+            if _extrapolates(fr.ctx, f, d):
+                inside, terms = extrapolated_terms(fr, f, d, pos[d], offset[d], self.terms)
+                vs = [value(d - 1, _add(b, total, t)) for t in terms[:3]]
+                return b.select(inside, vs[0], combine(b, vs, terms[3:], f.dtype))
+            term, ok = remapped_term(fr, f, d, pos[d], offset[d], self.terms)
+            v = value(d - 1, _add(b, total, term))
+            return v if ok is None else b.select(ok, v, fill)
+
+        return value(n - 1, None)
+
     def _inner(self, name, offset) -> ir.Value:
         """A read through its (remapped) row pointer, the inner index remapped."""
         fr = self.fr
         b, f, d = fr.b, fr.ctx.fields[name], fr.ctx.ndim - 1
         o = offset[-1]
-        term, ok = remapped_term(fr, f, d, self.j, o, self.terms)
         # the row pointer already includes o x stride: step back by it
         stride = fr.args.fields[name].strides[d]
         row = self.rows.reads[(name, offset)]
-        value = load(b, b.gep(row, [b.sub(term, mul(b, const(o), stride))]), f.dtype)
+        back = mul(b, const(o), stride)
+        if _extrapolates(fr.ctx, f, d) and not (self.in_domain and o == 0):
+            inside, terms = extrapolated_terms(fr, f, d, self.j, o, self.terms)
+            vs = [load(b, b.gep(row, [b.sub(t, back)]), f.dtype) for t in terms[:3]]
+            return b.select(inside, vs[0], combine(b, vs, terms[3:], f.dtype))
+        term, ok = remapped_term(fr, f, d, self.j, o, self.terms)
+        value = load(b, b.gep(row, [b.sub(term, back)]), f.dtype)
         if ok is None:
             return value
         return b.select(ok, value, cast(b, fr.args.fill_bits, float, f.dtype))
+
+
+def _extrapolates(ctx: KernelContext, f, d: int) -> bool:
+    """Reads of field f along axis d combine three entries outside it ("extrapolate";
+    a bool field is never read outside there - the call checks it - so it is clamped)."""
+    return ctx.spec.modes[d] == "extrapolate" and not f.broadcast[d] \
+        and concrete(f.dtype).kind != "b"
+
+
+def _add(b: ir.IRBuilder, total, term):
+    return term if total is None else b.add(total, term)
+
+
+def extrapolated_terms(fr: Frame, f, d, i, o, memo: dict):
+    """(inside, (three index terms x stride, three integer weights)) of an "extrapolate"
+    read of field f at ``i + o`` along axis d (``boundary.ghost``), once per ``memo``."""
+    key = ("ghost", f.name, d, o)
+    if key not in memo:
+        b, fa = fr.b, fr.args.fields[f.name]
+        inside, idx, weights = ghost(b, b.add(i, const(o)) if o else i, fa.lengths[d])
+        memo[key] = inside, tuple(mul(b, k, fa.strides[d]) for k in idx) + tuple(weights)
+    return memo[key]
 
 
 def remapped_term(fr: Frame, f, d, i, o, memo: dict):

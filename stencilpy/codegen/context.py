@@ -46,9 +46,17 @@ class KernelContext:
 
     def splits(self, d: int) -> bool:
         """Axis d splits into remapped and fast parts: the inner axis with a padding mode,
-        and outer axes in "constant" mode (a read outside is the fill value, not a row).
-        Other padding modes along outer axes remap the row pointers instead."""
-        return self.pad_axes[d] and (d == self.ndim - 1 or self.spec.modes[d] == "constant")
+        and outer axes in "constant" mode (a read outside is the fill value, not a row) or
+        "extrapolate" (a combination of three rows).  Other padding modes along outer axes
+        remap the row pointers instead."""
+        return self.pad_axes[d] and (d == self.ndim - 1
+                                     or self.spec.modes[d] in ("constant", "extrapolate"))
+
+    def row_splits(self, d: int) -> bool:
+        """Outer axis d sends the rows outside its interior to the remapped code: only
+        "constant" (a read outside is the fill value).  "extrapolate" rows there run the
+        fast loop too, their reads combining three rows (``access.GhostRow``)."""
+        return self.splits(d) and self.spec.modes[d] == "constant"
 
     def rows_remapped(self, f: FieldSpec) -> bool:
         """Field f's row pointers hold for every row: no outer axis splits (or f is

@@ -131,7 +131,7 @@ class _Nest:
         """Row i0 of a stage: ``row_ok`` = i0 is inside the stage's interior along axis 0."""
         b = fr.b
         ok = _TRUE
-        if geom.interior[0] is not None:
+        if geom.interior[0] is not None and self.ctx.row_splits(0):
             lo, hi = geom.interior[0]
             ok = b.and_(b.icmp_signed(">=", i0, lo), b.icmp_signed("<", i0, hi))
         self._outer(fr, stage, geom, 1, [i0], ok, anchor)
@@ -144,7 +144,7 @@ class _Nest:
             return
         with for_range(b, geom.bounds[d][0], geom.bounds[d][1], f"i{d}") as i:
             ok = row_ok
-            if geom.interior[d] is not None:
+            if geom.interior[d] is not None and self.ctx.row_splits(d):
                 lo, hi = geom.interior[d]
                 ok = b.and_(ok, b.and_(b.icmp_signed(">=", i, lo), b.icmp_signed("<", i, hi)))
             self._outer(fr, stage, geom, d + 1, idx + [i], ok, anchor)

@@ -3,6 +3,8 @@
 ::
 
     row_ok ? ([lo, a) remapped; [a, c) fast; [c, hi) remapped) : [lo, hi) remapped
+      (fast, with ghost rows of "extrapolate" outer axes: the row inside the fields ?
+       the loop on plain row pointers : the loop combining three rows per ghost read)
       (no padding mode: [lo, hi) fast;  outputs in "fill" mode first store the fill
        value in [0, lo) and [hi, N) of the row)
 
@@ -20,8 +22,8 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from stencilpy.codegen.access import (FastLoads, Frame, RemappedLoads, Rows, row_pointers,
-                                      store_point)
+from stencilpy.codegen.access import (FastLoads, Frame, GhostRow, RemappedLoads, Rows,
+                                      row_pointers, store_point)
 from stencilpy.codegen.args import load_args
 from stencilpy.codegen.context import KernelContext
 from stencilpy.codegen.expr import ExprLowerer
@@ -73,8 +75,28 @@ class InnerAxis:
         a = b.select(row_ok, a, hi)
         c = b.select(row_ok, c, hi)
         self.remapped.call(fr, stage, rows, idx, lo, a)
-        self._fast(fr, stage, a, c, rows)
+        self._fast_rows(fr, stage, a, c, rows)
         self.remapped.call(fr, stage, rows, idx, c, hi)
+
+    def _fast_rows(self, fr: Frame, stage, lo, hi, rows: Rows) -> None:
+        """The fast part; with ghost rows (``access.GhostRow``) two versions of it::
+
+            all ghost rows inside ? fast loop on their plain pointers : fast loop combining
+        """
+        ghosts = [r for r in rows.reads.values() if isinstance(r, GhostRow)]
+        if not ghosts:
+            self._fast(fr, stage, lo, hi, rows)
+            return
+        b = fr.b
+        inside = ghosts[0].all_inside(b)
+        for g in ghosts[1:]:
+            inside = b.and_(inside, g.all_inside(b))
+        plain = Rows({k: _pointer(v) for k, v in rows.reads.items()}, rows.target, rows.out)
+        with b.if_else(inside, likely=True) as (then, otherwise):
+            with then:
+                self._fast(fr, stage, lo, hi, plain)
+            with otherwise:
+                self._fast(fr, stage, lo, hi, rows)
 
     def _fill_strips(self, fr: Frame, out_rows, lo, hi) -> None:
         """out[.., j] = fill for j in [0, lo) and [hi, N): the innermost axis' "fill" strips
@@ -133,8 +155,13 @@ class InnerAxis:
                 if f.unit_inner and not f.broadcast[0] and key[1] > lead.get(key[0], key)[1] \
                         or key[0] not in lead:
                     lead[key[0]] = key
-        return [(rows.reads[k], concrete(fields[k[0]].dtype).itemsize) for k in lead.values()
-                if fields[k[0]].unit_inner]
+        return [(_pointer(rows.reads[k]), concrete(fields[k[0]].dtype).itemsize)
+                for k in lead.values() if fields[k[0]].unit_inner]
+
+
+def _pointer(row):
+    """A row's pointer (a ghost row's first entries)."""
+    return row.first() if isinstance(row, GhostRow) else row
 
 
 class RemappedFunctions:
@@ -192,7 +219,8 @@ class RemappedFunctions:
         else:
             local = Rows(reads, None, written)
         with for_range(b, lo, hi, "jsafe", scalar=True) as j:
-            values = stage_values(fr, stage, RemappedLoads(fr, local, list(idx), j))
+            loads = RemappedLoads(fr, local, list(idx), j, in_domain=stage.target is None)
+            values = stage_values(fr, stage, loads)
             store_point(fr, stage, local, j, values)
         b.ret_void()
         return fn

@@ -107,21 +107,21 @@ def advection(s, u, v, *, radius: float = EARTH_RADIUS, periodic=None):
 
 def laplacian(f, *, radius: float = EARTH_RADIUS, periodic=None):
     """The divergence of the gradient, as MetPy's ``geospatial_laplacian`` nests them (its
-    one-sided edges applied to the gradient too): two stencils, the gradient kept for a
-    block of levels at a time."""
+    one-sided edges applied to the gradient too), computed in one pass: the nested
+    derivatives are one 7-point formula per axis with per-row weights (``grid.py``)."""
     name, long = _label(f, "f"), f.attrs.get("long_name", _label(f, "f"))
     out = Output(f"{name}_laplacian", _units(f, "m-2"), f"horizontal Laplacian of {long}")
-    return run((K.gradient, K.divergence), [f], (out,), radius=radius, periodic=periodic)
+    return run((K.laplacian, K.laplacian_periodic), [f], (out,), radius=radius,
+               periodic=periodic)
 
 
 def advection_laplacian(s, u, v, *, radius: float = EARTH_RADIUS, periodic=None):
-    """``(advection(s, u, v), laplacian(s))`` sharing the gradient of ``s``: one pass
-    over (s, u, v) for the advection and the gradient, one over the gradient."""
+    """``(advection(s, u, v), laplacian(s))`` in one pass over (s, u, v)."""
     name, long = _label(s, "scalar"), s.attrs.get("long_name", _label(s, "scalar"))
     outs = (Output(f"{name}_advection", _units(s, "s-1"), f"horizontal advection of {long}"),
             Output(f"{name}_laplacian", _units(s, "m-2"), f"horizontal Laplacian of {long}"))
-    return run((K.advection_gradient, K.divergence), [s, u, v], outs, radius=radius,
-               periodic=periodic)
+    return run((K.advection_laplacian, K.advection_laplacian_periodic), [s, u, v], outs,
+               radius=radius, periodic=periodic)
 
 
 def frontogenesis(theta, u, v, *, radius: float = EARTH_RADIUS, periodic=None):

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stencilpy.errors import StencilCallError
-from stencilpy.extrapolation import window
+from stencilpy.extrapolation import weights, window
 
 #: MetPy's defaults (metpy.constants): Earth's rotation rate and standard gravity
 OMEGA = 7.292115e-5                  # rad s-1
@@ -110,6 +110,41 @@ def apply_weights(w, f: np.ndarray) -> np.ndarray:
     return wm * g[:-2] + w0 * g[1:-1] + wp * g[2:]
 
 
+def derivative_band(w) -> np.ndarray:
+    """The derivative as a band matrix: ``B[i, 2 + k]`` is the weight of ``f[i + k]``
+    (k = -2..2) in the derivative at ``i``, the edge rows' ghosts unfolded into MetPy's
+    one-sided weights on the three end entries.
+
+    >>> derivative_band(derivative_weights(np.array([1.0, 1.0, 1.0])))[0].tolist()
+    [0.0, 0.0, -1.5, 2.0, -0.5]
+    """
+    wm, w0, wp = (np.asarray(x, dtype=np.float64) for x in w)
+    n = w0.size
+    band = np.zeros((n, 5))
+    band[:, 1], band[:, 2], band[:, 3] = wm, w0, wp
+    g = np.array(weights(1), dtype=np.float64)       # f[-1] = 3 f0 - 3 f1 + f2
+    band[0, 1] = 0.0
+    band[0, 2:5] += wm[0] * g
+    band[-1, 3] = 0.0
+    band[-1, 2::-1] += wp[-1] * g
+    return band
+
+
+def band_product(a: np.ndarray, b: np.ndarray, reach: int = 3) -> np.ndarray:
+    """``A @ B`` of two (n, 5) band matrices as an (n, 2 reach + 1) band (offsets
+    -reach..reach; the product's entries further out must be zero)."""
+    n = a.shape[0]
+    out = np.zeros((n, 9))
+    for ka in range(-2, 3):
+        rows = np.arange(max(0, -ka), min(n, n - ka))        # i with 0 <= i + ka < n
+        for kb in range(-2, 3):
+            out[rows, 4 + ka + kb] += a[rows, 2 + ka] * b[rows + ka, 2 + kb]
+    outside = np.delete(out, np.s_[4 - reach:5 + reach], axis=1)
+    if np.any(outside[np.isfinite(outside)] != 0.0):
+        raise AssertionError("band product reaches beyond the band")
+    return out[:, 4 - reach:5 + reach]
+
+
 def is_global(lon: np.ndarray) -> bool:
     """Uniform longitudes whose spacing times their number is 360 degrees."""
     if lon.size < 3:
@@ -139,12 +174,58 @@ class LatLonGrid:
         return {"lat": "extrapolate", "lon": "wrap" if self.periodic else "extrapolate"}
 
     def fields(self, dtype) -> dict:
-        """The stencil arguments, as ``dtype`` arrays: per-latitude ones shaped (nlat, 1)."""
+        """The stencil arguments: per-latitude ones as ``dtype`` arrays shaped (nlat, 1)
+        (broadcast along each row, read once per row), per-longitude ones as 1-D arrays,
+        or, on a periodic grid, as ``dtype`` scalars (one uniform spacing): the x weights
+        ``xm, xp`` of the first derivative (its centre weight is ``-(xm + xp)``), and the
+        Laplacian's (``laplacian_terms``)."""
+        dtype = np.dtype(dtype)
+        if dtype not in self._fields_cache:
+            self._fields_cache[dtype] = self._fields(dtype)
+        return dict(self._fields_cache[dtype])
+
+    @functools.cached_property
+    def _fields_cache(self) -> dict:
+        return {}
+
+    def _fields(self, dtype: np.dtype) -> dict:
         col = {k: v.astype(dtype)[:, None] for k, v in (
-            ("ym", self.wy[0]), ("y0", self.wy[1]), ("yp", self.wy[2]),
+            ("ym", self.wy[0]), ("yp", self.wy[2]),
             ("mx", self.parallel), ("metric", self.metric))}
-        row = {k: v.astype(dtype) for k, v in zip(("xm", "x0", "xp"), self.wx)}
+        col.update({k: v.astype(dtype)[:, None] for k, v in self.laplacian_terms()["lat"].items()})
+        if self.periodic:
+            row = {"xm": dtype.type(self.wx[0][0]), "xp": dtype.type(self.wx[2][0])}
+            row["hx2"] = dtype.type(self.wx[2][0] ** 2)
+        else:
+            row = {"xm": self.wx[0].astype(dtype), "xp": self.wx[2].astype(dtype)}
+            row.update({k: v.astype(dtype) for k, v in self.laplacian_terms()["lon"].items()})
         return {**row, **col}
+
+    @functools.cached_property
+    def _laplacian(self) -> dict:
+        """MetPy's Laplacian ``mx d/dx(mx df/dx) - metric df/dy + d/dy(df/dy)`` (nested
+        first derivatives, their one-sided edges included) as one 7-point formula per axis:
+        ``mx2 * sum_k ex_k f[lon + k] + sum_k ey_k f[lat + k]`` (k = -3..3; the end rows
+        and columns reach 3 points in, the others 2).  The weights of a row sum to 0 (the
+        derivative of a constant), so the stencils take the six off-centre ones and read
+        ``f[k] - f``.  Periodic x: ``hx2 * ((f[lon + 2] - f) + (f[lon - 2] - f))``."""
+        dy = derivative_band(self.wy)
+        first = np.zeros((dy.shape[0], 7))
+        first[:, 1:6] = dy
+        with np.errstate(invalid="ignore"):
+            ey = band_product(dy, dy) - self.metric[:, None] * first
+        names = ("m3", "m2", "m1", None, "p1", "p2", "p3")     # the centre: minus the sum
+        out = {"lat": {f"ey{k}": ey[:, i] for i, k in enumerate(names) if k}, "lon": {}}
+        out["lat"]["mx2"] = self.parallel ** 2
+        if not self.periodic:
+            dx = derivative_band(self.wx)
+            ex = band_product(dx, dx)
+            out["lon"] = {f"ex{k}": ex[:, i] for i, k in enumerate(names) if k}
+        return out
+
+    def laplacian_terms(self) -> dict:
+        """``{"lat": {name: per-latitude array}, "lon": {name: per-longitude array}}``."""
+        return self._laplacian
 
 
 def grid_of(lat, lon, radius: float, periodic=None) -> LatLonGrid:

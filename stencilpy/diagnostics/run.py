@@ -2,7 +2,9 @@
 
     DataArrays -> (lat, lon) dims (grid.find_dims) and the grid's coefficients (cached)
                -> arrays in the order (other dims..., lat, lon) (views; dask stays lazy)
-               -> the stencil, boundary {"lat": "extrapolate", "lon": "wrap" | "extrapolate"}
+               -> the stencil (the periodic variant on a global grid), the coefficients it
+                  takes, boundary {"lat": "extrapolate", "lon": "wrap" | "extrapolate"}:
+                  one kernel call over every level and time (the batch axes)
                -> DataArrays with the input's dims (its order), coords, name and attrs
 """
 
@@ -12,14 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stencilpy.adapters.dask import is_dask
 from stencilpy.errors import StencilCallError
 from stencilpy.diagnostics.grid import find_dims, grid_of
-
-#: points of the gradient a Laplacian keeps at a time (two float64 planes of 721 x 1440
-#: are 17 MB; 2**23 points: 8 such levels, 128 MiB of temporaries)
-LAPLACIAN_BLOCK_POINTS = 2 ** 23
-
 
 @dataclass(frozen=True)
 class Output:
@@ -35,6 +31,12 @@ class Output:
         if self.standard_name:
             attrs["standard_name"] = self.standard_name
         return attrs
+
+
+def coordinate(da, dim) -> np.ndarray:
+    """The values of a dimension coordinate (through its index: no DataArray is built)."""
+    index = da.indexes.get(dim)
+    return np.asarray(index) if index is not None else da.coords[dim].values
 
 
 def _check_inputs(inputs: list):
@@ -53,7 +55,8 @@ def _check_inputs(inputs: list):
                 "give them the same dims (e.g. with xarray.broadcast)")
         for dim in (lat, lon):
             if x.sizes[dim] != first.sizes[dim] or (
-                    dim in x.coords and not np.array_equal(x[dim].values, first[dim].values)):
+                    dim in x.coords and not np.array_equal(coordinate(x, dim),
+                                                           coordinate(first, dim))):
                 raise StencilCallError(f"the inputs have different '{dim}' coordinates; "
                                        "interpolate them to one grid first")
     for dim in (lat, lon):
@@ -64,13 +67,15 @@ def _check_inputs(inputs: list):
 
 def run(kernel, inputs: list, outputs: tuple, *, radius: float, periodic=None,
         per_lat=None):
-    """Call ``kernel`` (or the pair (gradient, divergence) of a Laplacian) on the inputs."""
-    import xarray as xr
+    """Call ``kernel`` (or, for a pair ``(regional, periodic)``, the one for the grid) on
+    the inputs."""
     if not (isinstance(radius, (int, float)) and np.isfinite(radius) and radius > 0):
         raise StencilCallError(f"radius={radius!r}: pass the sphere's radius in metres (> 0)")
     lat, lon = _check_inputs(inputs)
     first = inputs[0]
-    grid = grid_of(first[lat].values, first[lon].values, radius, periodic)
+    grid = grid_of(coordinate(first, lat), coordinate(first, lon), radius, periodic)
+    if isinstance(kernel, tuple):
+        kernel = kernel[1] if grid.periodic else kernel[0]
     order = tuple(d for d in first.dims if d not in (lat, lon)) + (lat, lon)
     arrays = [(x if x.dims == order else x.transpose(*order)).data for x in inputs]
     dtype = np.result_type(*[a.dtype for a in arrays])
@@ -78,44 +83,18 @@ def run(kernel, inputs: list, outputs: tuple, *, radius: float, periodic=None,
     coefficients = grid.fields(dtype)
     for name, make in (per_lat or {}).items():
         coefficients[name] = np.asarray(make(grid), dtype=dtype)[:, None]
-    if isinstance(kernel, tuple):
-        results = _nested(kernel, arrays, coefficients, grid.boundary)
-    else:
-        results = kernel(*arrays, **coefficients, boundary=grid.boundary)
-        results = results if isinstance(results, tuple) else (results,)
-    coords = first.coords if first.dims == order else \
-        {k: c for k, c in first.coords.items() if set(c.dims) <= set(order)}
-    labelled = tuple(_labelled(xr, r, order, coords, o, first.dims)
-                     for r, o in zip(results, outputs))
+    wanted = kernel.ir.param_names[len(arrays):]
+    results = kernel(*arrays, **{k: coefficients[k] for k in wanted}, boundary=grid.boundary)
+    results = results if isinstance(results, tuple) else (results,)
+    template = first if first.dims == order else first.transpose(*order)
+    labelled = tuple(_labelled(template, r, o, first.dims) for r, o in zip(results, outputs))
     return labelled[0] if len(labelled) == 1 else labelled
 
 
-def _labelled(xr, data, order, coords, output: Output, dims):
-    da = xr.DataArray(data, dims=order, coords=coords, name=output.name, attrs=output.attrs())
-    return da if order == tuple(dims) else da.transpose(*dims)
-
-
-def _nested(kernels, arrays, coefficients: dict, boundary: dict) -> tuple:
-    """A Laplacian: ``(first, divergence)``; ``first`` returns the gradient (gx, gy) last,
-    after any other outputs (the advection of ``advection_gradient``).  The gradient is
-    held for a block of levels at a time (numpy), or per chunk (dask)."""
-    first, divergence = kernels
-    if any(is_dask(a) for a in arrays):
-        *other, gx, gy = first(*arrays, **coefficients, boundary=boundary)
-        return (*other, divergence(gx, gy, **coefficients, boundary=boundary))
-    shape = np.broadcast_shapes(*(a.shape for a in arrays))
-    plane = shape[-2] * shape[-1]
-    flat = [np.broadcast_to(a, shape).reshape((-1,) + shape[-2:]) for a in arrays]
-    dtype = np.result_type(*(a.dtype for a in arrays), coefficients["xm"].dtype)
-    n_other = first.n_outputs - 2
-    outs = [np.empty(flat[0].shape, dtype=dtype) for _ in range(n_other + 1)]
-    step = max(1, LAPLACIAN_BLOCK_POINTS // max(plane, 1))
-    for start in range(0, flat[0].shape[0], step):
-        block = slice(start, start + step)
-        results = first(*(f[block] for f in flat), **coefficients, boundary=boundary)
-        *other, gx, gy = results
-        for o, r in zip(outs, other):
-            o[block] = r
-        divergence(gx, gy, **coefficients, boundary=boundary, out=outs[-1][block])
-        del gx, gy, results, other
-    return tuple(o.reshape(shape) for o in outs)
+def _labelled(template, data, output: Output, dims):
+    """``data`` with the template's dims and coords (shared, not copied), the output's
+    name and attributes and no encoding (an input read from netCDF may carry packing,
+    ``scale_factor``, that would be wrong for the result), in the input's dim order."""
+    da = template.copy(deep=False, data=data)
+    da.name, da.attrs, da.encoding = output.name, output.attrs(), {}   # not the input's packing
+    return da if da.dims == tuple(dims) else da.transpose(*dims)

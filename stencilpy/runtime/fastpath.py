@@ -24,7 +24,7 @@ import weakref
 
 import numpy as np
 
-from stencilpy.options import COMBINING_MODES, available_cores, env_threads
+from stencilpy.options import available_cores, env_threads
 from stencilpy.runtime import overlap
 from stencilpy.runtime.forksafe import after_fork_in_child
 from stencilpy.runtime.launch import (
@@ -293,8 +293,7 @@ class FastPath:
     def _prepare(self, args, boundary, fill_value, out, threads):
         """Validate with the full path (its errors propagate) and prepare the call."""
         call, outs = self.bind(dict(zip(self.names, args)), boundary, fill_value, threads, out)
-        if (call.is_empty or any(hi <= lo for lo, hi in call.regions)
-                or any(m in COMBINING_MODES for m in call.options.modes)):
+        if call.is_empty or any(hi <= lo for lo, hi in call.regions):
             return _UNPREPARABLE
         if self.prepare is not None:            # column stencils: runtime/columns.py
             prepared = self.prepare(call, outs, self.names)

@@ -244,9 +244,14 @@ HDIFF_BC = {"lon": "wrap", "lat": "symmetric"}
 
 def test_apply_to_dataset():
     ds = _dataset()
+    ds["t2m"] = ds.t2m.assign_attrs(source="model")
     res = apply_to_dataset(hdiff, ds, coeff=0.05, boundary=HDIFF_BC)
     assert set(res.data_vars) == {"t2m", "sst"} and res.attrs == ds.attrs
-    assert res.t2m.attrs == T.attrs
+    assert res.t2m.attrs == {"source": "model"}      # the stencils' policy: units, long_name
+    assert "units" in ds.t2m.attrs                   # (the quantity's) are not inherited
+    kept = apply_to_dataset(hdiff, ds, ["t2m"], coeff=0.05, boundary=HDIFF_BC,
+                            attrs={"units": T.attrs["units"]})    # the same quantity: say so
+    assert kept.t2m.attrs["units"] == T.attrs["units"]
     np.testing.assert_array_equal(res.t2m.values, hdiff(T, 0.05, boundary=HDIFF_BC).values)
     res2 = apply_to_dataset(ddlon, ds, "sst", coslat="coslat", dlon=DLON, boundary={"lon": "wrap"})
     np.testing.assert_array_equal(res2.sst.values, ddlon(ds.sst, COSLAT, DLON,
@@ -268,7 +273,8 @@ def test_netcdf_roundtrip_lazy(tmp_path, engine):
     with xr.open_dataset(tmp_path / "in.nc", engine=engine,
                          chunks={"time": 1, "lat": 5, "lon": 7}) as lazy:
         assert lazy.t2m.chunks is not None
-        out = apply_to_dataset(hdiff, lazy, ["t2m"], coeff=0.05, boundary=HDIFF_BC)
+        out = apply_to_dataset(hdiff, lazy, ["t2m"], coeff=0.05, boundary=HDIFF_BC,
+                               attrs=dict(T.attrs))
         assert out.t2m.chunks is not None                     # still lazy
         xr.testing.assert_identical(out.t2m.compute(), want)
         out.to_netcdf(tmp_path / "out.nc", engine=engine)      # computed chunk by chunk

@@ -211,12 +211,56 @@ def test_fused_diagnostics_equal_the_separate_ones():
     _close(delta, spd.divergence(u, v), tol=1e-15)
 
 
-def test_laplacian_in_blocks_of_levels(monkeypatch):
-    import importlib
-    R_ = importlib.import_module("stencilpy.diagnostics.run")
-    lat, lon = np.arange(20.0, 60.0, 2.0), np.arange(0.0, 40.0, 2.5)
-    u, v, t, _ = fields(lat, lon, nlev=5)
-    whole = spd.laplacian(t)
-    monkeypatch.setattr(R_, "LAPLACIAN_BLOCK_POINTS", 2 * lat.size * lon.size)  # 2 levels
-    _close(spd.laplacian(t), whole, tol=0)
-    _close(spd.advection_laplacian(t, u, v)[1], whole, tol=0)
+@pytest.mark.parametrize("grid", ["regional", "global", "non-uniform"])
+def test_one_pass_laplacian_equals_the_nested_stencils(grid):
+    """The one-pass Laplacian (7-point weights per axis) against the nesting it replaces:
+    the gradient stencil, then the divergence stencil on its two outputs."""
+    from stencilpy.diagnostics import kernels as K
+    from stencilpy.diagnostics.grid import grid_of
+    lat, lon = {"regional": (np.arange(20.0, 60.0, 2.0), np.arange(0.0, 40.0, 2.5)),
+                "global": (np.linspace(90.0, -90.0, 37), np.arange(0.0, 360.0, 10.0)),
+                "non-uniform": (np.array([10.0, 12.0, 15.0, 19.0, 24.0, 30.0, 33.0]),
+                                np.array([0.0, 1.0, 3.0, 6.0, 10.0, 15.0, 21.0, 22.0]))}[grid]
+    u, v, t, _ = fields(lat, lon, nlev=4)
+    g = grid_of(lat, lon, R)
+    c = {k: (np.full(lon.size, x) if np.ndim(x) == 0 else x)
+         for k, x in g.fields(np.float64).items()}
+    grid_args = {k: c[k] for k in K.GRID}
+    T = t.transpose(..., "lat", "lon").values
+    gx, gy = K.gradient(T, **grid_args, boundary=g.boundary)
+    nested = K.divergence(gx, gy, **grid_args, boundary=g.boundary)
+    one = values(spd.laplacian(t).transpose(..., "lat", "lon"))
+    assert (np.isfinite(one) == np.isfinite(nested)).all()
+    assert np.isnan(one).any() == (grid == "global")            # the pole rows
+    _close(one, nested, tol=1e-12)
+    _close(spd.advection_laplacian(t, u, v)[1].transpose(..., "lat", "lon"), one, tol=0)
+
+
+def test_band_product_is_the_matrix_product():
+    from stencilpy.diagnostics.grid import band_product, derivative_band, derivative_weights
+    rng = np.random.default_rng(3)
+    for n in (3, 4, 9):
+        band = derivative_band(derivative_weights(rng.uniform(0.5, 2.0, n - 1)))
+        dense = np.zeros((n, n))
+        for i in range(n):
+            for k in range(-2, 3):
+                if 0 <= i + k < n:
+                    dense[i, i + k] = band[i, 2 + k]
+        square = band_product(band, band)
+        want = dense @ dense
+        for i in range(n):
+            for k in range(-3, 4):
+                assert square[i, 3 + k] == pytest.approx(want[i, i + k] if 0 <= i + k < n else 0.0,
+                                                         rel=1e-13, abs=1e-13)
+
+
+def test_results_do_not_inherit_the_inputs_encoding():
+    """An input read from netCDF may carry packing (scale_factor, int16): a result written
+    back with it would be wrong, so results start with no encoding."""
+    lat, lon = GLOBAL
+    u, v, t, _ = fields(lat, lon)
+    u.encoding = {"dtype": "int16", "scale_factor": 0.01}
+    zeta = spd.vorticity(u, v)
+    assert zeta.encoding == {} and u.encoding["scale_factor"] == 0.01
+    assert zeta.attrs["units"] == "s-1" and u.attrs["units"] == "m/s"
+    np.testing.assert_array_equal(zeta["lat"].values, lat)

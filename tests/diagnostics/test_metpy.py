@@ -145,7 +145,7 @@ def test_float32_stays_float32(name):
 
 def test_reference_backend_gives_the_same(monkeypatch):
     """The same stencils run by the numpy reference (the one-sided edges come from the
-    reference's own "extrapolate" padding, not from the compiled ghost strips)."""
+    reference's own "extrapolate" padding, not from the compiled kernels' ghosts)."""
     import stencilpy as sp
     from stencilpy.diagnostics import kernels as K
     u, v, t, z = fields(*GRIDS["non-uniform"])

@@ -1,4 +1,4 @@
-"""The ``stencilpy`` command: demo, bench, info, cache."""
+"""The ``stencilpy`` command: demo, bench, tune, info, cache."""
 
 from __future__ import annotations
 
@@ -34,6 +34,38 @@ def _cmd_info(args) -> int:
     print(f"threads     {default_threads()} (STENCILPY_NUM_THREADS overrides)")
     print(f"cache       {_cache_line()}")
     print(f"gpu         {_gpu_line()}")
+    _print_tuning()
+    return 0
+
+
+def _print_tuning() -> None:
+    from dataclasses import fields
+
+    from stencilpy.runtime import tuning
+    choices, source, notes = tuning.describe()
+    print(f"cpu id      {tuning.model_line()} [tuning key {tuning.key()[:12]}]")
+    print(f"tuning      {source}")
+    for f in fields(choices):
+        value = getattr(choices, f.name)
+        mark = "" if value == getattr(tuning.DEFAULT, f.name) else "  (tuned)"
+        print(f"  {f.name:<22} {value}{mark}")
+    for line in notes.splitlines():
+        print(f"  | {line}")
+
+
+def _cmd_tune(args) -> int:
+    from stencilpy.runtime import tuning
+    if args.reset:
+        tuning.store(tuning.DEFAULT, "reset to the defaults by 'stencilpy tune --reset'")
+        print("this CPU's choices reset to the defaults")
+        return 0
+    if not tuning.enabled():
+        print("note: STENCILPY_TUNING=off: the choices are measured and stored, but calls in "
+              "processes with that setting use the defaults")
+    from stencilpy.tune import tune
+    choices, _ = tune(budget=args.budget, store=not args.dry_run)
+    diff = choices.differences()
+    print("choices: " + (", ".join(f"{k}={v}" for k, v in diff.items()) or "the defaults"))
     return 0
 
 
@@ -124,7 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     # listed for the help only: main() hands everything after "bench" to stencilpy.bench.run
     sub.add_parser("bench", help="side-by-side benchmarks (stencilpy, numpy, numba, C); "
                                  "'stencilpy bench --help' for their options")
-    info = sub.add_parser("info", help="versions, CPU features, threads, cache location and size")
+    tune = sub.add_parser("tune", help="measure the per-machine choices (vector width, "
+                                       "interleave, streaming threshold, thread split, hand-off) "
+                                       "on this CPU and store them next to the kernels")
+    tune.add_argument("--budget", type=float, default=60.0,
+                      help="seconds to spend at most (default 60; unmeasured choices keep defaults)")
+    tune.add_argument("--dry-run", action="store_true", help="measure and print, store nothing")
+    tune.add_argument("--reset", action="store_true",
+                      help="store the defaults for this CPU (undo a tuning)")
+    tune.set_defaults(fn=_cmd_tune)
+    info = sub.add_parser("info", help="versions, CPU features and identity, tuned choices, "
+                                       "threads, cache location and size")
     info.set_defaults(fn=_cmd_info)
     cache = sub.add_parser("cache", help="show ('stencilpy cache') or empty ('stencilpy cache "
                                          "clear') the on-disk cache of compiled kernels")

@@ -93,11 +93,13 @@ class CpuTarget:
             b.module, ir.FunctionType(ty, [ty] * len(args)), cname)
         return b.call(fn, args)
 
-    def function_attributes(self, exprs) -> tuple[str, ...]:
+    def function_attributes(self, exprs, vector_bits: int = 0) -> tuple[str, ...]:
+        """The preferred vector width: ``vector_bits`` (a tuned choice) or VECTOR_BITS, and
+        DIVIDING_VECTOR_BITS for a kernel that divides."""
         divides = any(isinstance(n, N.BinOp) and n.op in ("/", "//", "%")
                       or isinstance(n, N.Call) and n.func in _DIVIDING_CALLS
                       for e in exprs for n in N.walk(e))
-        bits = DIVIDING_VECTOR_BITS if divides else VECTOR_BITS
+        bits = DIVIDING_VECTOR_BITS if divides else vector_bits or VECTOR_BITS
         return (f'"prefer-vector-width"="{bits}"',)
 
 

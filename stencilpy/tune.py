@@ -27,7 +27,7 @@ import stencilpy as sp
 from stencilpy.runtime import tuning
 
 #: a candidate must beat the default by at least this fraction (and by more than the spread)
-MIN_GAIN = 0.03
+MIN_GAIN = 0.05
 #: relative spread ((upper - lower quartile) / median) above which the machine counts as busy
 MAX_SPREAD = 0.10
 #: seconds one timed batch lasts (the calls in it are averaged); a sample is the fastest of
@@ -43,6 +43,10 @@ def _lap2d(u):
 def _lap3d(u):
     return (u[1, 0, 0] + u[-1, 0, 0] + u[0, 1, 0] + u[0, -1, 0] + u[0, 0, 1] + u[0, 0, -1]
             - 6.0 * u[0, 0, 0])
+
+
+#: tuner step -> the choice it sets
+_NAMES = {"min_points": "min_points_per_thread", "chunks": "chunks_per_thread"}
 
 
 class Busy(RuntimeError):
@@ -61,6 +65,8 @@ class Outcome:
     why: str = ""
 
     def line(self) -> str:
+        if not self.medians:
+            return f"{self.name} = {self.chosen} ({self.why})"
         times = ", ".join(f"{k}: {v * 1e6:.0f} us" for k, v in self.medians.items())
         return f"{self.name} = {self.chosen} ({self.why}; {times}; spread {self.spread:.1%})"
 
@@ -171,8 +177,11 @@ class Tuner:
             try:
                 choices = step(choices, l2)
             except Busy as exc:
-                self.say(f"{step.__name__}: not tuned, {exc}; keeping the default")
-                self.outcomes.append(Outcome(step.__name__, why=f"not tuned: {exc}"))
+                name = _NAMES.get(step.__name__, step.__name__)
+                out = Outcome(name, chosen=getattr(choices, name),
+                              why=f"default kept, not tuned: {exc}")
+                self.outcomes.append(out)
+                self.say(out.line())
         return choices
 
     def _choose(self, name: str, choices: tuning.Choices, make, values, default):

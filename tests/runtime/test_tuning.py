@@ -233,6 +233,7 @@ def test_a_busy_machine_is_refused_and_the_tuner_keeps_defaults(monkeypatch):
     choices = tuner.run()
     assert choices == tuning.DEFAULT
     assert any("not tuned" in s and "busy" in s for s in said)
+    assert "chunks_per_thread" not in {o.name for o in tuner.outcomes}   # threads=1: not measured
     assert {o.name for o in tuner.outcomes} >= {"vector_bits", "interleave"}
 
 

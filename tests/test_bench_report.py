@@ -19,7 +19,7 @@ def test_peer_summary_names_the_best_peer_the_copy_bound_and_the_verdict():
     one = next(line for line in lines if line.startswith("| lap2d float64 1024x1024 | 1 |"))
     assert "| 0.7 ms |" in one and "| 0.86 |" in one and one.endswith("| met |")
     two = next(line for line in lines if line.startswith("| lap2d float64 1024x1024 | 2 |"))
-    assert "| 1.10 |" in two and "missed; bound: copy 1.00x best peer" in two
+    assert "| 1.10 |" in two and "missed; copy bound: the copy takes 1.00x the best peer" in two
     big = next(line for line in lines if line.startswith("| lap2d float64 16384x16384 | 1 |"))
     assert "| 0.78 |" in big and "missed" in big            # 0.78 of the peer, but 0.70x C > 0.65
     scaling = next(line for line in lines if line.startswith("| lap2d float64 1024x1024 | 1.09 |"))

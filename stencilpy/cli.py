@@ -53,12 +53,45 @@ def _print_tuning() -> None:
         print(f"  | {line}")
 
 
+def _set_choices(tuning, assignments: list[str]) -> int:
+    """``stencilpy tune --set name=value ...``: store choices given by hand (the others as
+    stored, else the defaults)."""
+    from dataclasses import fields, replace
+    stored = tuning.load()
+    choices, notes = stored if stored is not None else (tuning.DEFAULT, "")
+    kinds = {f.name: f.type for f in fields(choices)}
+    changes = {}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        if not sep or name not in kinds:
+            print(f"stencilpy tune --set: '{item}' is not name=value with a name among "
+                  f"{', '.join(kinds)}", file=sys.stderr)
+            return 2
+        changes[name] = value
+    try:
+        choices = replace(choices, **{k: int(v) if kinds[k] in ("int", int) else v
+                                      for k, v in changes.items()})
+    except ValueError as exc:
+        print(f"stencilpy tune --set: {exc}", file=sys.stderr)
+        return 2
+    note = "set by hand: " + ", ".join(assignments)
+    if not tuning.store(choices, "\n".join(x for x in (notes, note) if x)):
+        print("not stored: the kernel cache is disabled, unwritable or not trusted",
+              file=sys.stderr)
+        return 1
+    print("stored: " + (", ".join(f"{k}={v}" for k, v in choices.differences().items())
+                        or "the defaults"))
+    return 0
+
+
 def _cmd_tune(args) -> int:
     from stencilpy.runtime import tuning
     if args.reset:
         tuning.store(tuning.DEFAULT, "reset to the defaults by 'stencilpy tune --reset'")
         print("this CPU's choices reset to the defaults")
         return 0
+    if args.set:
+        return _set_choices(tuning, args.set)
     if not tuning.enabled():
         print("note: STENCILPY_TUNING=off: the choices are measured and stored, but calls in "
               "processes with that setting use the defaults")
@@ -162,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--budget", type=float, default=60.0,
                       help="seconds to spend at most (default 60; unmeasured choices keep defaults)")
     tune.add_argument("--dry-run", action="store_true", help="measure and print, store nothing")
+    tune.add_argument("--set", nargs="+", metavar="NAME=VALUE",
+                      help="store choices by hand instead of measuring (e.g. stream_long=12*L2)")
     tune.add_argument("--reset", action="store_true",
                       help="store the defaults for this CPU (undo a tuning)")
     tune.set_defaults(fn=_cmd_tune)

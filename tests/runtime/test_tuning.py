@@ -267,3 +267,19 @@ def test_cli_tune_stores_and_info_shows_the_choices(private_cache, capsys):
     assert "tuned by a test" in out
     assert cli.main(["tune", "--reset"]) == 0
     assert tuning.load()[0] == tuning.DEFAULT
+
+
+def test_cli_tune_set_stores_choices_by_hand(private_cache, capsys):
+    assert cli.main(["tune", "--set", "stream_long=12*L2", "chunks_per_thread=8"]) == 0
+    assert "stream_long=12*L2" in capsys.readouterr().out
+    choices, notes = tuning.load()
+    assert choices == tuning.Choices(stream_long="12*L2", chunks_per_thread=8)
+    assert "set by hand" in notes
+    assert cli.main(["tune", "--set", "handoff=pool"]) == 0          # the others are kept
+    assert tuning.load()[0] == tuning.Choices(stream_long="12*L2", chunks_per_thread=8,
+                                              handoff="pool")
+    assert cli.main(["tune", "--set", "stream_long=12MB"]) == 2
+    assert cli.main(["tune", "--set", "colour=blue"]) == 2
+    err = capsys.readouterr().err
+    assert "stream_long must be" in err and "'colour=blue' is not name=value" in err
+    assert tuning.load()[0].handoff == "pool"                         # refused: nothing stored

@@ -207,27 +207,51 @@ class Tuner:
         return self._choose("interleave", choices,
                             lambda c: _call(_lap2d, (n, n), c, 1), (0, 1, 2, 4), choices.interleave)
 
+    def _sweep(self, points, make_runs, default, candidate) -> list:
+        """For each point, whether ``candidate`` beats ``default`` (None where the timings
+        were too noisy to say); Busy when more than half the points were."""
+        found = []
+        for p in points:
+            try:
+                found.append(self.bench.compare(make_runs(p), default)[1] == candidate)
+            except Busy:
+                found.append(None)
+        busy = sum(w is None for w in found)
+        if 2 * busy > len(found):
+            raise Busy(f"timings too noisy at {busy} of {len(found)} sizes: the machine is busy")
+        return found
+
+    @staticmethod
+    def _first_win(wins) -> int | None:
+        """The first index from which the candidate wins at every measured (not None) point."""
+        return next((i for i in range(len(wins)) if wins[i]
+                     and all(w is not False for w in wins[i:])), None)
+
+    @staticmethod
+    def _marks(labels, wins) -> str:
+        return ", ".join(f"{x}: {'noisy' if w is None else 'yes' if w else 'no'}"
+                         for x, w in zip(labels, wins))
+
     def _stream(self, name, choices, shapes, fn):
         """The smallest size (in multiples of L2) from which streaming wins at every larger
         measured size; the threshold is the geometric mean of it and the size below."""
-        l2 = tuning.cache_sizes()[1]
-        wins, rows = [], []
-        for factor, shape in shapes:
-            runs = {"on": _call(fn, shape, replace(choices, **{name: "0*L2"}), self.threads),
+        l2, l3 = tuning.cache_sizes()[1:]
+
+        def runs(item):
+            shape = item[1]
+            return {"on": _call(fn, shape, replace(choices, **{name: "0*L2"}), self.threads),
                     "off": _call(fn, shape, replace(choices, **{name: "never"}), self.threads)}
-            samples, key, why, s = self.bench.compare(runs, "off")
-            wins.append(key == "on")
-            rows.append(f"{factor:g}xL2 {key}")
-        first = next((i for i in range(len(wins)) if all(wins[i:])), None)
+        wins = self._sweep(shapes, runs, "off", "on")
+        first = self._first_win(wins)
         if first is None:
             chosen, why = getattr(choices, name), "streaming did not win at the sizes measured"
         else:
             lo = shapes[first - 1][0] if first > 0 else shapes[0][0] / 2
             threshold = math.sqrt(lo * shapes[first][0]) * l2
-            l3 = tuning.cache_sizes()[2]
             chosen = f"{threshold / l2:.3g}*L2" if threshold < l3 else f"{threshold / l3:.3g}*L3"
             why = f"streaming wins from {shapes[first][0]:g}x L2 on"
-        out = Outcome(name, {}, 0.0, chosen, f"{why}: {', '.join(rows)}")
+        marks = self._marks([f"{f:g}xL2" for f, _ in shapes], wins)
+        out = Outcome(name, {}, 0.0, chosen, f"{why}; streaming faster at {marks}")
         self.outcomes.append(out)
         self.say(out.line())
         return replace(choices, **{name: chosen})
@@ -250,20 +274,19 @@ class Tuner:
         """The smallest per-thread share at which all threads beat one thread (and at every
         larger size measured)."""
         values = (4096, 8192, 16384, 32768, 65536)
-        wins = []
-        for v in values:
+        forced = replace(choices, min_points_per_thread=1)
+
+        def runs(v):
             n = int(math.sqrt(v * self.threads))
-            forced = replace(choices, min_points_per_thread=1)
-            runs = {1: _call(_lap2d, (n, n), forced, 1),
+            return {1: _call(_lap2d, (n, n), forced, 1),
                     self.threads: _call(_lap2d, (n, n), forced, self.threads)}
-            samples, key, why, s = self.bench.compare(runs, 1)
-            wins.append(key == self.threads)
-        first = next((i for i in range(len(wins)) if all(wins[i:])), None)
+        wins = self._sweep(values, runs, 1, self.threads)
+        first = self._first_win(wins)
         chosen = values[first] if first is not None else choices.min_points_per_thread
         why = (f"{self.threads} threads faster from {chosen} points per thread on"
                if first is not None else "more threads did not win at the sizes measured")
         out = Outcome("min_points_per_thread", {}, 0.0, chosen,
-                      f"{why}: {', '.join(f'{v}:{w}' for v, w in zip(values, wins))}")
+                      f"{why}; {self.threads} threads faster at {self._marks(values, wins)}")
         self.outcomes.append(out)
         self.say(out.line())
         return replace(choices, min_points_per_thread=chosen)

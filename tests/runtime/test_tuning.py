@@ -283,3 +283,28 @@ def test_cli_tune_set_stores_choices_by_hand(private_cache, capsys):
     err = capsys.readouterr().err
     assert "stream_long must be" in err and "'colour=blue' is not name=value" in err
     assert tuning.load()[0].handoff == "pool"                         # refused: nothing stored
+
+
+def test_a_noisy_size_is_skipped_in_a_sweep(monkeypatch):
+    """One size too noisy to decide does not stop the streaming sweep; the threshold comes
+    from the sizes measured.  Most sizes noisy: the choice is not tuned."""
+    clock = FakeClock()
+    l2 = tuning.cache_sizes()[1]
+
+    def fake_call(fn, shape, choices, threads, dtype=None, noisy=(4,)):
+        factor = round(np.prod(shape) * 16 / l2)
+        if any(abs(factor - f) <= f / 4 for f in noisy):          # another process took turns
+            return clock.runner(1e-3 * np.random.default_rng(factor).lognormal(0, 1, 10000))
+        big = factor > 10
+        on = choices.stream_long == "0*L2"
+        return clock.runner(_cycle([0.5e-3 if on == big else 1e-3]))
+
+    monkeypatch.setattr(T, "_call", fake_call)
+    tuner = T.Tuner(budget=60, bench=T.Bench(rounds=5, timer=clock), say=lambda s: None,
+                    threads=1)
+    chosen = tuner.stream_long(tuning.DEFAULT, l2)
+    assert 8 <= tuning.bytes_of(chosen.stream_long) / l2 <= 16
+    assert "4xL2: noisy" in tuner.outcomes[-1].why
+    monkeypatch.setattr(T, "_call", lambda *a, **k: fake_call(*a, noisy=(2, 4, 8, 16)))
+    with pytest.raises(T.Busy, match="4 of 6 sizes"):
+        tuner.stream_long(tuning.DEFAULT, l2)

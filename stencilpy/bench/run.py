@@ -152,9 +152,10 @@ COPY = "copy (same bytes)"
 
 
 def _copy_bound(rows, batches, case, nbytes, opts):
-    """Add the bound of every case to ``batches``: the C copy loop (ordinary stores, OpenMP)
-    of as many bytes as the case reads and writes (half read, half written), at each thread
-    count, timed interleaved with the implementations.  Returns the arrays (kept alive)."""
+    """Add the bound of the case to ``batches`` (when C is among the implementations): the C
+    copy loop (ordinary stores, OpenMP) of as many bytes as the case reads and writes (half
+    read, half written), at each thread count, timed interleaved with the implementations.
+    Returns the arrays (kept alive)."""
     n = max(1, nbytes // 16)
     src, dst = np.ones(n), np.zeros(n)
     for threads in opts.threads:
@@ -195,7 +196,8 @@ def run_case(case, impls, opts):
                 batches[(impl.name, threads)] = batch
                 row["inner"] = batch[1]
     nbytes = bytes_moved(args, out)
-    copies = _copy_bound(rows, batches, case, nbytes, opts)
+    copies = _copy_bound(rows, batches, case, nbytes, opts) \
+        if any(i.name == "C" for i in impls) else None       # the C toolchain's copy loop
     fill_times(rows, round_robin(batches, repeats), nbytes)
     del copies
     for cells in report.table_rows(rows):

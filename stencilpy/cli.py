@@ -193,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "interleave, streaming threshold, thread split, hand-off) "
                                        "on this CPU and store them next to the kernels")
     tune.add_argument("--budget", type=float, default=60.0,
-                      help="seconds to spend at most (default 60; unmeasured choices keep defaults)")
+                      help="seconds to spend (checked before each choice; default 60): choices "
+                           "not measured in time keep their defaults")
     tune.add_argument("--dry-run", action="store_true", help="measure and print, store nothing")
     tune.add_argument("--set", nargs="+", metavar="NAME=VALUE",
                       help="store choices by hand instead of measuring (e.g. stream_long=12*L2)")

@@ -249,10 +249,10 @@ class Tuner:
         measured size; the threshold is the geometric mean of it and the size below."""
         l2, l3 = tuning.cache_sizes()[1:]
 
-        def runs(item):
-            shape = item[1]
-            return {"on": _call(fn, shape, replace(choices, **{name: "0*L2"}), self.threads),
-                    "off": _call(fn, shape, replace(choices, **{name: "never"}), self.threads)}
+        def runs(item):        # one thread: two-thread timings of small calls spread too much
+            shape = item[1]    # on a shared machine (and streamed more often they lost there)
+            return {"on": _call(fn, shape, replace(choices, **{name: "0*L2"}), 1),
+                    "off": _call(fn, shape, replace(choices, **{name: "never"}), 1)}
         wins = self._sweep(shapes, runs, "off", "on")
         first = self._first_win(wins)
         if first is None:

@@ -285,7 +285,7 @@ class Tuner:
     def min_points(self, choices, l2):
         """The smallest per-thread share at which all threads beat one thread (and at every
         larger size measured)."""
-        values = (4096, 8192, 16384, 32768, 65536)
+        values = (8192, 16384, 32768, 65536, 131072, 262144)
         forced = replace(choices, min_points_per_thread=1)
 
         def runs(v):

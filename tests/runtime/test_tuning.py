@@ -308,3 +308,19 @@ def test_a_noisy_size_is_skipped_in_a_sweep(monkeypatch):
     monkeypatch.setattr(T, "_call", lambda *a, **k: fake_call(*a, noisy=(2, 4, 8, 16)))
     with pytest.raises(T.Busy, match="4 of 6 sizes"):
         tuner.stream_long(tuning.DEFAULT, l2)
+
+
+def test_the_thread_split_is_the_smallest_share_where_all_threads_win(monkeypatch):
+    clock = FakeClock()
+
+    def fake_call(fn, shape, choices, threads, dtype=None):
+        points = np.prod(shape)
+        faster = threads == 2 and points >= 2 * 60000         # the hand-off pays from here
+        return clock.runner(_cycle([0.6e-3 if faster else 1e-3]))
+
+    monkeypatch.setattr(T, "_call", fake_call)
+    tuner = T.Tuner(budget=60, bench=T.Bench(rounds=5, timer=clock), say=lambda s: None,
+                    threads=2)
+    chosen = tuner.min_points(tuning.DEFAULT, tuning.cache_sizes()[1])
+    assert chosen.min_points_per_thread == 65536
+    assert "16384: no" in tuner.outcomes[-1].why and "131072: yes" in tuner.outcomes[-1].why

@@ -1,4 +1,4 @@
-"""The ``stencilpy`` command: demo, bench, info, cache."""
+"""The ``stencilpy`` command: demo, bench, tune, info, cache."""
 
 from __future__ import annotations
 
@@ -34,6 +34,71 @@ def _cmd_info(args) -> int:
     print(f"threads     {default_threads()} (STENCILPY_NUM_THREADS overrides)")
     print(f"cache       {_cache_line()}")
     print(f"gpu         {_gpu_line()}")
+    _print_tuning()
+    return 0
+
+
+def _print_tuning() -> None:
+    from dataclasses import fields
+
+    from stencilpy.runtime import tuning
+    choices, source, notes = tuning.describe()
+    print(f"cpu id      {tuning.model_line()} [tuning key {tuning.key()[:12]}]")
+    print(f"tuning      {source}")
+    for f in fields(choices):
+        value = getattr(choices, f.name)
+        mark = "" if value == getattr(tuning.DEFAULT, f.name) else "  (tuned)"
+        print(f"  {f.name:<22} {value}{mark}")
+    for line in notes.splitlines():
+        print(f"  | {line}")
+
+
+def _set_choices(tuning, assignments: list[str]) -> int:
+    """``stencilpy tune --set name=value ...``: store choices given by hand (the others as
+    stored, else the defaults)."""
+    from dataclasses import fields, replace
+    stored = tuning.load()
+    choices, notes = stored if stored is not None else (tuning.DEFAULT, "")
+    kinds = {f.name: f.type for f in fields(choices)}
+    changes = {}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        if not sep or name not in kinds:
+            print(f"stencilpy tune --set: '{item}' is not name=value with a name among "
+                  f"{', '.join(kinds)}", file=sys.stderr)
+            return 2
+        changes[name] = value
+    try:
+        choices = replace(choices, **{k: int(v) if kinds[k] in ("int", int) else v
+                                      for k, v in changes.items()})
+    except ValueError as exc:
+        print(f"stencilpy tune --set: {exc}", file=sys.stderr)
+        return 2
+    note = "set by hand: " + ", ".join(assignments)
+    if not tuning.store(choices, "\n".join(x for x in (notes, note) if x)):
+        print("not stored: the kernel cache is disabled, unwritable or not trusted",
+              file=sys.stderr)
+        return 1
+    print("stored: " + (", ".join(f"{k}={v}" for k, v in choices.differences().items())
+                        or "the defaults"))
+    return 0
+
+
+def _cmd_tune(args) -> int:
+    from stencilpy.runtime import tuning
+    if args.reset:
+        tuning.store(tuning.DEFAULT, "reset to the defaults by 'stencilpy tune --reset'")
+        print("this CPU's choices reset to the defaults")
+        return 0
+    if args.set:
+        return _set_choices(tuning, args.set)
+    if not tuning.enabled():
+        print("note: STENCILPY_TUNING=off: the choices are measured and stored, but calls in "
+              "processes with that setting use the defaults")
+    from stencilpy.tune import tune
+    choices, _ = tune(budget=args.budget, store=not args.dry_run)
+    diff = choices.differences()
+    print("choices: " + (", ".join(f"{k}={v}" for k, v in diff.items()) or "the defaults"))
     return 0
 
 
@@ -124,7 +189,20 @@ def build_parser() -> argparse.ArgumentParser:
     # listed for the help only: main() hands everything after "bench" to stencilpy.bench.run
     sub.add_parser("bench", help="side-by-side benchmarks (stencilpy, numpy, numba, C); "
                                  "'stencilpy bench --help' for their options")
-    info = sub.add_parser("info", help="versions, CPU features, threads, cache location and size")
+    tune = sub.add_parser("tune", help="measure the per-machine choices (vector width, "
+                                       "interleave, streaming threshold, thread split, hand-off) "
+                                       "on this CPU and store them next to the kernels")
+    tune.add_argument("--budget", type=float, default=60.0,
+                      help="seconds to spend (checked before each choice; default 60): choices "
+                           "not measured in time keep their defaults")
+    tune.add_argument("--dry-run", action="store_true", help="measure and print, store nothing")
+    tune.add_argument("--set", nargs="+", metavar="NAME=VALUE",
+                      help="store choices by hand instead of measuring (e.g. stream_long=12*L2)")
+    tune.add_argument("--reset", action="store_true",
+                      help="store the defaults for this CPU (undo a tuning)")
+    tune.set_defaults(fn=_cmd_tune)
+    info = sub.add_parser("info", help="versions, CPU features and identity, tuned choices, "
+                                       "threads, cache location and size")
     info.set_defaults(fn=_cmd_info)
     cache = sub.add_parser("cache", help="show ('stencilpy cache') or empty ('stencilpy cache "
                                          "clear') the on-disk cache of compiled kernels")

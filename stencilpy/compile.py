@@ -59,6 +59,7 @@ from stencilpy.passes.inline_temporaries import inline_temporaries
 from stencilpy.passes.pipeline import run_definition_passes, specialize
 from stencilpy.runtime import jit
 from stencilpy.runtime.forksafe import reset_in_child
+from stencilpy.runtime import tuning
 from stencilpy.runtime.launch import wants_streaming
 from stencilpy.runtime.plan_cache import analyse_cached
 from stencilpy.signature import BoundCall
@@ -135,8 +136,9 @@ def kernel_spec(call: BoundCall, outs: tuple[np.ndarray, ...],
                     for o in outs)
     scalars = tuple((n, type(v)) for n, v in call.scalars.items())
     temps = tuple((s.target, call.temp_types[s.target]) for s in ir.body)
+    vector_bits, interleave = tuning.active().codegen      # tuned per CPU (0, 0: defaults)
     return KernelSpec(ir, plan, fields, scalars, outputs, call.options.modes, temps, streaming,
-                      writes_fill)
+                      writes_fill, vector_bits, interleave)
 
 
 def _unit_inner(arr: np.ndarray, broadcast) -> bool:
@@ -256,4 +258,4 @@ def _static_key(call: BoundCall, outs: tuple[np.ndarray, ...], streaming: bool,
     scalars = tuple((n, type(v)) for n, v in call.scalars.items())
     outputs = tuple((o.dtype.char, o.strides[-1] == o.itemsize) for o in outs)
     return (id(call.stencil), fields, scalars, outputs, call.options.modes, streaming,
-            writes_fill)
+            writes_fill, tuning.active().codegen)

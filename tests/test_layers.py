@@ -41,7 +41,8 @@ MAY_IMPORT = {
     "demo": ("mpdata", "diagnostics"),
     "demo_diagnostics": ("mpdata", "diagnostics"),   # stencilpy demo diagnostics
     "bench": ("mpdata", "diagnostics"),
-    "cli": ("demo", "demo_diagnostics", "bench"),
+    "tune": ("stencilpy",),                          # stencilpy tune: measures runtime/tuning's choices
+    "cli": ("demo", "demo_diagnostics", "bench", "tune"),
     "__main__": ("cli",),
 }
 

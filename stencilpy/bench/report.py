@@ -11,8 +11,8 @@ from stencilpy.about import cpu_model
 
 from . import kernels_c
 
-COLUMNS = ("case", "impl", "threads", "median", "best", "vs C", "vs best peer", "vs numpy", "GB/s",
-           "status")
+COLUMNS = ("case", "impl", "threads", "median", "best", "vs C", "vs best peer", "vs copy",
+           "vs numpy", "GB/s", "status")
 
 
 def _version(module):
@@ -71,8 +71,71 @@ def table_rows(rows):
             status = "**FAILED** (output mismatch)"
         yield (r["case"], r["impl"], str(r["threads"]), _fmt_time(r.get("time_s")),
                _fmt_time(r.get("min_s")), _fmt(r.get("ratio_c"), ".2f"), _peer(r),
-               _fmt(r.get("speedup_numpy"), ".1f"),
+               _fmt(r.get("ratio_copy"), ".2f"), _fmt(r.get("speedup_numpy"), ".1f"),
                _fmt(r.get("gbps"), ".1f"), status)
+
+
+#: issue 18's targets: 10% faster than the best peer at the same thread count; 1.7x from 1 to
+#: 2 threads in cache; the large Laplacians at most 0.65x C
+PEER_TARGET, SCALING_TARGET, LARGE_C_TARGET = 0.90, 1.7, 0.65
+
+
+def _time(rows, case, impl, threads):
+    return next((r.get("time_s") for r in rows if r["case"] == case and r["impl"] == impl
+                 and r["threads"] == threads and r["status"] == "ok"), None)
+
+
+def _miss(copy_t, best):
+    """A miss, with the copy of the same bytes as a multiple of the best peer's time: near 1
+    (or above) the case is at the copy bound; well below, it is not memory-bound."""
+    if not copy_t or not best:
+        return "missed"
+    bound = copy_t / best
+    if bound >= 0.8:
+        return f"missed; copy bound: the copy takes {bound:.2f}x the best peer"
+    return f"missed; not copy-bound (the copy takes {bound:.2f}x the best peer)"
+
+
+def peer_summary(rows):
+    """Markdown lines: per case and thread count, the peers, stencilpy, its ratio to the best
+    peer and to the copy of the same bytes, and whether the targets are met (else the bound)."""
+    threads = sorted({r["threads"] for r in rows if r["impl"] == "stencilpy"})
+    cases = list(dict.fromkeys(r["case"] for r in rows))
+    size = {r["case"]: r["size"] for r in rows}
+    lines = ["| case | threads | C | numba | pystencils (best) | stencilpy | ÷ best peer | "
+             "÷ C | copy, same bytes | ÷ copy | target |", "|" + "---|" * 11]
+    for case in cases:
+        for t in threads:
+            sp_t = _time(rows, case, "stencilpy", t)
+            if sp_t is None:
+                continue
+            c_t, nb_t = _time(rows, case, "C", t), _time(rows, case, "numba", t)
+            ps = [x for x in (_time(rows, case, "pystencils", t),
+                              _time(rows, case, "pystencils-autovec", t)) if x]
+            ps_t = min(ps) if ps else None
+            peers = [x for x in (c_t, nb_t, ps_t) if x]
+            copy_t = _time(rows, case, "copy (same bytes)", t)
+            best = min(peers) if peers else None
+            ratio = sp_t / best if best else None
+            large = size.get(case) == "large" and case.startswith("lap")
+            ok = ratio is not None and ratio <= PEER_TARGET and \
+                (not large or (c_t and sp_t / c_t <= LARGE_C_TARGET))
+            verdict = "met" if ok else _miss(copy_t, best)
+            lines.append(f"| {case} | {t} | {_fmt_time(c_t)} | {_fmt_time(nb_t)} | "
+                         f"{_fmt_time(ps_t)} | {_fmt_time(sp_t)} | {_fmt(ratio, '.2f')} | "
+                         f"{_fmt(sp_t / c_t if c_t else None, '.2f')} | {_fmt_time(copy_t)} | "
+                         f"{_fmt(sp_t / copy_t if copy_t else None, '.2f')} | {verdict} |")
+    if len(threads) >= 2:
+        a, b = threads[0], threads[1]
+        lines += ["", f"Scaling ({a} -> {b} threads, time ratio):", "",
+                  "| case | stencilpy | C | numba | pystencils | copy |", "|---|---|---|---|---|---|"]
+        for case in cases:
+            cells = []
+            for impl in ("stencilpy", "C", "numba", "pystencils", "copy (same bytes)"):
+                x, y = _time(rows, case, impl, a), _time(rows, case, impl, b)
+                cells.append(_fmt(x / y if x and y else None, ".2f"))
+            lines.append(f"| {case} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def markdown(rows, bandwidth, info, notes):
@@ -87,11 +150,20 @@ def markdown(rows, bandwidth, info, notes):
              "Times are medians (and minima) of interleaved repeats. *vs C*: time / C time at the same "
              "thread count (numpy against C on 1 thread). *vs best peer*: time / the fastest of "
              "C, numba, pystencils and pystencils-autovec at the same thread count (named). "
+             "*vs copy*: time / the time of the C copy loop (ordinary stores) of as many bytes as "
+             "the case reads and writes, at the same thread count, timed in the same rounds (the "
+             "bound a memory-bound kernel meets; below 1 with streaming stores, which skip the "
+             "write-allocate reads a copy pays). "
              "*vs numpy*: numpy time / time. "
              "*GB/s*: (inputs read once + output written once) / time.", "",
              "| " + " | ".join(COLUMNS) + " |",
              "|" + "|".join("---" for _ in COLUMNS) + "|"]
     lines += ["| " + " | ".join(cells) + " |" for cells in table_rows(rows)]
+    if any(r["impl"] == "stencilpy" for r in rows):
+        lines += ["", "Against the best peer and the copy bound (medians; target: at most "
+                  f"{PEER_TARGET:.2f}x the best peer, large Laplacians at most {LARGE_C_TARGET}x "
+                  "C; a miss shows the copy of the same bytes as a multiple of the best peer's "
+                  "time):", ""] + peer_summary(rows)
     if notes:
         lines += ["", "Notes:", ""] + [f"* {n}" for n in notes]
     return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ from stencilpy.codegen.types import I64
 
 @contextmanager
 def for_range(b: ir.IRBuilder, lo, hi, name: str = "i", step=None, masked: bool = False,
-              scalar: bool = False):
+              scalar: bool = False, interleave: int = 0):
     """``for (i = lo; i < hi; i += step)``; yields the index (an i64 phi).
 
     Emits::
@@ -25,6 +25,8 @@ def for_range(b: ir.IRBuilder, lo, hi, name: str = "i", step=None, masked: bool 
     ``masked``: a short loop (a peel or remainder of fewer points than a vector) that LLVM
     should vectorise with masked loads/stores instead of running it scalar.
     ``scalar``: a loop LLVM should neither vectorise nor unroll (cold code: less to compile).
+    ``interleave``: vector iterations LLVM keeps in flight (``llvm.loop.interleave.count``;
+    0: LLVM's own choice).
     """
     step = step if step is not None else ir.Constant(I64, 1)
     pre = b.block
@@ -46,14 +48,18 @@ def for_range(b: ir.IRBuilder, lo, hi, name: str = "i", step=None, masked: bool 
     elif scalar:
         latch.set_metadata("llvm.loop", _loop_id(b.module, ("llvm.loop.vectorize.enable", 0),
                                                  ("llvm.loop.unroll.disable",)))
+    elif interleave:
+        latch.set_metadata("llvm.loop", _loop_id(b.module, ("llvm.loop.interleave.count",
+                                                            ir.Constant(ir.IntType(32), interleave))))
     b.position_at_end(exit_)
 
 
 def _loop_id(module: ir.Module, *hints: tuple):
     """``!N = !{!N, !{!"hint", i1 value}, !{!"hint"}, ...}``: a loop ID (self-referential)
-    with hints, each ``(name,)`` or ``(name, 0 or 1)``."""
+    with hints, each ``(name,)``, ``(name, 0 or 1)`` or ``(name, ir.Constant)``."""
     nodes = [module.add_metadata([ir.MetaDataString(module, h[0])]
-                                 + [ir.Constant(ir.IntType(1), v) for v in h[1:]]) for h in hints]
+                                 + [v if isinstance(v, ir.Constant) else ir.Constant(ir.IntType(1), v)
+                                    for v in h[1:]]) for h in hints]
     loop = ir.values.MDValue(module, [], name=str(len(module.metadata)))
     loop.operands = (loop, *nodes)
     return loop

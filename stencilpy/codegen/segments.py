@@ -127,7 +127,7 @@ class InnerAxis:
             streamed_segment(b, lo, hi, rows.out, self.stream_bufs, size,
                              lambda j: stage_values(fr, stage, FastLoads(fr, rows, j), inv),
                              lambda k, v, p: store(b, v, p, outs[k].dtype),
-                             self._lead_rows(rows))
+                             self._lead_rows(rows), self.ctx.spec.interleave)
             return
         if ALIGN_STORES and self._aligned_outputs(stage):
             mid = aligned_start(b, rows.out, lo, hi, concrete(outs[0].dtype).itemsize)
@@ -135,7 +135,7 @@ class InnerAxis:
                 store_point(fr, stage, rows, j,
                             stage_values(fr, stage, FastLoads(fr, rows, j), inv))
             lo = mid
-        with for_range(b, lo, hi, "j") as j:
+        with for_range(b, lo, hi, "j", interleave=self.ctx.spec.interleave) as j:
             store_point(fr, stage, rows, j, stage_values(fr, stage, FastLoads(fr, rows, j), inv))
 
     def _aligned_outputs(self, stage) -> bool:

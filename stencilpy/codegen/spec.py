@@ -72,6 +72,10 @@ class KernelSpec:
     #: False for a kernel that computes part of an output's region (an output's extra
     #: strips, ``runtime/strips.py``): it must not write ``fill_value`` around its rows
     writes_fill: bool = True
+    #: tuned code choices (``runtime/tuning.py``): preferred vector width of a kernel that
+    #: does not divide, and inner-loop interleave count (0: the built-in defaults)
+    vector_bits: int = 0
+    interleave: int = 0
 
     @property
     def ndim(self) -> int:
@@ -124,7 +128,9 @@ class KernelSpec:
         from stencilpy.codegen import hoist           # (hoist imports this module)
         parts = [format_stencil(self.stencil), f"modes={self.modes}", f"streaming={self.streaming}",
                  "abi=4", f"hoist={'row' if hoist.ENABLED else 'off'}"] \
-            + ([] if self.writes_fill else ["writes_fill=False"])
+            + ([] if self.writes_fill else ["writes_fill=False"]) \
+            + ([f"tuned={self.vector_bits},{self.interleave}"]
+               if self.vector_bits or self.interleave else [])
         parts += [f"field {f.name} {f.dtype.str} bcast={f.broadcast} unit={f.unit_inner}"
                   for f in self.fields]
         parts += [f"scalar {n} {t.__name__}" for n, t in self.scalars]

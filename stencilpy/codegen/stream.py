@@ -76,12 +76,13 @@ def _prefetch(b: ir.IRBuilder, ptr) -> None:
 
 
 def streamed_segment(b: ir.IRBuilder, lo, hi, rows: list, bufs: list, size: int,
-                     compute, store, lead=()) -> None:
+                     compute, store, lead=(), interleave: int = 0) -> None:
     """Points [lo, hi) of one row: ``compute(j)`` -> values, ``store(k, value, ptr)``.
 
     ``rows[k]`` points at output k's element 0 of the row (unit stride); ``size`` is the
     itemsize shared by every output; ``lead``: (row pointer, itemsize) of the input rows
-    read for the first time (prefetched PREFETCH_BYTES ahead of each chunk)."""
+    read for the first time (prefetched PREFETCH_BYTES ahead of each chunk); ``interleave``:
+    the compute loop's interleave count (0: LLVM's)."""
     width = LINE // size
     p = aligned_start(b, rows, lo, hi, size)
     q = b.add(p, b.and_(b.sub(hi, p), const(-width)))
@@ -96,7 +97,7 @@ def streamed_segment(b: ir.IRBuilder, lo, hi, rows: list, bufs: list, size: int,
                 ahead = b.add(c0, const(PREFETCH_BYTES // isize))
                 for line in range(0, chunk * isize, LINE):
                     _prefetch(b, b.gep(row, [b.add(ahead, const(line // isize))]))
-        with for_range(b, c0, c1, "j") as j:
+        with for_range(b, c0, c1, "j", interleave=interleave) as j:
             m = b.sub(j, c0)
             for k, v in enumerate(compute(j)):
                 store(k, v, b.gep(bufs[k], [m]))

@@ -11,9 +11,10 @@ and ``llvm.copysign``.  What differs between machines comes from a ``Target``:
     of the float type ``t`` (a numpy float dtype or ``float``), emitted at ``b``'s
     position; the result has type ``t`` and NumPy's value (within the libm's ulps).
     min/max/sign/fmod, the predicates and integer functions never reach the target.
-``function_attributes(exprs) -> tuple[str, ...]``
+``function_attributes(exprs, vector_bits=0) -> tuple[str, ...]``
     LLVM string attributes (``'"key"="value"'``) for the kernel's functions, given
-    every expression the kernel evaluates (a CPU prefers a vector width by them).
+    every expression the kernel evaluates (a CPU prefers a vector width by them;
+    ``vector_bits``: a tuned width, ``runtime/tuning.py``, which other targets ignore).
 ``external_symbols``
     Names of the external functions ``math`` may declare, which the JIT must resolve.
 
@@ -28,7 +29,7 @@ is linked as bitcode)::
         def math(self, b, func, args, t):
             name = "__nv_" + LIBDEVICE[func] + ("f" if llvm_type(t) == F32 else "")
             return declare_and_call(b, name, args)
-        def function_attributes(self, exprs):
+        def function_attributes(self, exprs, vector_bits=0):
             return ()
 """
 
@@ -51,7 +52,7 @@ class Target(Protocol):
 
     def math(self, b: ir.IRBuilder, func: str, args: list, t) -> ir.Value: ...
 
-    def function_attributes(self, exprs) -> tuple[str, ...]: ...
+    def function_attributes(self, exprs, vector_bits: int = 0) -> tuple[str, ...]: ...
 
 
 #: math function -> LLVM intrinsic ("llvm.*") or C function name (float64; float32 adds 'f')
@@ -93,11 +94,13 @@ class CpuTarget:
             b.module, ir.FunctionType(ty, [ty] * len(args)), cname)
         return b.call(fn, args)
 
-    def function_attributes(self, exprs) -> tuple[str, ...]:
+    def function_attributes(self, exprs, vector_bits: int = 0) -> tuple[str, ...]:
+        """The preferred vector width: ``vector_bits`` (a tuned choice) or VECTOR_BITS, and
+        DIVIDING_VECTOR_BITS for a kernel that divides."""
         divides = any(isinstance(n, N.BinOp) and n.op in ("/", "//", "%")
                       or isinstance(n, N.Call) and n.func in _DIVIDING_CALLS
                       for e in exprs for n in N.walk(e))
-        bits = DIVIDING_VECTOR_BITS if divides else VECTOR_BITS
+        bits = DIVIDING_VECTOR_BITS if divides else vector_bits or VECTOR_BITS
         return (f'"prefer-vector-width"="{bits}"',)
 
 

@@ -139,32 +139,66 @@ def fingerprint(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
+def _code_files(root: str) -> list[str]:
+    """The package files (relative names, sorted) whose source decides plans and kernels."""
+    names = []
+    for part in _CODE_PARTS:
+        try:
+            names += sorted(part + n for n in os.listdir(os.path.join(root, part))
+                            if n.endswith(".py")) if part.endswith("/") else [part]
+        except OSError:
+            names.append(part)
+    return names
+
+
+def _stamps(root: str, names: list[str]) -> str | None:
+    """Name, size, mtime (ns) and inode of every file: what says a file is unchanged (None
+    when one cannot be examined)."""
+    out = []
+    for name in names:
+        try:
+            st = os.stat(os.path.join(root, name))
+        except OSError:
+            return None
+        out.append(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}")
+    return "\n".join(out)
+
+
+def _hash_sources(root: str, names: list[str]) -> str:
+    h = _sha256()
+    for name in names:
+        try:
+            with open(os.path.join(root, name), "rb") as f:
+                data = f.read()
+        except OSError:  # not a plain file tree (e.g. zipped): the version must do
+            data = b"?"
+        h.update(f"{name}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()[:16]
+
+
 def code_version() -> str:
     """stencilpy's version plus a hash of the source that generates plans and kernels.
 
     Part of every cache key, so an edited compiler (a development checkout, or a
-    reinstall without a version bump) never loads code built by the old one.
-    Computed once per process (about a millisecond).
+    reinstall without a version bump) never loads code built by the old one.  Computed
+    once per process: the hash itself (reading ~150 files, a few milliseconds) is kept in
+    the cache under the files' stamps (size, mtime, inode), so a warm start only stats them.
     """
     global _code_version
     if _code_version is None:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        h = _sha256()
-        for part in _CODE_PARTS:
-            try:
-                names = sorted(part + n for n in os.listdir(os.path.join(root, part))
-                               if n.endswith(".py")) if part.endswith("/") else [part]
-            except OSError:
-                names = [part]
-            for name in names:
-                try:
-                    with open(os.path.join(root, name), "rb") as f:
-                        data = f.read()
-                except OSError:  # not a plain file tree (e.g. zipped): the version must do
-                    data = b"?"
-                h.update(f"{name}\0{len(data)}\0".encode())
-                h.update(data)
-        _code_version = f"{__version__}+{h.hexdigest()[:16]}"
+        names = _code_files(root)
+        stamps = _stamps(root, names)
+        cache = default_cache() if stamps is not None else None
+        key = fingerprint("code-stamps", __version__, root, stamps) if cache else None
+        found = cache.load(key) if cache is not None else None
+        digest = found.decode("ascii", "replace") if found is not None else ""
+        if not re.fullmatch(r"[0-9a-f]{16}", digest):
+            digest = _hash_sources(root, names)
+            if cache is not None and _stamps(root, names) == stamps:   # unchanged meanwhile
+                cache.store(key, digest.encode("ascii"))
+        _code_version = f"{__version__}+{digest}"
     return _code_version
 
 

@@ -82,7 +82,8 @@ _CPU_FIELDS = ("vendor_id", "cpu family", "model", "model name", "stepping", "fl
                "CPU implementer", "CPU architecture", "CPU variant", "CPU part", "Features")
 
 
-def _cpu_identity() -> str | None:
+@functools.lru_cache(maxsize=None)
+def cpu_identity() -> str | None:
     """The identifying lines of every CPU in ``/proc/cpuinfo`` (Linux), else None."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
@@ -98,7 +99,7 @@ def _cpu_identity() -> str | None:
 
 
 def _host_key() -> str | None:
-    identity = _cpu_identity()
+    identity = cpu_identity()
     if identity is None:
         return None
     import platform

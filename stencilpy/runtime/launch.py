@@ -14,36 +14,32 @@
 
 from __future__ import annotations
 
-import functools
 import platform
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from stencilpy.codegen.spec import ArgLayout, KernelSpec, row_align
 from stencilpy.ir.types import concrete
 from stencilpy.runtime import threads as pool
+from stencilpy.runtime import tuning
 from stencilpy.signature import BoundCall
 
-#: below this many output points per thread a call uses fewer threads
-MIN_POINTS_PER_THREAD = 32768
-#: chunks per thread (the threads claim them dynamically: load balance under contention)
-CHUNKS_PER_THREAD = 16
+# The per-machine choices (runtime/tuning.py; defaults in tuning.Choices): fewest output
+# points per thread (smaller calls use fewer threads), chunks per thread (claimed dynamically:
+# load balance under contention), and the streaming-store thresholds.  Streaming
+# (non-temporal) stores pay when a call touches more bytes than the caches hold (inputs +
+# outputs): the outputs would not stay in the cache anyway, and streaming skips reading every
+# output line before writing it.  Measured on Sapphire Rapids (1 thread, lap2d and hdiff):
+# 2x L2 10% faster, 8x L2 18%, 32x L2 43%; rows shorter than SHORT_ROW points (lap3d 128^3)
+# pay more for the streamed segment's set-up while the data fits the last-level cache
+# (lap3d: 16x L2 6% slower, 31x 37% faster), hence a threshold of their own.
 #: fewest output points per chunk
 MIN_POINTS_PER_CHUNK = 16384
 #: target size of one thread's tile buffers (bytes): about half the per-core L2
 TILE_BYTES = 256 * 1024
-#: streaming (non-temporal) stores when a call touches more than this many per-core L2
-#: caches (inputs + outputs): the outputs would not stay in the cache anyway, and streaming
-#: skips reading every output line before writing it.  Measured (1 thread, lap2d and hdiff):
-#: 2x L2 10% faster, 8x L2 18%, 32x L2 43%.
-STREAM_L2_FACTOR = 3
-#: ... but rows shorter than SHORT_ROW points (lap3d 128^3) pay more for the streamed
-#: segment's set-up than they save while the data still fits the last-level cache: they
-#: stream beyond SHORT_ROW_L2_FACTOR L2 caches (lap3d: 16x L2 6% slower, 31x 37% faster)
+#: rows shorter than this use the ``stream_short`` threshold
 SHORT_ROW = 256
-SHORT_ROW_L2_FACTOR = 24
 
 
 def _element_strides(arr: np.ndarray) -> tuple[int, ...] | None:
@@ -103,29 +99,20 @@ def _batch_split(views, batch_shape) -> tuple[list[int], list[int]]:
     return dims[:j], dims[j:]
 
 
-@functools.lru_cache(maxsize=None)
 def l2_bytes() -> int:
     """Per-core L2 cache size (sysfs; 2 MiB when unknown)."""
-    try:
-        base = Path("/sys/devices/system/cpu/cpu0/cache")
-        for index in sorted(base.glob("index*")):
-            if (index / "level").read_text().strip() == "2":
-                text = (index / "size").read_text().strip().upper()
-                scale = {"K": 1 << 10, "M": 1 << 20}.get(text[-1:], 1)
-                return int(text.rstrip("KM")) * scale
-    except (OSError, ValueError):
-        pass
-    return 2 << 20
+    return tuning.cache_sizes()[1]
 
 
 def wants_streaming(outs, fields=(), row: int = SHORT_ROW) -> bool:
     """Streaming stores pay off when the arrays a call touches do not fit in the cache
-    (``row``: points per row of the innermost axis)."""
+    (``row``: points per row of the innermost axis; thresholds: ``tuning.active()``)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return False
     touched = sum(o.nbytes for o in outs) + sum({id(a): a.nbytes for a in fields}.values())
-    factor = STREAM_L2_FACTOR if row >= SHORT_ROW else SHORT_ROW_L2_FACTOR
-    return touched > factor * l2_bytes()
+    choices = tuning.active()
+    return touched > tuning.bytes_of(choices.stream_long if row >= SHORT_ROW
+                                     else choices.stream_short)
 
 
 def _tile_rows(call: BoundCall, spec: KernelSpec, rows: int) -> int:
@@ -277,13 +264,13 @@ def make_jobs(call: BoundCall, kernel, views: list, nthreads: int) -> Jobs:
 
 def _chunking(call: BoundCall, spec: KernelSpec, nbatch: int, nthreads: int) -> tuple[int, int]:
     """(batch elements, rows of axis 0) per chunk: one chunk on one thread, else about
-    CHUNKS_PER_THREAD per thread, rows only when the batch is too short, and never so few
+    ``chunks_per_thread`` (tuned) per thread, rows only when the batch is too short, and never so few
     rows that re-filling the rolling buffers (``ahead`` rows per chunk) would matter."""
     lo0, hi0 = call.regions[0]
     rows = max(hi0 - lo0, 1)
     if nthreads <= 1:
         return max(nbatch, 1), rows
-    target = nthreads * CHUNKS_PER_THREAD
+    target = nthreads * tuning.active().chunks_per_thread
     if nbatch >= target:
         return -(-nbatch // target), rows
     per_batch = -(-target // max(nbatch, 1))
@@ -311,10 +298,11 @@ def _thread_blocks(call, spec, layout, base, nbatch, nthreads, counter):
 
 
 def thread_count(call: BoundCall, requested: int) -> int:
-    """Threads worth using: every thread gets at least MIN_POINTS_PER_THREAD points."""
+    """Threads worth using: every thread gets at least ``min_points_per_thread`` (tuned)
+    points."""
     points = int(np.prod(call.batch_shape, dtype=np.int64)) * \
         int(np.prod([hi - lo for lo, hi in call.regions], dtype=np.int64))
-    return max(1, min(requested, points // MIN_POINTS_PER_THREAD))
+    return max(1, min(requested, points // tuning.active().min_points_per_thread))
 
 
 def set_pointers(jobs: Jobs, addresses) -> None:
@@ -324,9 +312,10 @@ def set_pointers(jobs: Jobs, addresses) -> None:
 
 def run_jobs(kernel, jobs: Jobs) -> None:
     """Run every round of ``jobs`` on ``kernel`` (a ``compile.Kernel``)."""
+    entry = kernel.loaded.address if tuning.active().handoff == "helpers" else None
     for addresses in jobs.addresses:
         jobs.counter[0] = 0
-        pool.run(kernel.cfunc, addresses, kernel.loaded.address)
+        pool.run(kernel.cfunc, addresses, entry)
 
 
 def run_compiled(call: BoundCall, kernel, outs: tuple[np.ndarray, ...]) -> None:

@@ -403,3 +403,29 @@ def test_main_module_runs_the_cli(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "stencilpy", "cache"], capture_output=True,
                           text=True, env=env_for(tmp_path / "c"), timeout=120)
     assert proc.returncode == 0 and textwrap.dedent(proc.stdout).startswith(str(tmp_path / "c"))
+
+
+def test_code_version_is_kept_under_the_files_stamps(tmp_path, monkeypatch):
+    """A warm start stats the compiler's files instead of hashing them; a changed stamp
+    (an edited file) hashes them again."""
+    from stencilpy.runtime import cache as disk
+
+    monkeypatch.setenv("STENCILPY_CACHE_DIR", str(tmp_path / "c"))
+    monkeypatch.delenv("STENCILPY_CACHE", raising=False)
+    monkeypatch.setattr(disk, "_code_version", None)
+    first = disk.code_version()
+    assert disk.DiskCache().entries() == 1                      # the stamps -> hash entry
+
+    def no_hashing(*a):
+        raise AssertionError("hashed the sources although their stamps are unchanged")
+    real_hash = disk._hash_sources
+    monkeypatch.setattr(disk, "_hash_sources", no_hashing)
+    monkeypatch.setattr(disk, "_code_version", None)
+    assert disk.code_version() == first
+
+    calls = []
+    monkeypatch.setattr(disk, "_hash_sources", lambda *a: calls.append(a) or real_hash(*a))
+    real_stamps = disk._stamps
+    monkeypatch.setattr(disk, "_stamps", lambda root, names: real_stamps(root, names) + "edited")
+    monkeypatch.setattr(disk, "_code_version", None)
+    assert disk.code_version() == first and len(calls) == 1     # same source, hashed again

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 import stencilpy as sp
-from stencilpy.runtime import launch as C
+from stencilpy.runtime import tuning
 
 from _support import laplacian as lap, random_field
 
 
 @pytest.fixture(autouse=True)
-def always_stream(monkeypatch):
-    monkeypatch.setattr(C, "STREAM_L2_FACTOR", 0)
-    monkeypatch.setattr(C, "SHORT_ROW_L2_FACTOR", 0)
+def always_stream():
+    with tuning.using(tuning.DEFAULT, stream_long="0*L2", stream_short="0*L2"):
+        yield
 
 
 def two(u, v):

@@ -43,7 +43,7 @@ class GpuTarget:
         name = f"__nv_{target}" + ("f" if ty == F32 else "")
         return b.call(declare(b, name, ir.FunctionType(ty, [ty] * len(args))), args)
 
-    def function_attributes(self, exprs) -> tuple[str, ...]:
+    def function_attributes(self, exprs, vector_bits: int = 0) -> tuple[str, ...]:
         return ()
 
 

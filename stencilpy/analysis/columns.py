@@ -25,7 +25,7 @@ halo: a recurrence carries a value that is undefined at one level to the levels 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from stencilpy.analysis.bounds import Plan
 from stencilpy.analysis.column_regions import interval, output_levels
@@ -55,7 +55,7 @@ class SweepPlan(Plan):
     """The ``Plan`` of a column stencil; it keeps the stencil, whose sweeps decide the output
     region along their axes under "fill"/"valid" (``column_regions.py``)."""
 
-    stencil: N.Stencil | None = None
+    stencil: N.Stencil | None = field(default=None, repr=False, compare=False)
 
     def output_region(self, axis: int, domain_len: int, field_lens: dict[str, int],
                       output: int | None = None, mode: str | None = None) -> tuple[int, int]:

@@ -104,9 +104,31 @@ def _no_region(stencil: N.Stencil, axis: int, n: int, found, mode) -> str:
 def analyse_columns(stencil: N.Stencil) -> Plan:
     """The ``Plan`` of a column stencil: field footprints and halo (no stages: the numpy
     reference interprets the blocks directly, see ``reference/columns.py``)."""
+    footprint, halo = _footprints(stencil, (_BIG,) * stencil.ndim)
+    return SweepPlan(stencil.dims, (), footprint, halo, stencil=stencil)
+
+
+def short_axis_error(stencil: N.Stencil, halo: tuple, sizes: tuple) -> str | None:
+    """Why ``stencil`` cannot run on axes of ``sizes`` points with the plan's ``halo``, or
+    None: on a short axis a range counted from the end (``levels(-1, None)``) reaches the
+    first levels, and its reads may reach further outside than on the long axis the halo was
+    derived for (the box would not hold them)."""
+    need = _footprints(stencil, tuple(sizes))[1]
+    for d, ((lo, hi), (have_lo, have_hi)) in enumerate(zip(need, halo)):
+        if lo > have_lo or hi > have_hi:
+            side, far, have = ("below", lo, have_lo) if lo > have_lo else ("above", hi, have_hi)
+            return (f"on this axis of {sizes[d]} points along '{stencil.dims[d]}', a level "
+                    f"range counted from the other end reaches levels it never reaches on a "
+                    f"long axis, and a read there reaches {far} points {side} the arrays, more "
+                    f"than the {have} of the halo the stencil was analysed with; pass a longer "
+                    f"'{stencil.dims[d]}' axis, or write the ranges so that those counted from "
+                    "one end do not reach the other end")
+    return None
+
+
+def _footprints(stencil: N.Stencil, sizes: tuple) -> tuple:
     ndim = stencil.ndim
-    params = set(stencil.param_names)
-    full = ((0, _BIG),) * ndim
+    full = tuple((0, n) for n in sizes)
     need: dict[str, tuple | None] = {}
 
     def add(name, region):
@@ -124,17 +146,18 @@ def analyse_columns(stencil: N.Stencil) -> Plan:
                 for r in _reads(block.value):
                     add(r.name, _shift(region, r.offset))
         else:
-            _sweep_needs(block, need, add, defined_before[k], ndim)
+            _sweep_needs(block, need, add, defined_before[k], sizes)
     zero = ((0, 0),) * ndim
     footprint = {}
     for name in stencil.param_names:
         region = need.get(name)
         if region is not None:
-            footprint[name] = tuple((max(0, -lo), max(0, hi - _BIG)) for lo, hi in region)
+            footprint[name] = tuple((max(0, -lo), max(0, hi - n))
+                                    for (lo, hi), n in zip(region, sizes))
     halo = zero
     for ext in footprint.values():
         halo = tuple((max(a[0], b[0]), max(a[1], b[1])) for a, b in zip(halo, ext))
-    return SweepPlan(stencil.dims, (), tuple(footprint.items()), halo, stencil=stencil)
+    return tuple(footprint.items()), halo
 
 
 def _defined_before(stencil: N.Stencil) -> list[set[str]]:
@@ -147,10 +170,10 @@ def _defined_before(stencil: N.Stencil) -> list[set[str]]:
     return out
 
 
-def _sweep_needs(sweep: N.Sweep, need: dict, add, before: set[str], ndim: int) -> None:
+def _sweep_needs(sweep: N.Sweep, need: dict, add, before: set[str], sizes: tuple) -> None:
     axis = sweep.axis
     mine = {s.target for s in N.assignments((sweep,))}
-    stmts = [(rng.bounds(_BIG), s) for rng in sweep.ranges for s in rng.body]
+    stmts = [(rng.bounds(sizes[axis]), s) for rng in sweep.ranges for s in rng.body]
     across = {t: need.get(t) for t in mine}          # horizontal region of each temporary
     changed = True
     while changed:                                   # readers in the sweep: same column

@@ -220,7 +220,7 @@ def _regions(plan: Plan, fields, broadcast, domain, modes, dims, output=None) ->
             continue
         lens = {n: a.shape[a.ndim - len(dims) + d] for n, a in fields.items()
                 if not broadcast[n][d]}
-        lo, hi = plan.output_region(d, domain[d], lens, output)
+        lo, hi = plan.output_region(d, domain[d], lens, output, mode)
         halo = _halo(plan.footprints(output), d)
         if hi <= lo and domain[d] > 0:
             what = "stencil's halo" if output is None or plan.uniform \

@@ -78,10 +78,10 @@ class Plan:
         return all(fp == self.field_extents for fp in self.output_extents)
 
     def output_region(self, axis: int, domain_len: int, field_lens: dict[str, int],
-                      output: int | None = None) -> tuple[int, int]:
-        """Loop bounds ``[lo, hi)`` along ``axis`` when the boundary there is "fill"/"valid":
-        of output ``output``, or (None) where every output is computable.  ``field_lens``
-        maps each (non-broadcast) field to its length along the axis."""
+                      output: int | None = None, mode: str | None = None) -> tuple[int, int]:
+        """Loop bounds ``[lo, hi)`` along ``axis`` when the boundary there is ``mode``
+        ("fill"/"valid"): of output ``output``, or (None) where every output is computable.
+        ``field_lens`` maps each (non-broadcast) field to its length along the axis."""
         lo, hi = 0, domain_len
         for name, ext in self.footprints(output):
             if name in field_lens:

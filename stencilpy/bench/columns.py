@@ -11,7 +11,10 @@ preallocated output:
 * ``stencilpy``  -- the sweeps compiled (``codegen/columns.py``: blocks of columns, the level
   loop outermost per block, SIMD over the fastest axis, threads over blocks), ``threads=N``;
 * ``numba``      -- ``@njit(parallel=True)``: ``prange`` over lat rows, levels, then lon;
-* ``C OpenMP``   -- ``c/columns.c`` (``gcc -O3 -march=native -fopenmp``), same order;
+* ``C OpenMP``   -- ``c/columns.c`` (``gcc -O3 -march=native -fopenmp``), same order; gcc
+  contracts ``b - a * cp`` into fused multiply-adds (GNU C's default), which stencilpy must
+  not do (its results round as NumPy's do), so ``C no FMA`` is the same source built with
+  ``-ffp-contract=off`` as well: the same arithmetic as stencilpy;
 * ``copy bound`` -- the time ``c/copy.c`` (same threads) takes to move the bytes the kernel
   must move: one copy reads an array and writes one, so tridiagonal (4 arrays read, 1
   written) is 2.5 copies, omega (2 read, 1 written) 1.5 copies.
@@ -167,6 +170,7 @@ def _tools():
     from .impl import Unavailable
     try:
         lib = kernels_c.library()
+        lib.nofma = kernels_c.library(("-ffp-contract=off",))
     except Unavailable as exc:
         print(f"C skipped: {exc}")
         lib = None
@@ -191,8 +195,8 @@ def run_case(name, shape, threads, repeats, lib, nb):
         numpy_run = lambda out: thomas_numpy(a, b, c, d, out)               # noqa: E731
         sp_run = lambda out, t: thomas_sp(a, b, c, d, out=out, threads=t)   # noqa: E731
         nb_run = (lambda out: nb[1][0](a, b, c, d, out)) if nb else None
-        c_run = (lambda out, t: lib.thomas_f64(_ptr(a), _ptr(b), _ptr(c), _ptr(d), _ptr(out),
-                                               nz, ny, nx, t)) if lib else None
+        c_run = (lambda out, t, lib=lib: lib.thomas_f64(_ptr(a), _ptr(b), _ptr(c), _ptr(d),
+                                                        _ptr(out), nz, ny, nx, t)) if lib else None
     else:
         u, v = rng.standard_normal(shape), rng.standard_normal(shape)
         p = np.linspace(1e4, 1e5, nz)
@@ -205,8 +209,8 @@ def run_case(name, shape, threads, repeats, lib, nb):
         sp_run = lambda out, t: omega_sp(u, v, p3, dx, dy, boundary=edge,   # noqa: E731
                                          out=out, threads=t)
         nb_run = (lambda out: nb[1][1](u, v, p, out, dx, dy)) if nb else None
-        c_run = (lambda out, t: lib.omega_f64(_ptr(u), _ptr(v), _ptr(p), _ptr(out), nz, ny, nx,
-                                              dx, dy, t)) if lib else None
+        c_run = (lambda out, t, lib=lib: lib.omega_f64(_ptr(u), _ptr(v), _ptr(p), _ptr(out),
+                                                       nz, ny, nx, dx, dy, t)) if lib else None
     out = np.zeros(shape)
     src = a if name == "tridiagonal" else u            # the copy bound: input -> output
     dst = out
@@ -220,6 +224,7 @@ def run_case(name, shape, threads, repeats, lib, nb):
             runs[("numba parallel", t)] = numba_run
         if c_run:
             runs[("C OpenMP", t)] = lambda t=t: c_run(out, t)
+            runs[("C no FMA", t)] = lambda t=t: c_run(out, t, lib.nofma)
             runs[("copy bound", t)] = lambda t=t: lib.copy_f64(_ptr(src), _ptr(dst),
                                                                src.size, t)
     for key, run in runs.items():
@@ -245,14 +250,14 @@ def print_table(shape, rows) -> None:
     print(f"\nshape {nz}x{ny}x{nx} float64 ({nz * ny * nx * 8 / 2**20:.0f} MiB per array), "
           f"medians")
     print(f"{'case':<12s} {'implementation':<16s} {'thr':>3s} {'ms':>9s} {'x numpy':>8s} "
-          f"{'C/this':>7s} {'numba/this':>10s} {'bound/this':>10s}")
+          f"{'C/this':>7s} {'noFMA/this':>10s} {'numba/this':>10s} {'bound/this':>10s}")
     by = {(c, i, t): m for c, i, t, m in rows}
     for case, impl, t, m in rows:
         base = by[(case, "numpy loop", 1)]
         ratio = lambda other: f"{by[(case, other, t)] / m:.2f}" if (case, other, t) in by \
             else "-"                                                        # noqa: E731
         print(f"{case:<12s} {impl:<16s} {t:>3d} {m * 1e3:9.2f} {base / m:8.1f} "
-              f"{ratio('C OpenMP'):>7s} {ratio('numba parallel'):>10s} "
+              f"{ratio('C OpenMP'):>7s} {ratio('C no FMA'):>10s} {ratio('numba parallel'):>10s} "
               f"{ratio('copy bound'):>10s}")
 
 

@@ -41,14 +41,16 @@ def gcc_version():
 
 
 @functools.lru_cache(maxsize=None)
-def library():
-    """The compiled shared library (ctypes.CDLL); raises Unavailable when gcc is missing/fails."""
+def library(extra_flags: tuple = ()):
+    """The compiled shared library (ctypes.CDLL); raises Unavailable when gcc is missing/fails.
+    ``extra_flags``: added to ``CFLAGS`` (``("-ffp-contract=off",)``: no fused multiply-adds,
+    the rounding of NumPy and stencilpy)."""
     gcc = shutil.which("gcc")
     if gcc is None:
         raise Unavailable("gcc not found on PATH")
     with tempfile.TemporaryDirectory(prefix="stencilpy-bench-") as tmp:
         so = Path(tmp) / "libbench.so"
-        cmd = [gcc, *CFLAGS, *map(str, sorted(C_DIR.glob("*.c"))), "-o", str(so), "-lm"]
+        cmd = [gcc, *CFLAGS, *extra_flags, *map(str, sorted(C_DIR.glob("*.c"))), "-o", str(so), "-lm"]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise Unavailable(f"gcc failed ({' '.join(cmd)}):\n{proc.stderr.strip()[:2000]}")

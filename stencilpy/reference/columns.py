@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stencilpy.analysis.columns import short_axis_error
 from stencilpy.errors import InternalCompilerError, StencilCallError
 from stencilpy.ir import nodes as N
 from stencilpy.ir.levels import LevelError, check_levels
@@ -281,3 +282,7 @@ def check_call_levels(call: BoundCall) -> None:
         raise StencilCallError(
             f"'{call.stencil.name}' cannot run on this domain {call.domain}: {exc.message} "
             f"({exc.loc}); {exc.hint}") from None
+    problem = short_axis_error(call.stencil, call.plan.halo, call.domain)
+    if problem is not None:
+        raise StencilCallError(f"'{call.stencil.name}' cannot run on this domain "
+                               f"{call.domain}: {problem}")

@@ -84,6 +84,11 @@ def _check_call_levels(call) -> None:
         raise StencilCallError(
             f"'{call.stencil.name}' cannot run on this domain {call.domain}: {exc.message} "
             f"({exc.loc}); {exc.hint}") from None
+    from stencilpy.analysis.columns import short_axis_error
+    problem = short_axis_error(call.stencil, call.plan.halo, call.domain)
+    if problem is not None:
+        raise StencilCallError(f"'{call.stencil.name}' cannot run on this domain "
+                               f"{call.domain}: {problem}")
 
 
 def column_launches(device, stencil, call, outs, descs: dict) -> list:

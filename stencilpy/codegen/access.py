@@ -177,16 +177,18 @@ class RemappedLoads:
     """Point (idx, j) with every index remapped along the padded axes (``boundary.py``);
     a "constant" mode reads the fill value outside the field."""
 
-    def __init__(self, fr: Frame, rows: Rows, idx: list, j, in_domain: bool = False):
+    def __init__(self, fr: Frame, rows: Rows, idx: list, j, in_domain: bool = False,
+                 rows_hold: bool = False):
         self.fr, self.rows, self.idx, self.j = fr, rows, idx, j
         self.terms: dict = {}          # remapped index terms, shared by the point's reads
         self.in_domain = in_domain     # the points are in the domain (the outputs' stage)
+        self.rows_hold = rows_hold     # every field's row pointer is its row (inside)
 
     def __call__(self, name: str, offset: tuple) -> ir.Value:
         fr, ctx = self.fr, self.fr.ctx
         if name in ctx.materialised:                                   # rolling/tile buffer
             return load(fr.b, fr.b.gep(self.rows.reads[(name, offset)], [self.j]), ctx.types[name])
-        if ctx.rows_remapped(ctx.fields[name]):
+        if self.rows_hold or ctx.rows_remapped(ctx.fields[name]):
             return self._inner(name, offset)
         return self._full(name, offset)
 

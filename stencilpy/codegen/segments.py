@@ -3,8 +3,10 @@
 ::
 
     row_ok ? ([lo, a) remapped; [a, c) fast; [c, hi) remapped) : [lo, hi) remapped
-      (fast, with ghost rows of "extrapolate" outer axes: the row inside the fields ?
-       the loop on plain row pointers : the loop combining three rows per ghost read)
+      (with ghost rows of "extrapolate" outer axes: the row inside the fields ?
+       the fast loop on plain row pointers and remapped points that remap only the
+       inner index (a second remapped function) : the loop and the points combining
+       three rows per ghost read)
       (no padding mode: [lo, hi) fast;  outputs in "fill" mode first store the fill
        value in [0, lo) and [hi, N) of the row)
 
@@ -74,29 +76,29 @@ class InnerAxis:
             c = smax(b, smin(b, interior[1], hi), a)
         a = b.select(row_ok, a, hi)
         c = b.select(row_ok, c, hi)
-        self.remapped.call(fr, stage, rows, idx, lo, a)
-        self._fast_rows(fr, stage, a, c, rows)
-        self.remapped.call(fr, stage, rows, idx, c, hi)
-
-    def _fast_rows(self, fr: Frame, stage, lo, hi, rows: Rows) -> None:
-        """The fast part; with ghost rows (``access.GhostRow``) two versions of it::
-
-            all ghost rows inside ? fast loop on their plain pointers : fast loop combining
-        """
         ghosts = [r for r in rows.reads.values() if isinstance(r, GhostRow)]
         if not ghosts:
-            self._fast(fr, stage, lo, hi, rows)
+            self._parts(fr, stage, rows, idx, (lo, a, c, hi))
             return
-        b = fr.b
-        inside = ghosts[0].all_inside(b)
-        for g in ghosts[1:]:
+        # with ghost rows (``access.GhostRow``) two versions of the row: every ghost row
+        # inside (and the outer reads in bounds) ? plain row pointers, the remapped points
+        # remapping only the inner index : the fast loop and the remapped points combining
+        inside = row_ok
+        for g in ghosts:
             inside = b.and_(inside, g.all_inside(b))
         plain = Rows({k: _pointer(v) for k, v in rows.reads.items()}, rows.target, rows.out)
         with b.if_else(inside, likely=True) as (then, otherwise):
             with then:
-                self._fast(fr, stage, lo, hi, plain)
+                self._parts(fr, stage, plain, idx, (lo, a, c, hi), rows_hold=True)
             with otherwise:
-                self._fast(fr, stage, lo, hi, rows)
+                self._parts(fr, stage, rows, idx, (lo, a, c, hi))
+
+    def _parts(self, fr: Frame, stage, rows: Rows, idx, cuts, rows_hold: bool = False) -> None:
+        """[lo, a) remapped, [a, c) fast, [c, hi) remapped (``cuts``)."""
+        lo, a, c, hi = cuts
+        self.remapped.call(fr, stage, rows, idx, lo, a, rows_hold)
+        self._fast(fr, stage, a, c, rows)
+        self.remapped.call(fr, stage, rows, idx, c, hi, rows_hold)
 
     def _fill_strips(self, fr: Frame, out_rows, lo, hi) -> None:
         """out[.., j] = fill for j in [0, lo) and [hi, N): the innermost axis' "fill" strips
@@ -183,20 +185,25 @@ class RemappedFunctions:
 
     def __init__(self, ctx: KernelContext, module: ir.Module):
         self.ctx, self.module = ctx, module
-        self.functions: dict = {}               # id(stage) -> ir.Function
+        self.functions: dict = {}               # (id(stage), rows_hold) -> ir.Function
 
-    def call(self, fr: Frame, stage, rows: Rows, idx: list, lo, hi) -> None:
-        """Emit ``call stencil_safe_k(...)`` for points [lo, hi) of the row."""
+    def call(self, fr: Frame, stage, rows: Rows, idx: list, lo, hi,
+             rows_hold: bool = False) -> None:
+        """Emit ``call stencil_safe_k(...)`` for points [lo, hi) of the row; ``rows_hold``:
+        every row pointer of ``rows`` is the field's row (a second function that remaps
+        only the inner index of every read)."""
         ctx = self.ctx
-        passed = [k for k in rows.reads
-                  if k[0] in ctx.materialised or ctx.rows_remapped(ctx.fields[k[0]])]
+        passed = [k for k in rows.reads if rows_hold or k[0] in ctx.materialised
+                  or ctx.rows_remapped(ctx.fields[k[0]])]
         row_args = [rows.reads[k] for k in passed] + rows.written
-        fn = self.functions.get(id(stage))
+        key = (id(stage), rows_hold)
+        fn = self.functions.get(key)
         if fn is None:
-            fn = self.functions[id(stage)] = self._emit(fr, stage, rows, passed, len(idx))
+            fn = self.functions[key] = self._emit(fr, stage, rows, passed, len(idx), rows_hold)
         fr.b.call(fn, [fr.block, *fr.fields.values(), *idx, lo, hi, *row_args])
 
-    def _emit(self, body: Frame, stage, rows: Rows, passed: list, n_idx: int) -> ir.Function:
+    def _emit(self, body: Frame, stage, rows: Rows, passed: list, n_idx: int,
+              rows_hold: bool) -> ir.Function:
         ctx = self.ctx
         row_types = [rows.reads[k].type for k in passed] + [p.type for p in rows.written]
         base_types = [p.type for p in body.fields.values()]
@@ -219,7 +226,8 @@ class RemappedFunctions:
         else:
             local = Rows(reads, None, written)
         with for_range(b, lo, hi, "jsafe", scalar=True) as j:
-            loads = RemappedLoads(fr, local, list(idx), j, in_domain=stage.target is None)
+            loads = RemappedLoads(fr, local, list(idx), j, in_domain=stage.target is None,
+                                  rows_hold=rows_hold)
             values = stage_values(fr, stage, loads)
             store_point(fr, stage, local, j, values)
         b.ret_void()

@@ -38,7 +38,7 @@ from contextlib import contextmanager
 
 from llvmlite import ir
 
-from stencilpy.codegen.boundary import in_bounds, remap
+from stencilpy.codegen.boundary import combine, ghost, in_bounds, remap
 from stencilpy.codegen.expr import ExprLowerer
 from stencilpy.codegen.gpu.spec import AXIS_PARAMS, EDGE_GRID_NAME, EDGE_NAME, GRID_NAME, KERNEL_NAME, GpuSpec
 from stencilpy.codegen.gpu.target import GPU, declare
@@ -362,7 +362,7 @@ class GpuKernelBuilder:
                 k = b.add(pos[d], const(off[d])) if off[d] else pos[d]
                 length, mode = self.flen[name][d], self.read_modes[d]
                 if mode == "extrapolate":
-                    cache[key] = ("x",) + self._ghost(k, length, f.dtype)
+                    cache[key] = ("x",) + ghost(b, k, length)
                 elif self.pad[d]:
                     ok = in_bounds(b, k, length) if mode == "constant" else None
                     cache[key] = ("r", remap(b, mode, k, length, self.N[d]), ok)
@@ -383,38 +383,9 @@ class GpuKernelBuilder:
                 return v if ok is None else b.select(ok, v, cast(b, self.fill, float, f.dtype))
             _, inside, idx, weights = entry
             vs = [value(d - 1, b.add(total, self._mul(i, stride))) for i in idx]
-            return b.select(inside, vs[0], self._combine(vs, weights, f.dtype))
+            return b.select(inside, vs[0], combine(b, vs, weights, f.dtype))
 
         return value(spec.ndim - 1, b.mul(batch, self.fbs[name]))
-
-    def _ghost(self, k, length, dtype):
-        """(inside, three indices, three weights) of an "extrapolate" read at index ``k`` of a
-        field of ``length >= 3``: inside, the first index is ``k``; outside, ``g`` steps beyond
-        an end ``e`` (``e`` = 0 or length - 1), the indices are ``e, e -+ 1, e -+ 2`` and the
-        weights ``(g+1)(g+2)/2, -g(g+2), g(g+1)/2`` (``extrapolation.weights``)."""
-        b = self.b
-        inside = in_bounds(b, k, length)
-        left = b.icmp_signed("<", k, const(0))
-        last = b.sub(length, const(1))
-        end = b.select(left, const(0), last)
-        step = b.select(left, const(1), const(-1))
-        g = b.select(left, b.neg(k), b.sub(k, last))
-        idx = [b.select(inside, k, end), b.add(end, step), b.add(end, b.add(step, step))]
-        g1, g2 = b.add(g, const(1)), b.add(g, const(2))
-        w = [b.sdiv(b.mul(g1, g2), const(2)), b.neg(b.mul(g, g2)), b.sdiv(b.mul(g, g1), const(2))]
-        return inside, idx, w
-
-    def _combine(self, values, weights, dtype):
-        """``w0 * v0 + w1 * v1 + w2 * v2`` in ``dtype`` (as ``extrapolation._ghosts``)."""
-        b = self.b
-        mt = memory_type(dtype)
-        if concrete(dtype).kind == "f":
-            ws = [b.sitofp(w, mt) for w in weights]
-            terms = [b.fmul(w, v) for w, v in zip(ws, values)]
-            return b.fadd(b.fadd(terms[0], terms[1]), terms[2])
-        ws = [w if mt.width == 64 else b.trunc(w, mt) for w in weights]
-        terms = [b.mul(w, v) for w, v in zip(ws, values)]
-        return b.add(b.add(terms[0], terms[1]), terms[2])
 
     # -- values ----------------------------------------------------------------------------
     def _outputs(self, load, memo: dict, shift: tuple) -> list:

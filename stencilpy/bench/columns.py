@@ -34,6 +34,7 @@ import numpy as np
 
 import stencilpy as sp
 
+from . import stencils
 from .timing import median, round_robin
 
 #: arrays alive at once in the tridiagonal case (4 inputs, the reference, the output, numpy's
@@ -41,33 +42,8 @@ from .timing import median, round_robin
 ARRAYS_AT_ONCE = 8
 
 
-@sp.stencil(dims=("lev", "lat", "lon"))
-def thomas_sp(a, b, c, d):
-    with sp.forward("lev"):
-        with sp.levels(0, 1):
-            cp = c / b
-            dp = d / b
-        with sp.levels(1, None):
-            m = b - a * cp[lev - 1]
-            cp = c / m
-            dp = (d - a * dp[lev - 1]) / m
-    with sp.backward("lev"):
-        with sp.levels(-1, None):
-            x = dp
-        with sp.levels(0, -1):
-            x = dp - cp * x[lev + 1]
-    return x
-
-
-@sp.stencil(dims=("lev", "lat", "lon"))
-def omega_sp(u, v, p, dx, dy):
-    with sp.forward("lev"):
-        div = (u[lon + 1] - u[lon - 1]) / (2.0 * dx) + (v[lat + 1] - v[lat - 1]) / (2.0 * dy)
-        with sp.levels(0, 1):
-            omega = 0.0 * div
-        with sp.levels(1, None):
-            omega = omega[lev - 1] - 0.5 * (div + div[lev - 1]) * (p - p[lev - 1])
-    return omega
+thomas_sp = sp.stencil(dims=stencils.DIMS)(stencils.thomas)
+omega_sp = sp.stencil(dims=stencils.DIMS)(stencils.omega)
 
 
 def thomas_numpy(a, b, c, d, x):

@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 import stencilpy as sp
+from stencilpy.bench import stencils
 
 
 # -- stencils -------------------------------------------------------------------------------
@@ -77,22 +78,7 @@ def pair2d(u):                       # outputs with regions of their own under f
     return u[1, 0] - u[-1, 0], u[0, 1] - u[0, -1]
 
 
-@sp.stencil(dims=("lev", "lat", "lon"))
-def thomas(a, b, c, d):              # a column sweep: tridiagonal solve in every column
-    with sp.forward("lev"):
-        with sp.levels(0, 1):
-            cp_ = c / b
-            dp = d / b
-        with sp.levels(1, None):
-            m = b - a * cp_[lev - 1]
-            cp_ = c / m
-            dp = (d - a * dp[lev - 1]) / m
-    with sp.backward("lev"):
-        with sp.levels(-1, None):
-            x = dp
-        with sp.levels(0, -1):
-            x = dp - cp_ * x[lev + 1]
-    return x
+thomas = sp.stencil(dims=stencils.DIMS)(stencils.thomas)   # a column sweep: tridiagonal solve
 
 
 CUDA_C = r"""

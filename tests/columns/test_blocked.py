@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy.linalg import solve_banded
 
 import stencilpy as sp
+from stencilpy.bench import stencils
 from stencilpy.codegen.columns import plan_columns
 from stencilpy.runtime import columns as runtime_columns
 
@@ -29,24 +30,7 @@ def close(got, want, rtol=RTOL):
 
 # -- the tridiagonal solve ------------------------------------------------------------------
 
-def thomas(a, b, c, d):
-    with sp.forward("lev"):
-        with sp.levels(0, 1):
-            cp = c / b
-            dp = d / b
-        with sp.levels(1, None):
-            m = b - a * cp[lev - 1]
-            cp = c / m
-            dp = (d - a * dp[lev - 1]) / m
-    with sp.backward("lev"):
-        with sp.levels(-1, None):
-            x = dp
-        with sp.levels(0, -1):
-            x = dp - cp * x[lev + 1]
-    return x
-
-
-THOMAS, THOMAS_REF = both(thomas, ("lev", "lat", "lon"))
+THOMAS, THOMAS_REF = both(stencils.thomas, ("lev", "lat", "lon"))
 
 
 def system(shape, seed=0):

@@ -246,3 +246,49 @@ def test_horizontal_fill_with_a_recurrence():
         got = k(u, boundary="fill")
         np.testing.assert_allclose(got, want, rtol=1e-12)
         np.testing.assert_allclose(k(u, boundary="valid"), want[:-1, 1:, :-1], rtol=1e-12)
+
+
+def test_prepared_call_with_another_axis_length_still_raises():
+    """The fast path prepares a call per shape: a call that ran (and was prepared) on one
+    'lev' length, then made on another where the levels with a value are not one range (or
+    the axis is too short for a range counted from the end), raises the same clear error, on
+    every repeat; the prepared shape still gives the loop's answer afterwards."""
+    @sp.stencil(dims=("x", "y", "lev"), backend="llvm")
+    def k(u):
+        g = u[lev + 1] - u[lev - 1]
+        with sp.forward("lev"):
+            s = g
+            with sp.levels(2, None):
+                s = s[lev - 2] + g
+        return s
+
+    def loop(u):            # levels with a value: 1 only on 3 levels (g lacks 0 and n - 1)
+        want = np.pad(u, ((0, 0), (0, 0), (1, 1)), constant_values=np.nan)
+        g = want[..., 2:] - want[..., :-2]
+        s = g.copy()
+        for lev in range(2, u.shape[2]):
+            s[..., lev] = s[..., lev - 2] + g[..., lev]
+        return np.where(np.isnan(s), -1.0, s)
+
+    good, bad = rng.random((3, 4, 3)), rng.random((3, 4, 5))
+    out = np.empty_like(good)
+    for _ in range(3):                                  # the second call is a prepared one
+        np.testing.assert_allclose(k(good, boundary="fill", fill_value=-1.0, out=out),
+                                   loop(good), rtol=1e-13)
+    assert k._fast is not None and k._fast.prepared
+    for _ in range(2):
+        with pytest.raises(sp.StencilCallError, match="only at levels 1, 3 of 5"):
+            k(bad, boundary="fill", fill_value=-1.0, out=np.empty_like(bad))
+    np.testing.assert_allclose(k(good, boundary="fill", fill_value=-1.0, out=out), loop(good),
+                               rtol=1e-13)
+
+    short = _make("llvm", ("x", "lev"), "backward", 1, 1, -2, 0)
+    u = rng.random((2, 6))
+    want = _loop(u, 1, "backward", 1, 1, -2, 0, pad="edge")
+    for _ in range(3):
+        np.testing.assert_allclose(short(u, boundary="edge"), want, rtol=1e-13)
+    assert short._fast.prepared
+    for _ in range(2):
+        with pytest.raises(sp.StencilCallError, match="pass a longer 'lev' axis"):
+            short(rng.random((2, 1)), boundary="edge")
+    np.testing.assert_allclose(short(u, boundary="edge"), want, rtol=1e-13)

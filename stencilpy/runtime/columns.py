@@ -13,6 +13,7 @@ The caller (``decorator.py``) gives the per-axis index tables of each field
 
 from __future__ import annotations
 
+import struct
 import threading
 
 import numpy as np
@@ -146,9 +147,14 @@ class _Prepared:
         return W, R, max(1, min(threads, blocks))
 
 
+_F64, _I64 = struct.Struct("=d"), struct.Struct("=q")
+
+
 def _scalar_bits(value) -> int:
+    """A scalar as the int64 the kernel reads (float64 bits for floats; ``struct``, not a
+    numpy view: a prepared call converts its scalars on every call)."""
     if isinstance(value, float):
-        return int(np.array(value, np.float64).view(np.int64))
+        return _I64.unpack(_F64.pack(value))[0]
     return int(value)
 
 
@@ -238,15 +244,21 @@ class ColumnRun:
     def run(self) -> None:
         """Every group, one round of threads each (a barrier between them)."""
         cfunc, entry = self.loaded.cfunc, self.loaded.address
+        counter, addresses = self.counter, self.addresses
+        n_groups = self.plan.n_groups
+        if n_groups == 1 and len(addresses) == 1:     # the small call: group slot is 0
+            counter[0] = 0
+            cfunc(addresses[0])
+            return
         group = self.slots.group
-        for g in range(self.plan.n_groups):
-            self.counter[0] = 0
+        for g in range(n_groups):
+            counter[0] = 0
             for blk in self.blocks:
                 blk[group] = g
-            if len(self.addresses) == 1:
-                cfunc(self.addresses[0])
+            if len(addresses) == 1:
+                cfunc(addresses[0])
             else:
-                pool.run(cfunc, self.addresses, entry)
+                pool.run(cfunc, addresses, entry)
 
 
 def run_columns_kernel(call, tables: dict, outs: list | None = None) -> list:

@@ -159,18 +159,22 @@ def test_short_axis_where_a_range_from_the_end_reads_below_the_halo():
                                    _loop(u, 1, "backward", 1, 1, -2, 0, pad="edge"), rtol=1e-13)
 
 
+def odd_levels(u):
+    """``s = g`` at every level, ``s = s[lev - 2] + g`` above: with ``g`` missing at the first and
+    last level (fill/valid), only every other level carries a value."""
+    g = u[lev + 1] - u[lev - 1]
+    with sp.forward("lev"):
+        s = g
+        with sp.levels(2, None):
+            s = s[lev - 2] + g
+    return s
+
+
 def test_example_of_the_report_is_a_clear_error():
     """The case reported: ``s = g`` at every level, ``s = s[lev - 2] + g`` above; ``g`` has no
     value at the first and last level, so only odd levels carry one."""
     for backend in BACKENDS:
-        @sp.stencil(dims=("x", "y", "lev"), backend=backend)
-        def k(u):
-            g = u[lev + 1] - u[lev - 1]
-            with sp.forward("lev"):
-                s = g
-                with sp.levels(2, None):
-                    s = s[lev - 2] + g
-            return s
+        k = sp.stencil(dims=("x", "y", "lev"), backend=backend)(odd_levels)
 
         u = rng.random((3, 4, 10))
         for mode in ("fill", "valid"):
@@ -253,14 +257,7 @@ def test_prepared_call_with_another_axis_length_still_raises():
     'lev' length, then made on another where the levels with a value are not one range (or
     the axis is too short for a range counted from the end), raises the same clear error, on
     every repeat; the prepared shape still gives the loop's answer afterwards."""
-    @sp.stencil(dims=("x", "y", "lev"), backend="llvm")
-    def k(u):
-        g = u[lev + 1] - u[lev - 1]
-        with sp.forward("lev"):
-            s = g
-            with sp.levels(2, None):
-                s = s[lev - 2] + g
-        return s
+    k = sp.stencil(dims=("x", "y", "lev"), backend="llvm")(odd_levels)
 
     def loop(u):            # levels with a value: 1 only on 3 levels (g lacks 0 and n - 1)
         want = np.pad(u, ((0, 0), (0, 0), (1, 1)), constant_values=np.nan)

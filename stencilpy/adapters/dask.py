@@ -14,8 +14,10 @@ call's own boundary mode, on the field as it is (no copies).  Batch axes are chu
 freely.  The box of a field is the field extended (or cropped) to cover domain positions
 ``[start - lo, stop + hi)`` exactly as the numpy reference pads it, so each block
 computes every point from the same values as the eager call: ``.compute()`` equals
-the eager result bit for bit.  The axis of a sweep (``with sp.forward(axis)``) is merged
-into one chunk: a column is computed by one block.  Chunks along a stencil axis smaller than the halo are
+the eager result bit for bit.  An ``"extrapolate"`` axis is chunked like any other: its
+ghosts are computed lazily from the field's three end entries (the reference's own formula).
+The axis of a sweep (``with sp.forward(axis)``) is merged into one chunk: a column is computed
+by one block.  Chunks along a stencil axis smaller than the halo are
 merged with their neighbours (``dask.array.overlap.ensure_minimum_chunksize``).
 """
 
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stencilpy.errors import StencilCallError
-from stencilpy.options import COMBINING_MODES
+from stencilpy.extrapolation import MIN_POINTS, window
 from stencilpy.signature import check_out
 
 _PLACEHOLDER = {"fill": "edge", "valid": "edge"}   # those points are never read by a kept output
@@ -179,8 +181,6 @@ class _Layout:
                 else:
                     lo, hi = max(lo, ext[d][0]), max(hi, ext[d][1])
             chunks = _clip(given[nb + d], start, stop)
-            if mode in COMBINING_MODES:     # ghosts combine the end entries: one chunk
-                chunks = (sum(chunks),)
             # a block must hold the halo its neighbours need (and 2 points when only a
             # broadcast field reaches, so that a length-1 field stays broadcast in every block)
             need = max(lo, hi, 2 if reach else 1)
@@ -264,6 +264,34 @@ def _gather(x, axis: int, idx: np.ndarray, fill):
     return da.concatenate(pieces, axis=axis) if len(pieces) > 1 else pieces[0]
 
 
+def _extrapolated(x, axis: int, start: int, stop: int):
+    """Entries ``[start, stop)`` of ``x`` along ``axis``, lazily, the ghosts beyond its ends
+    computed from its three end entries by the reference's own ``extrapolation.window`` (so
+    the blocks see the values the eager call pads with, bit for bit)."""
+    import dask.array as da
+    length = x.shape[axis]
+    pieces = []
+
+    def ghosts(ends, a: int, b: int):               # window over the three end entries
+        ends = ends.rechunk({axis: MIN_POINTS})
+        chunks = ends.chunks[:axis] + ((b - a),) + ends.chunks[axis + 1:]
+        return da.map_blocks(functools.partial(window, axis=axis, start=a, stop=b), ends,
+                             chunks=chunks, dtype=x.dtype)
+
+    def take(a: int, b: int):
+        return x[(slice(None),) * axis + (slice(a, b),)]
+
+    if start < 0:
+        pieces.append(ghosts(take(0, MIN_POINTS), start, min(stop, 0)))
+    if min(stop, length) > max(start, 0):
+        pieces.append(take(max(start, 0), min(stop, length)))
+    if stop > length:
+        first = max(start, length) - length + MIN_POINTS
+        pieces.append(ghosts(take(length - MIN_POINTS, length), first,
+                             stop - length + MIN_POINTS))
+    return da.concatenate(pieces, axis=axis) if len(pieces) > 1 else pieces[0]
+
+
 def _box(x, name: str, call, layout: _Layout):
     """Field ``x`` extended per stencil axis to its box, chunked and overlapped for the blocks."""
     import dask.array as da
@@ -278,11 +306,14 @@ def _box(x, name: str, call, layout: _Layout):
             chunks[axis] = (x.shape[axis],)
             continue
         mode = call.options.modes[d]
-        fill = call.options.fill_value
-        if mode == "constant" and x.dtype.kind != "f":
-            fill = np.asarray(fill).astype(x.dtype)
-        idx = index_map(x.shape[axis], call.domain[d], start - lo, stop + hi, mode)
-        x = _gather(x, axis, idx, fill)
+        if mode == "extrapolate":
+            x = _extrapolated(x, axis, start - lo, stop + hi)
+        else:
+            fill = call.options.fill_value
+            if mode == "constant" and x.dtype.kind != "f":
+                fill = np.asarray(fill).astype(x.dtype)
+            idx = index_map(x.shape[axis], call.domain[d], start - lo, stop + hi, mode)
+            x = _gather(x, axis, idx, fill)
         own = list(layout.axis_chunks[d])
         own[0] += lo
         own[-1] += hi

@@ -142,10 +142,50 @@ def test_too_short_and_bool_are_clear_errors():
         flag(np.ones(5, bool), boundary="extrapolate")
 
 
-def test_dask_lazy_equals_eager():
+@pytest.mark.parametrize("chunks", [(1, 4, 5), (3, 1, 12), (2, 3, 2), (3, 10, 12)])
+@pytest.mark.parametrize("modes", [{0: "extrapolate", 1: "wrap"}, "extrapolate",
+                                   {0: "edge", 1: "extrapolate"}])
+def test_dask_chunked_along_extrapolated_axes_equals_eager(chunks, modes):
+    """Chunks along an extrapolated axis stay chunks (the ghosts are computed lazily from
+    the end entries); chunks narrower than the halo, single-point chunks, temporaries read
+    at offsets: the lazy result equals the eager compiled call and the reference bit for bit."""
     da = pytest.importorskip("dask.array")
     u = np.random.default_rng(7).normal(size=(3, 10, 12))
-    lazy = GRAD2[0](da.from_array(u, chunks=(1, 4, 5)), boundary={0: "extrapolate", 1: "wrap"})
-    assert isinstance(lazy, da.Array)
-    np.testing.assert_allclose(lazy.compute(), GRAD2[0](u, boundary={0: "extrapolate", 1: "wrap"}),
-                               rtol=1e-14)
+    for kernels in (GRAD2, NESTED):
+        lazy = kernels[0](da.from_array(u, chunks=chunks), boundary=modes)
+        assert isinstance(lazy, da.Array)
+        if chunks[1] < 10:
+            assert len(lazy.chunks[1]) > 1                  # not merged into one chunk
+        eager = kernels[0](u, boundary=modes)
+        np.testing.assert_array_equal(lazy.compute(), eager)
+        np.testing.assert_array_equal(kernels[1](u, boundary=modes), eager)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("chunk", [1, 2, 3, 4])
+def test_dask_reach_beyond_one_point_and_dtypes(dtype, chunk):
+    """Halo (2, 3): ghosts two and three points out on either side of a chunked axis, in the
+    field's own dtype (the polyfit parabola is the independent oracle for float64)."""
+    da = pytest.importorskip("dask.array")
+    u = (np.random.default_rng(8).normal(size=(2, 11)) * 50).astype(dtype)
+    lazy = REACH[0](da.from_array(u, chunks=(1, chunk)), boundary="extrapolate")
+    eager = REACH[0](u, boundary="extrapolate")
+    assert lazy.dtype == eager.dtype
+    np.testing.assert_array_equal(lazy.compute(), eager)
+    if dtype is np.float64:
+        p = _polyfit_extend(u, 1, 2, 3)
+        oracle = p[:, :-5] + 10.0 * p[:, 5:] - p[:, 3:-2]
+        np.testing.assert_allclose(eager, oracle, rtol=1e-12, atol=1e-10)
+
+
+def test_dask_staggered_field_chunked():
+    da = pytest.importorskip("dask.array")
+
+    @sp.stencil
+    def faces(c, f):
+        return c + f[1] - f[-1]
+
+    c, f = np.random.default_rng(9).normal(size=(2, 13)), np.arange(28.0).reshape(2, 14) ** 2
+    lazy = faces(da.from_array(c, chunks=(2, 4)), da.from_array(f, chunks=(2, 5)),
+                 boundary="extrapolate")
+    np.testing.assert_array_equal(lazy.compute(), faces(c, f, boundary="extrapolate"))

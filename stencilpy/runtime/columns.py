@@ -30,9 +30,11 @@ from stencilpy.runtime.launch import l2_bytes
 
 #: (id(stencil), level-run pattern, covered) -> (stencil, plan): the plan of each specialised IR
 _PLANS: dict = {}
-#: share of the per-core L2 cache a block's buffers and one level of its rows may use
-#: (tridiagonal 80 x 256 x 1024, 1 thread: 0.5 -> 1.0 about 10% faster, under load)
-L2_SHARE = 1.0
+#: share of the per-core L2 cache a block's buffers and one level of its rows may use: the
+#: rest holds the field rows a sweep streams through (tridiagonal 80 x 64 x 64, 1 thread,
+#: kernel alone: 1.0 (12 rows of 64, 1 MiB of buffers) 1.11x C's time, 0.5 (6 rows)
+#: 0.92x, 1 to 4 rows 0.95-1.0x)
+L2_SHARE = 0.5
 #: the fewest points of the fastest axis per block row (when the axis has them): a row's
 #: set-up (table lookups, new prefetch streams per level) costs more than the cache saves
 #: below this (tridiagonal 80 x 256 x 256, 1 thread: 40-point rows 4x slower than 256-point
@@ -90,7 +92,9 @@ class _Prepared:
                 inner = "unit" if arr.strides[arr.ndim - ndim + self.inner] == arr.itemsize \
                     else "strided"
             self.fields[name] = (arr, bc)
-            layouts.append(FieldLayout(name, arr.dtype.str, bc, inner))
+            outside = tuple(not bc[d] and bool(len(tables[name][d])) and
+                            int(np.min(tables[name][d])) < 0 for d in range(ndim))
+            layouts.append(FieldLayout(name, arr.dtype.str, bc, inner, outside))
         env = {name: arr.dtype for name, (arr, _) in self.fields.items()}
         env.update({name: type(v) for name, v in call.scalars.items()})
         self.temps = storage_types(plan.stencil, env)
@@ -109,7 +113,7 @@ class _Prepared:
     def key(self) -> str:
         text = (format_stencil(self.plan.stencil) + "\n" + self.layout.text() + "\n"
                 + repr((self.plan.storage, self.plan.fused, self.plan.groups)))
-        return jit.cache_key("columns-blocked-1\n" + text)
+        return jit.cache_key("columns-blocked-2\n" + text)
 
     # -- block sizes ------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ from llvmlite import ir
 from stencilpy.codegen.expr import ExprLowerer
 from stencilpy.codegen.kernel import _Attributes
 from stencilpy.codegen.loops import ceil_div, claim_loop, const, for_range, smax, smin
+from stencilpy.codegen.stream import sfence, stream_buffers, streamed_segment
 from stencilpy.codegen.sweeps import reads, segments, version_reassignments
 from stencilpy.codegen.target import CPU
 from stencilpy.codegen.types import F64, I64, cast, concrete, memory_type
@@ -211,6 +212,9 @@ class ColumnLayout:
     temps: tuple[tuple[str, str], ...]          # (name, dtype str), sorted
     outputs: tuple[str, ...]                    # dtype str per return
     runs: tuple[tuple[tuple[int, ...], ...], ...]   # per sweep: the active ranges of each run
+    #: the outputs' interior row segments use streaming (non-temporal) stores: the call
+    #: touches more bytes than the caches hold (``launch.wants_streaming``)
+    stream: bool = False
 
     def text(self) -> str:
         return repr(self)
@@ -332,6 +336,10 @@ class _Kernel:
     def lower(self) -> ir.Module:
         self._load_block()
         b = self.b
+        if self._streams():
+            self.stream_bufs = stream_buffers(b, [memory_type(np.dtype(dt))
+                                                  for dt in self.layout.outputs],
+                                              self._out_size())
         done = b.append_basic_block("done")
         switch = b.switch(self.group, done)
         for g in range(self.plan.n_groups):
@@ -341,8 +349,21 @@ class _Kernel:
             self._group(g)
             b.branch(done)
         b.position_at_end(done)
+        if self._streams():
+            sfence(b)
         b.ret_void()
         return self.module
+
+    def _streams(self) -> bool:
+        """Streaming stores for the outputs: asked for, one itemsize, rows of unit stride."""
+        outs = self.layout.outputs
+        others = [d for d in range(self.n) if d != self.plan.axis]
+        return self.layout.stream and self.plan.blocked and bool(outs) and \
+            bool(others) and others[-1] == self.n - 1 and \
+            len({np.dtype(dt).itemsize for dt in outs}) == 1
+
+    def _out_size(self) -> int:
+        return np.dtype(self.layout.outputs[0]).itemsize
 
     def _columns_of(self, g: int):
         """``(lo, hi)`` of the columns group ``g`` computes, per axis: the box, except the
@@ -454,10 +475,28 @@ class _Kernel:
                 z_ = smax(b, a_, smin(b, blk.i1, hi_int))
                 with for_range(b, blk.i0, a_, name="edge", scalar=True) as i:
                     self._point(i, rows, stmts, returns, True)
-                with for_range(b, a_, z_, name="i") as i:
-                    self._point(i, rows, stmts, returns, False)
+                if returns and self._streams():
+                    self._streamed(a_, z_, rows, stmts)
+                else:
+                    with for_range(b, a_, z_, name="i") as i:
+                        self._point(i, rows, stmts, returns, False)
                 with for_range(b, z_, blk.i1, name="edge", scalar=True) as i:
                     self._point(i, rows, stmts, returns, True)
+
+    def _streamed(self, lo, hi, rows, stmts) -> None:
+        """Columns [lo, hi) of a row whose returns are written with streaming stores
+        (``codegen/stream.py``: an aligning peel, chunks through an L1 buffer, the rest)."""
+        b, h = self.b, self.layout.halo[self.inner][0]
+        outs = [b.gep(rows[("out", j)], [const(-h)]) for j in range(len(self.outs))]
+        dts = [np.dtype(dt) for dt in self.layout.outputs]
+
+        def store(k, value, ptr):
+            if dts[k].kind == "b":
+                value = b.zext(value, ir.IntType(8))
+            b.store(value, ptr)
+        streamed_segment(b, lo, hi, outs, self.stream_bufs, self._out_size(),
+                         lambda i: self._point(i, rows, stmts, True, False, store_returns=False),
+                         store)
 
     def _interior(self, accesses):
         """``[lo, hi)`` of the fastest axis where every read lands inside its field's own
@@ -594,8 +633,10 @@ class _Kernel:
         st.set_metadata("alias.scope", self.scope[array])
         st.set_metadata("noalias", self.noalias[array])
 
-    def _point(self, i, rows, stmts, returns: bool, edge: bool) -> None:
-        """The statements (then the returns) at column ``i`` of the current row."""
+    def _point(self, i, rows, stmts, returns: bool, edge: bool,
+               store_returns: bool = True) -> list:
+        """The statements (then the returns) at column ``i`` of the current row; the values
+        of the returns (stored in the outputs unless ``store_returns`` is False)."""
         b = self.b
         values: dict = {}
         inner = self.inner
@@ -641,11 +682,15 @@ class _Kernel:
                 ptr = b.gep(row, [i]) if kind != "full" else row
                 scope = self._scope_of(s.target, 0)
             self._store(v, ptr, dt, scope)
+        results = []
         if returns:
             for j, (e, dt) in enumerate(zip(self.stencil.returns, self.layout.outputs)):
                 lower = ExprLowerer(b, CPU, self.types, load_fn, self.scalars, type_memo=self.memo)
                 dt = np.dtype(dt)
                 v = lower.lower_as(e, dt)
+                results.append(v)
+                if not store_returns:
+                    continue
                 row = rows[("out", j)]
                 if inner is not None:
                     h = self.layout.halo[inner][0]
@@ -653,6 +698,7 @@ class _Kernel:
                 kept = j in self.via_output.values() and self.in_sweep is not None
                 self._store(v, row, dt, _level_scope(f"out@{j}", 0, self.in_sweep) if kept
                             else f"out@{j}")
+        return results
 
     def _scope_of(self, name: str, lev: int) -> str:
         """The alias scope of a per-block buffer's access at level offset ``lev``: one per
@@ -708,7 +754,7 @@ def _via_output(plan: ColumnPlan, dtypes: dict, layout: ColumnLayout) -> dict:
     ``x`` at levels already computed then read the output there (as C would: one store per
     point instead of two; 80 x 64 x 64 Thomas, 1 thread: the ring costs gcc's loop 12%).
     Only where the fastest axis is the last (the output's rows have unit stride)."""
-    if not (plan.blocked and plan.fused):
+    if not (plan.blocked and plan.fused) or layout.stream:   # streamed: not in the cache
         return {}
     others = [d for d in range(layout.ndim) if d != plan.axis]
     if others and others[-1] != layout.ndim - 1:

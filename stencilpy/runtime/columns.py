@@ -26,7 +26,7 @@ from stencilpy.options import available_cores, env_threads
 from stencilpy.runtime import jit, overlap
 from stencilpy.runtime import threads as pool
 from stencilpy.runtime.fastpath import MISS, OVERLAP, address
-from stencilpy.runtime.launch import l2_bytes
+from stencilpy.runtime.launch import l2_bytes, wants_streaming
 
 #: (id(stencil), level-run pattern, covered) -> (stencil, plan): the plan of each specialised IR
 _PLANS: dict = {}
@@ -104,8 +104,18 @@ class _Prepared:
             ndim, tuple(self.halo), tuple(layouts),
             tuple((n, type(call.scalars[n]).__name__) for n in self.scalar_names),
             tuple(sorted((t, dt.str) for t, dt in self.temps.items())),
-            tuple(np.dtype(dt).str for dt in call.out_dtypes), pattern)
+            tuple(np.dtype(dt).str for dt in call.out_dtypes), pattern, self._streaming())
         self.slots = Slots(self.layout, plan)
+
+    def _streaming(self) -> bool:
+        """Streaming stores for the outputs: the plain stencils' decision
+        (``launch.wants_streaming``: the bytes the call touches against the tuned threshold
+        for its row length)."""
+        call = self.call
+        outs = [np.broadcast_to(np.empty((), dt), call.batch_shape + call.domain)
+                for dt in call.out_dtypes]                  # their sizes (no memory)
+        row = call.domain[self.inner] if self.inner is not None else 1
+        return wants_streaming(outs, [arr for arr, _ in self.fields.values()], row)
 
     def ir_text(self) -> str:
         return str(lower_columns(self.plan, self.types, self.layout))

@@ -169,3 +169,55 @@ def test_bench_peers_compute_every_point(shape):
     rows = bench.run_case("omega", shape, [1, 2], 1, lib, None)
     impls = {impl for _, impl, _, _ in rows}
     assert "stencilpy" in impls and (lib is None or "C OpenMP" in impls)
+
+
+# -- streaming (non-temporal) output stores ----------------------------------------------------
+
+@pytest.fixture
+def always_stream():
+    """Every call above 0 bytes streams (the plain stencils' thresholds, set to 0)."""
+    from stencilpy.runtime import tuning
+    with tuning.using(tuning.active(), stream_long="0*L2", stream_short="0*L2"):
+        yield
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 2, 7), (9, 5, 67), (6, 3, 300)])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_streamed_outputs_bit_identical(always_stream, shape, threads):
+    a, b, c, d = system(shape, seed=7)
+    compiled = sp.stencil(stencils.thomas, dims=DIMS)         # prepared under the fixture
+    want = THOMAS_REF(a, b, c, d)
+    np.testing.assert_array_equal(compiled(a, b, c, d, threads=threads), want)
+    out = np.full(shape, np.nan)
+    compiled(a, b, c, d, threads=threads, out=out)
+    np.testing.assert_array_equal(out, want)
+    view = np.full((shape[0], shape[1], shape[2] + 1), np.nan)[..., 1:]   # not C-contiguous
+    compiled(a, b, c, d, threads=threads, out=view)
+    np.testing.assert_array_equal(view, want)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_streamed_omega_every_mode(always_stream, mode):
+    u, v, p = winds((7, 6, 45), seed=9)
+    compiled = sp.stencil(stencils.omega, dims=DIMS)
+    boundary = {"lev": "edge", "lat": mode, "lon": mode}
+    for threads in (1, 2, 3):
+        np.testing.assert_array_equal(
+            compiled(u, v, p, 5e4, 4e4, boundary=boundary, fill_value=0.5, threads=threads),
+            OMEGA_REF(u, v, p, 5e4, 4e4, boundary=boundary, fill_value=0.5))
+
+
+def test_streaming_follows_the_plain_stencils_threshold(always_stream):
+    import platform
+    from stencilpy.runtime import jit, tuning
+    args = dict(zip("abcd", system((7, 3, 40))))
+    prep = prepared(THOMAS, **args)
+    x86 = platform.machine().lower() in ("x86_64", "amd64")
+    assert prep.layout.stream == x86
+    assert codegen._via_output(prep.plan, prep.types, prep.layout) == ({} if x86 else {"x": 0})
+    if x86:
+        asm = jit.assembly(prep.ir_text())
+        assert "vmovntpd" in asm or "movntpd" in asm
+        assert "sfence" in asm
+    with tuning.using(tuning.active(), stream_long="never", stream_short="never"):
+        assert not prepared(THOMAS, **args).layout.stream

@@ -23,8 +23,10 @@ Every implementation computes the same points: all of them, omega with "edge" bo
 along lat and lon (a neighbour outside the grid is the nearest point inside: C and numba
 clamp ``lat +- 1`` and ``lon +- 1``, the numpy loop pads ``u`` and ``v`` once with
 ``np.pad(mode="edge")``, stencilpy is called with ``boundary={"lat": "edge", "lon": "edge"}``),
-and each is checked against the numpy loop on every point (1e-12 relative) before it is timed.  Times are
-medians of ``--repeats`` interleaved rounds (``timing.round_robin``).  The large shape is
+and each is checked against the numpy loop on every point (1e-12 relative) before it is
+timed.  Times are medians of ``--repeats`` interleaved rounds (``timing.round_robin``) of
+batches of back-to-back calls lasting at least ``BATCH_SECONDS`` (a single call at the large
+size), each after a ``SETTLE_SECONDS`` pause.  The large shape is
 shrunk along lat when the arrays would not fit in the memory available now (printed).
 """
 from __future__ import annotations
@@ -38,8 +40,13 @@ import numpy as np
 import stencilpy as sp
 
 from . import stencils
-from .timing import median, round_robin
+from .timing import calibrate, median, round_robin
 
+#: shortest timed batch of back-to-back calls (seconds; one call where a call takes longer)
+BATCH_SECONDS = 0.02
+#: pause before each batch (seconds): OpenMP's and numba's threads spin for a few ms after
+#: a call, competing with the next implementation's threads on a 2-core machine
+SETTLE_SECONDS = 0.01
 #: arrays alive at once in the tridiagonal case (4 inputs, the reference, the output, numpy's
 #: two temporaries)
 ARRAYS_AT_ONCE = 8
@@ -217,7 +224,11 @@ def run_case(name, shape, threads, repeats, lib, nb):
         np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12 * scale,
                                    err_msg=f"{name}: {key}")
     del want
-    times = round_robin({k: (r, 1) for k, r in runs.items()}, repeats)
+    # back-to-back calls of one implementation per timed batch (at least BATCH_SECONDS:
+    # one call of the in-cache size, timed alone after a pause, mostly measures how fast
+    # the threads and the core wake up), SETTLE_SECONDS of pause between batches
+    batches = {k: (r, calibrate(r, BATCH_SECONDS)) for k, r in runs.items()}
+    times = round_robin(batches, repeats, settle=SETTLE_SECONDS)
     rows = []
     for (impl, t), samples in times.items():
         m = median(samples) * (copies if impl == "copy bound" else 1.0)
@@ -253,6 +264,9 @@ def main(argv=None) -> None:
     shapes = [tuple(int(n) for n in s.split("x")) for s in (args.small, args.shape) if s]
     lib, nb = _tools()
     print(f"cpu: {os.cpu_count()} logical cores; MemAvailable {available_bytes() / 2**30:.1f} GiB")
+    print("every implementation computes every point (omega: 'edge' boundaries along lat and "
+          "lon), checked against the numpy loop; times: batches of back-to-back calls "
+          f">= {BATCH_SECONDS * 1e3:.0f} ms")
     for shape in shapes:
         fit = fitting_shape(shape)
         if fit != shape:

@@ -26,7 +26,7 @@ from stencilpy.options import available_cores, env_threads
 from stencilpy.runtime import jit, overlap
 from stencilpy.runtime import threads as pool
 from stencilpy.runtime.fastpath import MISS, OVERLAP, address
-from stencilpy.runtime.launch import l2_bytes, wants_streaming
+from stencilpy.runtime.launch import l2_bytes, thread_count, wants_streaming
 
 #: (id(stencil), level-run pattern, covered) -> (stencil, plan): the plan of each specialised IR
 _PLANS: dict = {}
@@ -187,7 +187,7 @@ class ColumnRun:
         self.loaded = jit.load(prep.key(), prep.ir_text, ENTRY)
         s, plan = prep.slots, prep.plan
         self.slots, self.plan = s, plan
-        W, R, nthreads = prep.block_shape(max(1, call.options.threads))
+        W, R, nthreads = prep.block_shape(thread_count(call, max(1, call.options.threads)))
         self.full = {t: np.zeros(prep.box, dtype=prep.temps[t]) for t in s.full}
         levels = prep.box[plan.axis]
         self.counter = np.zeros(8, np.int64)

@@ -221,3 +221,16 @@ def test_streaming_follows_the_plain_stencils_threshold(always_stream):
         assert "sfence" in asm
     with tuning.using(tuning.active(), stream_long="never", stream_short="never"):
         assert not prepared(THOMAS, **args).layout.stream
+
+
+def test_small_calls_use_the_threads_their_points_are_worth():
+    """The plain stencils' rule (``launch.thread_count``): at least ``min_points_per_thread``
+    points per thread, so a tiny column call runs on the calling thread alone."""
+    from stencilpy.runtime import tuning
+    a, b, c, d = system((80, 4, 4))
+    with tuning.using(tuning.active(), min_points_per_thread=32768):
+        call = THOMAS.bind(dict(a=a, b=b, c=c, d=d), threads=2)
+        assert len(runtime_columns.ColumnRun(call, source_tables(call)).blocks) == 1
+        np.testing.assert_array_equal(THOMAS(a, b, c, d, threads=2), THOMAS_REF(a, b, c, d))
+    call = THOMAS.bind(dict(a=a, b=b, c=c, d=d), threads=2)             # 1 point per thread
+    assert len(runtime_columns.ColumnRun(call, source_tables(call)).blocks) == 2

@@ -234,3 +234,15 @@ def test_small_calls_use_the_threads_their_points_are_worth():
         np.testing.assert_array_equal(THOMAS(a, b, c, d, threads=2), THOMAS_REF(a, b, c, d))
     call = THOMAS.bind(dict(a=a, b=b, c=c, d=d), threads=2)             # 1 point per thread
     assert len(runtime_columns.ColumnRun(call, source_tables(call)).blocks) == 2
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_blocks_share_out_evenly(threads):
+    a, b, c, d = system((80, 64, 64))
+    call = THOMAS.bind(dict(a=a, b=b, c=c, d=d), threads=threads)
+    prep = runtime_columns._Prepared(call, source_tables(call))
+    W, R, used = prep.block_shape(threads)
+    blocks = -(-64 // W) * -(-64 // R)
+    assert used == threads and W == 64
+    assert -(-blocks // threads) * R == -(-64 // threads)       # rows of the busiest thread
+    np.testing.assert_array_equal(THOMAS(a, b, c, d, threads=threads), THOMAS_REF(a, b, c, d))

@@ -19,9 +19,14 @@ preallocated output:
   must move: one copy reads an array and writes one, so tridiagonal (4 arrays read, 1
   written) is 2.5 copies, omega (2 read, 1 written) 1.5 copies.
 
-Every implementation is checked against the numpy loop (1e-12 relative; interior lat/lon
-points for omega, whose C/numba versions skip the border) before it is timed.  Times are
-medians of ``--repeats`` interleaved rounds (``timing.round_robin``).  The large shape is
+Every implementation computes the same points: all of them, omega with "edge" boundaries
+along lat and lon (a neighbour outside the grid is the nearest point inside: C and numba
+clamp ``lat +- 1`` and ``lon +- 1``, the numpy loop pads ``u`` and ``v`` once with
+``np.pad(mode="edge")``, stencilpy is called with ``boundary={"lat": "edge", "lon": "edge"}``),
+and each is checked against the numpy loop on every point (1e-12 relative) before it is
+timed.  Times are medians of ``--repeats`` interleaved rounds (``timing.round_robin``) of
+batches of back-to-back calls lasting at least ``BATCH_SECONDS`` (a single call at the large
+size), each after a ``SETTLE_SECONDS`` pause.  The large shape is
 shrunk along lat when the arrays would not fit in the memory available now (printed).
 """
 from __future__ import annotations
@@ -35,8 +40,13 @@ import numpy as np
 import stencilpy as sp
 
 from . import stencils
-from .timing import median, round_robin
+from .timing import calibrate, median, round_robin
 
+#: shortest timed batch of back-to-back calls (seconds; one call where a call takes longer)
+BATCH_SECONDS = 0.02
+#: pause before each batch (seconds): OpenMP's and numba's threads spin for a few ms after
+#: a call, competing with the next implementation's threads on a 2-core machine
+SETTLE_SECONDS = 0.01
 #: arrays alive at once in the tridiagonal case (4 inputs, the reference, the output, numpy's
 #: two temporaries)
 ARRAYS_AT_ONCE = 8
@@ -60,13 +70,15 @@ def thomas_numpy(a, b, c, d, x):
 
 
 def omega_numpy(u, v, p, dx, dy, w):
-    """Interior lat/lon only (the border is left as it is)."""
+    """Every lat/lon point, "edge" boundaries (u padded along lon, v along lat once, as a
+    NumPy user would; the same points stencilpy, C and numba compute)."""
+    up = np.pad(u, ((0, 0), (0, 0), (1, 1)), mode="edge")
+    vp = np.pad(v, ((0, 0), (1, 1), (0, 0)), mode="edge")
     prev = None
     for k in range(u.shape[0]):
-        div = (u[k, 1:-1, 2:] - u[k, 1:-1, :-2]) / (2.0 * dx) \
-            + (v[k, 2:, 1:-1] - v[k, :-2, 1:-1]) / (2.0 * dy)
-        w[k, 1:-1, 1:-1] = 0.0 * div if k == 0 else \
-            w[k - 1, 1:-1, 1:-1] - 0.5 * (div + prev) * (p[k] - p[k - 1])
+        div = (up[k, :, 2:] - up[k, :, :-2]) / (2.0 * dx) \
+            + (vp[k, 2:, :] - vp[k, :-2, :]) / (2.0 * dy)
+        w[k] = 0.0 * div if k == 0 else w[k - 1] - 0.5 * (div + prev) * (p[k] - p[k - 1])
         prev = div
     return w
 
@@ -97,18 +109,19 @@ def _numba_kernels():
     @numba.njit(parallel=True, fastmath=False)
     def omega_nb(u, v, p, w, dx, dy):
         nz, ny, nx = u.shape
-        for j in numba.prange(1, ny - 1):
+        for j in numba.prange(ny):
+            jm, jp = max(j - 1, 0), min(j + 1, ny - 1)
             divm = np.empty(nx)
             div = np.empty(nx)
             for k in range(nz):
-                for i in range(1, nx - 1):
-                    div[i] = (u[k, j, i + 1] - u[k, j, i - 1]) / (2.0 * dx) \
-                        + (v[k, j + 1, i] - v[k, j - 1, i]) / (2.0 * dy)
+                for i in range(nx):
+                    div[i] = (u[k, j, min(i + 1, nx - 1)] - u[k, j, max(i - 1, 0)]) / (2.0 * dx) \
+                        + (v[k, jp, i] - v[k, jm, i]) / (2.0 * dy)
                 if k == 0:
-                    for i in range(1, nx - 1):
+                    for i in range(nx):
                         w[k, j, i] = 0.0 * div[i]
                 else:
-                    for i in range(1, nx - 1):
+                    for i in range(nx):
                         w[k, j, i] = w[k - 1, j, i] - 0.5 * (div[i] + divm[i]) * (p[k] - p[k - 1])
                 divm, div = div, divm
     return numba, thomas_nb, omega_nb
@@ -166,7 +179,6 @@ def run_case(name, shape, threads, repeats, lib, nb):
         a, c = -rng.random(shape), -rng.random(shape)
         b, d = 3.0 + rng.random(shape), rng.random(shape)
         want = thomas_numpy(a, b, c, d, np.empty(shape))
-        check = (slice(None),) * 3
         copies = 2.5
         numpy_run = lambda out: thomas_numpy(a, b, c, d, out)               # noqa: E731
         sp_run = lambda out, t: thomas_sp(a, b, c, d, out=out, threads=t)   # noqa: E731
@@ -178,7 +190,6 @@ def run_case(name, shape, threads, repeats, lib, nb):
         p = np.linspace(1e4, 1e5, nz)
         p3 = np.ascontiguousarray(p[:, None, None])
         want = omega_numpy(u, v, p, dx, dy, np.zeros(shape))
-        check = (slice(None), slice(1, -1), slice(1, -1))
         copies = 1.5
         edge = {"lat": "edge", "lon": "edge"}
         numpy_run = lambda out: omega_numpy(u, v, p, dx, dy, out)           # noqa: E731
@@ -209,11 +220,15 @@ def run_case(name, shape, threads, repeats, lib, nb):
             continue
         out[...] = 0.0
         run()
-        scale = np.max(np.abs(want[check]))
-        np.testing.assert_allclose(out[check], want[check], rtol=1e-12, atol=1e-12 * scale,
+        scale = np.max(np.abs(want))
+        np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12 * scale,
                                    err_msg=f"{name}: {key}")
     del want
-    times = round_robin({k: (r, 1) for k, r in runs.items()}, repeats)
+    # back-to-back calls of one implementation per timed batch (at least BATCH_SECONDS:
+    # one call of the in-cache size, timed alone after a pause, mostly measures how fast
+    # the threads and the core wake up), SETTLE_SECONDS of pause between batches
+    batches = {k: (r, calibrate(r, BATCH_SECONDS)) for k, r in runs.items()}
+    times = round_robin(batches, repeats, settle=SETTLE_SECONDS)
     rows = []
     for (impl, t), samples in times.items():
         m = median(samples) * (copies if impl == "copy bound" else 1.0)
@@ -249,6 +264,9 @@ def main(argv=None) -> None:
     shapes = [tuple(int(n) for n in s.split("x")) for s in (args.small, args.shape) if s]
     lib, nb = _tools()
     print(f"cpu: {os.cpu_count()} logical cores; MemAvailable {available_bytes() / 2**30:.1f} GiB")
+    print("every implementation computes every point (omega: 'edge' boundaries along lat and "
+          "lon), checked against the numpy loop; times: batches of back-to-back calls "
+          f">= {BATCH_SECONDS * 1e3:.0f} ms")
     for shape in shapes:
         fit = fitting_shape(shape)
         if fit != shape:

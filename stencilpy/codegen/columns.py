@@ -45,6 +45,7 @@ from llvmlite import ir
 from stencilpy.codegen.expr import ExprLowerer
 from stencilpy.codegen.kernel import _Attributes
 from stencilpy.codegen.loops import ceil_div, claim_loop, const, for_range, smax, smin
+from stencilpy.codegen.stream import sfence, stream_buffers, streamed_segment
 from stencilpy.codegen.sweeps import reads, segments, version_reassignments
 from stencilpy.codegen.target import CPU
 from stencilpy.codegen.types import F64, I64, cast, concrete, memory_type
@@ -195,6 +196,9 @@ class FieldLayout:
     dtype: str
     broadcast: tuple[bool, ...]          # per axis: no index along it (stride 0, no table)
     inner: str                           # the fastest axis: "unit" | "bcast" | "strided"
+    #: per axis: its table has -1 entries ("constant": reads land on the fill row); where
+    #: False the kernel selects no fill row along that axis
+    outside: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,9 @@ class ColumnLayout:
     temps: tuple[tuple[str, str], ...]          # (name, dtype str), sorted
     outputs: tuple[str, ...]                    # dtype str per return
     runs: tuple[tuple[tuple[int, ...], ...], ...]   # per sweep: the active ranges of each run
+    #: the outputs' interior row segments use streaming (non-temporal) stores: the call
+    #: touches more bytes than the caches hold (``launch.wants_streaming``)
+    stream: bool = False
 
     def text(self) -> str:
         return repr(self)
@@ -271,10 +278,13 @@ class _Kernel:
         self.dtypes.update({t: np.dtype(dt) for t, dt in layout.temps})
         self.storage = dict(plan.storage)
         self.memo: dict = {}
+        self.via_output = _via_output(plan, self.dtypes, layout)
         arrays = [f.name for f in layout.fields] + \
             [t for t, k in plan.storage if k != "register"] + \
-            [f"out@{j}" for j in range(len(layout.outputs))] + [_TABLES]
+            [f"out@{j}" for j in range(len(layout.outputs))] + [_TABLES] + \
+            sorted(_level_scopes(plan, self.via_output))
         self.scope, self.noalias = _alias_scopes(self.module, arrays)
+        self.in_sweep = None             # the sweep (its index) the level lowered belongs to
 
     # -- block slots ------------------------------------------------------------------------
 
@@ -326,6 +336,10 @@ class _Kernel:
     def lower(self) -> ir.Module:
         self._load_block()
         b = self.b
+        if self._streams():
+            self.stream_bufs = stream_buffers(b, [memory_type(np.dtype(dt))
+                                                  for dt in self.layout.outputs],
+                                              self._out_size())
         done = b.append_basic_block("done")
         switch = b.switch(self.group, done)
         for g in range(self.plan.n_groups):
@@ -335,8 +349,21 @@ class _Kernel:
             self._group(g)
             b.branch(done)
         b.position_at_end(done)
+        if self._streams():
+            sfence(b)
         b.ret_void()
         return self.module
+
+    def _streams(self) -> bool:
+        """Streaming stores for the outputs: asked for, one itemsize, rows of unit stride."""
+        outs = self.layout.outputs
+        others = [d for d in range(self.n) if d != self.plan.axis]
+        return self.layout.stream and self.plan.blocked and bool(outs) and \
+            bool(others) and others[-1] == self.n - 1 and \
+            len({np.dtype(dt).itemsize for dt in outs}) == 1
+
+    def _out_size(self) -> int:
+        return np.dtype(self.layout.outputs[0]).itemsize
 
     def _columns_of(self, g: int):
         """``(lo, hi)`` of the columns group ``g`` computes, per axis: the box, except the
@@ -409,6 +436,7 @@ class _Kernel:
         runs = list(zip(self.layout.runs[index], self.cuts[index]))
         if sweep.direction == "backward":
             runs = runs[::-1]
+        self.in_sweep = index
         for active, (lo, hi) in runs:
             stmts = [s for j in active for s in sweep.ranges[j].body]
             with for_range(b, const(0), b.sub(hi, lo), name="lev") as j:
@@ -417,6 +445,7 @@ class _Kernel:
                 else:
                     k = b.sub(b.add(hi, const(h - 1)), j)
                 self._level(blk, k, stmts, fused)
+        self.in_sweep = None
 
     # -- one level of a block -------------------------------------------------------------------
 
@@ -429,7 +458,10 @@ class _Kernel:
         with for_range(b, blk.r0, blk.r1, name="row") as r:
             coord = {self.axis: k}
             rest = r
-            for d in reversed(self.outer):
+            for n, d in enumerate(reversed(self.outer)):
+                if n == len(self.outer) - 1:      # the outermost: rest < its length
+                    coord[d] = b.add(blk.lo[d], rest)
+                    break
                 length = b.sub(blk.hi[d], blk.lo[d])
                 coord[d] = b.add(blk.lo[d], b.srem(rest, length))
                 rest = b.sdiv(rest, length)
@@ -443,10 +475,28 @@ class _Kernel:
                 z_ = smax(b, a_, smin(b, blk.i1, hi_int))
                 with for_range(b, blk.i0, a_, name="edge", scalar=True) as i:
                     self._point(i, rows, stmts, returns, True)
-                with for_range(b, a_, z_, name="i") as i:
-                    self._point(i, rows, stmts, returns, False)
+                if returns and self._streams():
+                    self._streamed(a_, z_, rows, stmts)
+                else:
+                    with for_range(b, a_, z_, name="i") as i:
+                        self._point(i, rows, stmts, returns, False)
                 with for_range(b, z_, blk.i1, name="edge", scalar=True) as i:
                     self._point(i, rows, stmts, returns, True)
+
+    def _streamed(self, lo, hi, rows, stmts) -> None:
+        """Columns [lo, hi) of a row whose returns are written with streaming stores
+        (``codegen/stream.py``: an aligning peel, chunks through an L1 buffer, the rest)."""
+        b, h = self.b, self.layout.halo[self.inner][0]
+        outs = [b.gep(rows[("out", j)], [const(-h)]) for j in range(len(self.outs))]
+        dts = [np.dtype(dt) for dt in self.layout.outputs]
+
+        def store(k, value, ptr):
+            if dts[k].kind == "b":
+                value = b.zext(value, ir.IntType(8))
+            b.store(value, ptr)
+        streamed_segment(b, lo, hi, outs, self.stream_bufs, self._out_size(),
+                         lambda i: self._point(i, rows, stmts, True, False, store_returns=False),
+                         store)
 
     def _interior(self, accesses):
         """``[lo, hi)`` of the fastest axis where every read lands inside its field's own
@@ -495,6 +545,9 @@ class _Kernel:
                 rows[kk] = self._field_row(name, coord, off)
                 continue
             kind = self.storage[name]
+            if name in self.via_output:
+                rows[kk] = self._output_row(self.via_output[name], coord, off[self.axis])
+                continue
             if kind == "full":
                 total = const(0)
                 for d, c in coord.items():
@@ -516,6 +569,18 @@ class _Kernel:
                 rows[("out", j)] = b.gep(out, [total])
         return rows
 
+    def _output_row(self, j: int, coord: dict, lev: int):
+        """Output ``j``'s row at level offset ``lev``, indexed by box column (the storage of
+        a temporary kept in the output: see ``_via_output``)."""
+        b, total = self.b, const(0)
+        for d, c in coord.items():
+            p = b.sub(b.add(c, const(lev)) if d == self.axis else c,
+                      const(self.layout.halo[d][0]))
+            total = b.add(total, b.mul(p, self.dom_strides[d]))
+        if self.inner is not None:
+            total = b.sub(total, const(self.layout.halo[self.inner][0]))
+        return b.gep(self.outs[j], [total])
+
     def _field_row(self, name, coord, off):
         """The field's row: its own index per axis from the tables (broadcast axes: none);
         the fill row where a table says -1 ("constant")."""
@@ -523,14 +588,23 @@ class _Kernel:
         data, fill, strides, tables = self.fld[name]
         f = self.fields[name]
         total, outside = const(0), ir.Constant(ir.IntType(1), 0)
+        selects = False
         for d, c in coord.items():
             if f.broadcast[d]:
                 continue
             pos = self._clamped(b.add(c, const(off[d])), self.box[d])
             src = self._table(tables[d], pos)
-            outside = b.or_(outside, b.icmp_signed("<", src, const(0)))
+            if self._outside(f, d):
+                selects = True
+                outside = b.or_(outside, b.icmp_signed("<", src, const(0)))
             total = b.add(total, b.mul(src, strides[d]))
-        return b.select(outside, fill, b.gep(data, [total]))
+        row = b.gep(data, [total])
+        return b.select(outside, fill, row) if selects else row
+
+    @staticmethod
+    def _outside(f: FieldLayout, d: int) -> bool:
+        """Whether field ``f``'s table along axis ``d`` may say -1 (the fill value)."""
+        return not f.outside or f.outside[d]
 
     # -- one point ----------------------------------------------------------------------------
 
@@ -559,8 +633,10 @@ class _Kernel:
         st.set_metadata("alias.scope", self.scope[array])
         st.set_metadata("noalias", self.noalias[array])
 
-    def _point(self, i, rows, stmts, returns: bool, edge: bool) -> None:
-        """The statements (then the returns) at column ``i`` of the current row."""
+    def _point(self, i, rows, stmts, returns: bool, edge: bool,
+               store_returns: bool = True) -> list:
+        """The statements (then the returns) at column ``i`` of the current row; the values
+        of the returns (stored in the outputs unless ``store_returns`` is False)."""
         b = self.b
         values: dict = {}
         inner = self.inner
@@ -584,7 +660,11 @@ class _Kernel:
                 if edge:
                     p = self._clamped(p, self.box[inner])
                 return self._load(b.gep(row, [b.mul(p, self.box_strides[inner])]), dt, name)
-            return self._load(b.gep(row, [i]), dt, name)
+            if name in self.via_output:
+                scope = _level_scope(f"out@{self.via_output[name]}", off[self.axis],
+                                     self.in_sweep)
+                return self._load(b.gep(row, [i]), dt, scope)
+            return self._load(b.gep(row, [i]), dt, self._scope_of(name, off[self.axis]))
 
         for s in stmts:
             lower = ExprLowerer(b, CPU, self.types, load_fn, self.scalars, type_memo=self.memo)
@@ -592,24 +672,42 @@ class _Kernel:
             v = lower.lower_as(s.value, dt)
             values[s.target] = v
             kind = self.storage[s.target]
-            if kind == "register":
-                continue
+            if kind == "register" or s.target in self.via_output:
+                continue                  # (kept in the output: stored by the returns)
             row = rows[(s.target, (0,) * self.n)]
             if kind == "full" and inner is not None:
                 ptr = b.gep(row, [b.mul(i, self.box_strides[inner])])
+                scope = s.target
             else:
                 ptr = b.gep(row, [i]) if kind != "full" else row
-            self._store(v, ptr, dt, s.target)
+                scope = self._scope_of(s.target, 0)
+            self._store(v, ptr, dt, scope)
+        results = []
         if returns:
             for j, (e, dt) in enumerate(zip(self.stencil.returns, self.layout.outputs)):
                 lower = ExprLowerer(b, CPU, self.types, load_fn, self.scalars, type_memo=self.memo)
                 dt = np.dtype(dt)
                 v = lower.lower_as(e, dt)
+                results.append(v)
+                if not store_returns:
+                    continue
                 row = rows[("out", j)]
                 if inner is not None:
                     h = self.layout.halo[inner][0]
                     row = b.gep(row, [b.mul(b.sub(i, const(h)), self.dom_strides[inner])])
-                self._store(v, row, dt, f"out@{j}")
+                kept = j in self.via_output.values() and self.in_sweep is not None
+                self._store(v, row, dt, _level_scope(f"out@{j}", 0, self.in_sweep) if kept
+                            else f"out@{j}")
+        return results
+
+    def _scope_of(self, name: str, lev: int) -> str:
+        """The alias scope of a per-block buffer's access at level offset ``lev``: one per
+        offset inside a sweep (the levels of a ring or column buffer a sweep touches at one
+        level are disjoint rows; see ``_level_scopes``), else the buffer's own."""
+        kind = self.storage.get(name, "")
+        if self.in_sweep is not None and (kind == "column" or kind.startswith("ring:")):
+            return _level_scope(name, lev, self.in_sweep)
+        return name
 
     def _field_load(self, name, row, i, o, edge):
         b, f = self.b, self.fields[name]
@@ -625,17 +723,89 @@ class _Kernel:
             return self._load(b.gep(row, [b.mul(idx, stride)]), dt, name)
         pos = self._clamped(b.add(i, const(o)), self.box[self.inner])
         src = self._table(tables[self.inner], pos)
+        if not self._outside(f, self.inner):
+            return self._load(b.gep(row, [b.mul(src, stride)]), dt, name)
         inside = b.icmp_signed(">=", src, const(0))
         value = self._load(b.gep(row, [b.mul(smax(b, src, const(0)), stride)]), dt, name)
         return b.select(inside, value, self._load(fill, dt, name))
 
 
+def _level_scope(name: str, lev: int, sweep: int) -> str:
+    return f"{name}@lev{lev}@sweep{sweep}"
+
+
+def _family(scope: str) -> str:
+    return scope.split("@lev")[0]
+
+
+def _disjoint(a: str, o: str) -> bool:
+    """Whether accesses of scopes ``a`` and ``o`` never touch the same memory: different
+    arrays, or two level scopes of one buffer in one sweep at different level offsets."""
+    if _family(a) != _family(o):
+        return True
+    return a != o and "@lev" in a and "@lev" in o and \
+        a.rsplit("@sweep", 1)[1] == o.rsplit("@sweep", 1)[1]
+
+
+def _via_output(plan: ColumnPlan, dtypes: dict, layout: ColumnLayout) -> dict:
+    """``{temporary: output index}`` of the ring temporaries kept in an output instead of a
+    ring buffer: returned as they are (``return x``, same dtype) by returns fused into the
+    last sweep, which writes the output at every level it computes; the sweep's reads of
+    ``x`` at levels already computed then read the output there (as C would: one store per
+    point instead of two; 80 x 64 x 64 Thomas, 1 thread: the ring costs gcc's loop 12%).
+    Only where the fastest axis is the last (the output's rows have unit stride)."""
+    if not (plan.blocked and plan.fused) or layout.stream:   # streamed: not in the cache
+        return {}
+    others = [d for d in range(layout.ndim) if d != plan.axis]
+    if others and others[-1] != layout.ndim - 1:
+        return {}
+    storage, found = dict(plan.storage), {}
+    for j, e in enumerate(plan.stencil.returns):
+        if not isinstance(e, N.FieldAccess) or any(e.offset) or e.name in found:
+            continue
+        if storage.get(e.name, "").startswith("ring:") and \
+                dtypes[e.name] == np.dtype(layout.outputs[j]):
+            found[e.name] = j
+    return found
+
+
+def _level_scopes(plan: ColumnPlan, via_output: dict) -> set:
+    """``t@lev<o>@sweep<s>`` for every ring or column buffer ``t`` (or output kept as one,
+    ``out@j``: ``_via_output``) and level offset ``o`` at which sweep ``s`` (or the returns
+    fused into it) reads or writes it.  Within one level of a sweep those are different
+    rows of the buffer wherever the sweep also writes it (at offset 0): a ring's slots
+    ``(k + o) mod depth`` differ for offsets closer than its depth, and a sweep reads what
+    it writes only at levels it has computed, where no clamp applies.  Telling LLVM so lets
+    it vectorise ``cp = c / (b - a * cp[lev - 1])`` without run-time overlap checks."""
+    buffered = {t for t, k in plan.storage if k == "column" or k.startswith("ring:")}
+    kept = {t: f"out@{j}" for t, j in via_output.items()}
+    found, index = set(), -1
+    for p, phase in enumerate(plan.phases):
+        if not isinstance(phase, N.Sweep):
+            continue
+        index += 1
+        exprs = [(st.target, st.value) for st in N.assignments([phase])]
+        if plan.fused and p == len(plan.phases) - 2:
+            exprs += [(None, e) for e in plan.stencil.returns]
+        for target, value in exprs:
+            if target in buffered:
+                found.add(_level_scope(kept.get(target, target), 0, index))
+            for r in reads(value):
+                if r.name in buffered:
+                    found.add(_level_scope(kept.get(r.name, r.name), r.offset[phase.axis],
+                                           index))
+        if plan.fused and p == len(plan.phases) - 2:
+            found |= {_level_scope(out, 0, index) for out in kept.values()}
+    return found
+
+
 def _alias_scopes(module: ir.Module, arrays: list) -> tuple[dict, dict]:
-    """Per array, its ``!alias.scope`` list and its ``!noalias`` list (every other array's
-    scope), in one domain::
+    """Per array, its ``!alias.scope`` list and its ``!noalias`` list (the scope of every
+    array ``_disjoint`` from it: a buffer's own scope and its level scopes may alias, two
+    level scopes of one buffer in one sweep may not), in one domain::
 
         !d = !{!d}            !s_k = !{!s_k, !d}
-        load/store of array k: !alias.scope !{!s_k}, !noalias !{!s_j, j != k}
+        load/store of array k: !alias.scope !{!s_k}, !noalias !{!s_j, j disjoint from k}
     """
     def node(operands, self_ref=False):     # not add_metadata: its cache hashes operands
         md = ir.values.MDValue(module, [], name=str(len(module.metadata)))
@@ -644,7 +814,7 @@ def _alias_scopes(module: ir.Module, arrays: list) -> tuple[dict, dict]:
     domain = node((), True)
     scopes = {a: node((domain,), True) for a in arrays}
     own = {a: node((scopes[a],)) for a in arrays}
-    others = {a: node(tuple(scopes[o] for o in arrays if o != a)) for a in arrays}
+    others = {a: node(tuple(scopes[o] for o in arrays if _disjoint(a, o))) for a in arrays}
     return own, others
 
 

@@ -26,13 +26,15 @@ from stencilpy.options import available_cores, env_threads
 from stencilpy.runtime import jit, overlap
 from stencilpy.runtime import threads as pool
 from stencilpy.runtime.fastpath import MISS, OVERLAP, address
-from stencilpy.runtime.launch import l2_bytes
+from stencilpy.runtime.launch import l2_bytes, thread_count, wants_streaming
 
 #: (id(stencil), level-run pattern, covered) -> (stencil, plan): the plan of each specialised IR
 _PLANS: dict = {}
-#: share of the per-core L2 cache a block's buffers and one level of its rows may use
-#: (tridiagonal 80 x 256 x 1024, 1 thread: 0.5 -> 1.0 about 10% faster, under load)
-L2_SHARE = 1.0
+#: share of the per-core L2 cache a block's buffers and one level of its rows may use: the
+#: rest holds the field rows a sweep streams through (tridiagonal 80 x 64 x 64, 1 thread,
+#: kernel alone: 1.0 (12 rows of 64, 1 MiB of buffers) 1.11x C's time, 0.5 (6 rows)
+#: 0.92x, 1 to 4 rows 0.95-1.0x)
+L2_SHARE = 0.5
 #: the fewest points of the fastest axis per block row (when the axis has them): a row's
 #: set-up (table lookups, new prefetch streams per level) costs more than the cache saves
 #: below this (tridiagonal 80 x 256 x 256, 1 thread: 40-point rows 4x slower than 256-point
@@ -41,7 +43,9 @@ MIN_ROW = 1024
 #: box-sized temporaries a prepared call may keep between calls (bytes); a call that needs
 #: more takes the full path, which frees them after the call
 MAX_PREPARED_FULL_BYTES = 64 << 20
-#: blocks per thread at least (load balance), when the columns allow it
+#: blocks per thread at least (load balance), when the columns allow it; on several threads
+#: the rows per block are then chosen (down to half) so that the blocks share out evenly
+#: (80 x 64 x 64 Thomas, 2 threads: 11 blocks of 6 rows -> 16 of 4)
 BLOCKS_PER_THREAD = 4
 
 
@@ -90,7 +94,9 @@ class _Prepared:
                 inner = "unit" if arr.strides[arr.ndim - ndim + self.inner] == arr.itemsize \
                     else "strided"
             self.fields[name] = (arr, bc)
-            layouts.append(FieldLayout(name, arr.dtype.str, bc, inner))
+            outside = tuple(not bc[d] and bool(len(tables[name][d])) and
+                            int(np.min(tables[name][d])) < 0 for d in range(ndim))
+            layouts.append(FieldLayout(name, arr.dtype.str, bc, inner, outside))
         env = {name: arr.dtype for name, (arr, _) in self.fields.items()}
         env.update({name: type(v) for name, v in call.scalars.items()})
         self.temps = storage_types(plan.stencil, env)
@@ -100,8 +106,18 @@ class _Prepared:
             ndim, tuple(self.halo), tuple(layouts),
             tuple((n, type(call.scalars[n]).__name__) for n in self.scalar_names),
             tuple(sorted((t, dt.str) for t, dt in self.temps.items())),
-            tuple(np.dtype(dt).str for dt in call.out_dtypes), pattern)
+            tuple(np.dtype(dt).str for dt in call.out_dtypes), pattern, self._streaming())
         self.slots = Slots(self.layout, plan)
+
+    def _streaming(self) -> bool:
+        """Streaming stores for the outputs: the plain stencils' decision
+        (``launch.wants_streaming``: the bytes the call touches against the tuned threshold
+        for its row length)."""
+        call = self.call
+        outs = [np.broadcast_to(np.empty((), dt), call.batch_shape + call.domain)
+                for dt in call.out_dtypes]                  # their sizes (no memory)
+        row = call.domain[self.inner] if self.inner is not None else 1
+        return wants_streaming(outs, [arr for arr, _ in self.fields.values()], row)
 
     def ir_text(self) -> str:
         return str(lower_columns(self.plan, self.types, self.layout))
@@ -109,7 +125,7 @@ class _Prepared:
     def key(self) -> str:
         text = (format_stencil(self.plan.stencil) + "\n" + self.layout.text() + "\n"
                 + repr((self.plan.storage, self.plan.fused, self.plan.groups)))
-        return jit.cache_key("columns-blocked-1\n" + text)
+        return jit.cache_key("columns-blocked-2\n" + text)
 
     # -- block sizes ------------------------------------------------------------------------
 
@@ -144,6 +160,11 @@ class _Prepared:
         while blocks < BLOCKS_PER_THREAD * threads and W > 8:
             W = max(8, -(-(W // 2) // 8) * 8)
             blocks = -(-width // W) * -(-nrows // R)
+        if threads > 1 and R > 1:       # rows per block that share out evenly, down to R / 2
+            nbi = -(-width // W)
+            R = min(range(max(1, R // 2), R + 1),
+                    key=lambda r: (-(-nbi * -(-nrows // r) // threads) * r, -r))
+            blocks = nbi * -(-nrows // R)
         return W, R, max(1, min(threads, blocks))
 
 
@@ -173,7 +194,7 @@ class ColumnRun:
         self.loaded = jit.load(prep.key(), prep.ir_text, ENTRY)
         s, plan = prep.slots, prep.plan
         self.slots, self.plan = s, plan
-        W, R, nthreads = prep.block_shape(max(1, call.options.threads))
+        W, R, nthreads = prep.block_shape(thread_count(call, max(1, call.options.threads)))
         self.full = {t: np.zeros(prep.box, dtype=prep.temps[t]) for t in s.full}
         levels = prep.box[plan.axis]
         self.counter = np.zeros(8, np.int64)

@@ -40,7 +40,16 @@ void thomas_f64(const double *restrict a, const double *restrict b, const double
     }
 }
 
-/* omega on the interior lat/lon points [1, n-1); out is (nz, ny, nx), its border untouched */
+/* omega on every lat/lon point, "edge" boundaries (a neighbour outside is the nearest point
+ * inside: u[lon -/+ 1] and v[lat -/+ 1] clamped), as stencilpy computes it with
+ * boundary={"lat": "edge", "lon": "edge"}; out is (nz, ny, nx) */
+static inline double omega_div(const double *u, const double *vm, const double *vp, long i,
+                               long nx, double dx, double dy)
+{
+    const long ip = i + 1 < nx ? i + 1 : nx - 1, im = i > 0 ? i - 1 : 0;
+    return (u[ip] - u[im]) / (2.0 * dx) + (vp[i] - vm[i]) / (2.0 * dy);
+}
+
 void omega_f64(const double *restrict u, const double *restrict v, const double *restrict p,
                double *restrict w, long nz, long ny, long nx, double dx, double dy, int nt)
 {
@@ -49,17 +58,21 @@ void omega_f64(const double *restrict u, const double *restrict v, const double 
     {
         double *divm = malloc(sizeof(double) * nx), *div = malloc(sizeof(double) * nx);
 #pragma omp for schedule(static)
-        for (long j = 1; j < ny - 1; j++) {
+        for (long j = 0; j < ny; j++) {
+            const long jm = j > 0 ? j - 1 : 0, jp = j + 1 < ny ? j + 1 : ny - 1;
             for (long k = 0; k < nz; k++) {
                 const long q = k * s + j * nx;
+                const double *uq = u + q, *vm = v + k * s + jm * nx, *vp = v + k * s + jp * nx;
+                div[0] = omega_div(uq, vm, vp, 0, nx, dx, dy);
                 for (long i = 1; i < nx - 1; i++)
-                    div[i] = (u[q + i + 1] - u[q + i - 1]) / (2.0 * dx)
-                           + (v[q + nx + i] - v[q - nx + i]) / (2.0 * dy);
+                    div[i] = (uq[i + 1] - uq[i - 1]) / (2.0 * dx) + (vp[i] - vm[i]) / (2.0 * dy);
+                if (nx > 1)
+                    div[nx - 1] = omega_div(uq, vm, vp, nx - 1, nx, dx, dy);
                 if (k == 0)
-                    for (long i = 1; i < nx - 1; i++)
+                    for (long i = 0; i < nx; i++)
                         w[q + i] = 0.0 * div[i];
                 else
-                    for (long i = 1; i < nx - 1; i++)
+                    for (long i = 0; i < nx; i++)
                         w[q + i] = w[q - s + i] - 0.5 * (div[i] + divm[i]) * (p[k] - p[k - 1]);
                 double *t = divm; divm = div; div = t;
             }

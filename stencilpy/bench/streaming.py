@@ -68,7 +68,6 @@ def measure(shapes, dtype, threads, repeats, fn, name="stream_long", min_batch=0
     import stencilpy as sp
     from stencilpy.runtime import tuning
 
-    st = sp.stencil(fn)
     base = tuning.active()
     on, off = replace(base, **{name: "0*L2"}), replace(base, **{name: "never"})
     found = []
@@ -78,7 +77,10 @@ def measure(shapes, dtype, threads, repeats, fn, name="stream_long", min_batch=0
         batches = {}
         for t in threads:
             for label, choice in (("on", on), ("off", off)):
-                def run(c=choice, t=t):
+                st = sp.stencil(fn)     # a stencil per candidate: a call keeps its prepared
+                #                         launch (and so its streaming decision) per stencil
+
+                def run(c=choice, t=t, st=st):
                     with tuning.using(c):
                         st(u, out=out, threads=t)
                 run()

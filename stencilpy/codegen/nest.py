@@ -44,7 +44,8 @@ def emit_body(ctx: KernelContext, fn: ir.Function) -> None:
     stream_bufs = None
     if ctx.stream:
         size = concrete(spec.outputs[0].dtype).itemsize
-        stream_bufs = stream_buffers(b, [memory_type(o.dtype) for o in spec.outputs], size)
+        types = [memory_type(o.dtype) for o in spec.outputs]
+        stream_bufs = stream_buffers(b, types + types, size)   # two rows' (row_pair)
     block = fn.args[-1]
     args = load_args(b, ctx, block)
     geometry = {stage.target: stage_geometry(b, ctx, args, stage) for stage in spec.plan.stages}
@@ -116,6 +117,10 @@ class _Nest:
         """for r in [r0 - ahead, r1): every stage's row r + H_stage, from its first row on."""
         b = fr.b
         lo0, hi0 = rows
+        stages = self.ctx.spec.plan.stages
+        if self.ctx.ndim == 2 and len(stages) == 1 and self.inner.pairs(stages[0]):
+            self._pairs(fr, stages[0], geometry[None], 0, [], (lo0, hi0), lo0)
+            return
         ahead = max([sum(s.region[0]) for s in self.ctx.spec.plan.stages if s.target] + [0])
         with for_range(b, b.sub(lo0, const(ahead)), hi0, "row") as r:
             for stage in self.ctx.spec.plan.stages:
@@ -148,6 +153,24 @@ class _Nest:
                 lo, hi = geom.interior[d]
                 ok = b.and_(ok, b.and_(b.icmp_signed(">=", i, lo), b.icmp_signed("<", i, hi)))
             self._outer(fr, stage, geom, d + 1, idx + [i], ok, anchor)
+
+    def _pairs(self, fr: Frame, stage, geom, d, idx, bounds, anchor) -> None:
+        """for i_d in bounds step 2: rows i_d and i_d + 1 together (``InnerAxis.row_pair``;
+        the last one alone); d is the last outer axis, the stage ``pairs`` (no padding
+        modes: every row is in bounds).  2-D only: pairing the rows of axis 1 of a 3-D
+        Laplacian (400^3, 128^3 float64) was 12-18% slower, as they share only one of the
+        rows they read."""
+        b = fr.b
+        lo, hi = bounds
+        inner = geom.bounds[d + 1]
+        with for_range(b, lo, hi, f"pair{d}", step=const(2)) as i:
+            nxt = b.add(i, const(1))
+            with b.if_else(b.icmp_signed("<", nxt, hi), likely=True) as (then, otherwise):
+                with then:
+                    self.inner.row_pair(fr, stage, inner, idx + [i], idx + [nxt], anchor)
+                with otherwise:
+                    self.inner.row(fr, stage, inner, geom.interior[d + 1], idx + [i], _TRUE,
+                                   anchor)
 
     # -- tiles of axis 0 (1-D stencils) -------------------------------------------------
     def tiles(self, fr: Frame, rows) -> None:

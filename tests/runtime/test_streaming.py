@@ -116,15 +116,20 @@ def lap_b(u):                  # the Laplacian again: a second stencil, compiled
 @pytest.mark.parametrize("shape", [(3, 64), (4, 64), (8, 33), (9, 200), (33, 1000)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_two_rows_per_step_give_the_same_bits(shape, dtype, threads, monkeypatch):
-    """2-D streamed kernels without temporaries compute their rows in pairs
-    (``codegen/segments.py``, ``row_pair``): odd and even row counts (the last row alone),
-    row lengths that keep both rows' outputs equally aligned (64, 1000 float64) and that do
-    not (33, 200: one row after the other), chunks that start at odd rows (2 threads), the
-    "fill" strips: the same bits as one row per step and as numpy."""
+@pytest.mark.parametrize("streaming", ["0*L2", "never"])
+def test_two_rows_per_step_give_the_same_bits(shape, dtype, threads, streaming, monkeypatch):
+    """2-D kernels without temporaries or padding modes compute their rows in pairs
+    (``codegen/segments.py``, ``row_pair``), streamed or not: odd and even row counts (the
+    last row alone), row lengths that keep both rows' outputs equally aligned (64, 1000
+    float64) and that do not (33, 200: one row after the other), chunks that start at odd
+    rows (2 threads), the "fill" strips: the same bits as one row per step and as numpy."""
     from stencilpy.codegen import segments
     monkeypatch.setenv("STENCILPY_CACHE", "0")      # the switch is not part of a cache key
-    u = random_field(shape, dtype)
+    with tuning.using(tuning.DEFAULT, stream_long=streaming, stream_short=streaming):
+        _same_bits_in_pairs(random_field(shape, dtype), threads, monkeypatch, segments)
+
+
+def _same_bits_in_pairs(u, threads, monkeypatch, segments):
     ref = sp.stencil(lap, backend="numpy")(u)
     paired = sp.stencil(lap)(u, threads=threads)
     monkeypatch.setattr(segments, "PAIR_ROWS", False)

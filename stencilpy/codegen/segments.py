@@ -40,11 +40,11 @@ from stencilpy.codegen.types import I64, concrete, store
 ALIGN_STORES = True
 #: 2-D stages without temporaries or padding modes: two rows per step, their points computed
 #: in one loop (the rows both read are loaded once) and stored, or streamed out, together
-#: (``InnerAxis.row_pair``).  Ordinary stores, 1 thread, same run (under load): float32
-#: 1024^2 260 -> 206 us, float64 1024^2 855 -> 770 us, 512^2 113 -> 99 us.  Streaming:  AMD EPYC Zen 4, float64 Laplacian, 1 thread: in C
-#: with streaming stores, 8192^2, one row per step 49 ms, two 41 ms, four 41 ms (a streaming
-#: copy of the same bytes: 26 ms); in stencilpy 51 -> 46 ms (8192^2), 3.39 -> 2.91 ms
-#: (2048^2), float32 4096^2 6.79 -> 5.72 ms; same run, interleaved
+#: (``InnerAxis.row_pair``).  AMD EPYC Zen 4, Laplacians, 1 thread, same runs (interleaved):
+#: ordinary stores (under load) float32 1024^2 260 -> 206 us, float64 1024^2 855 -> 770 us,
+#: 512^2 113 -> 99 us; streaming stores float64 8192^2 51 -> 46 ms, 2048^2 3.39 -> 2.91 ms,
+#: float32 4096^2 6.79 -> 5.72 ms.  In C with streaming stores (8192^2 float64): one row per
+#: step 49 ms, two 41 ms, four 41 ms; a streaming copy of the same bytes 26 ms
 PAIR_ROWS = True
 
 

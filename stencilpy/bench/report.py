@@ -101,6 +101,10 @@ def fastest_copy(rows, case, threads):
     return min(found) if found else (None, None)
 
 
+#: how the summary names each copy kind
+_KIND_WORDS = {"plain": "ordinary stores", "streaming": "streaming stores", "memcpy": "memcpy"}
+
+
 def _bound(goal, what, copy_t, kind):
     """Whether the time ``goal`` (a target: ``what``) is below the fastest copy of the same
     bytes (then no kernel can reach it: a bandwidth bound) or above it."""
@@ -108,9 +112,9 @@ def _bound(goal, what, copy_t, kind):
         return f"{what} = {_fmt_time(goal)}; no copy timed"
     if goal < copy_t:
         return (f"bandwidth bound: {what} = {_fmt_time(goal)} is below the fastest copy of "
-                f"the same bytes ({_fmt_time(copy_t)}, {kind} stores)")
+                f"the same bytes ({_fmt_time(copy_t)}, {_KIND_WORDS.get(kind, kind)})")
     return (f"not bandwidth-bound: {what} = {_fmt_time(goal)} is above the fastest copy "
-            f"({_fmt_time(copy_t)}, {kind} stores)")
+            f"({_fmt_time(copy_t)}, {_KIND_WORDS.get(kind, kind)})")
 
 
 def verdict(sp_t, best, c_t, large, copy_t, kind):

@@ -113,14 +113,15 @@ def lap_b(u):                  # the Laplacian again: a second stencil, compiled
     return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u[0, 0]
 
 
-@pytest.mark.parametrize("shape", [(3, 64), (4, 64), (8, 33), (9, 200), (33, 1000)])
+@pytest.mark.parametrize("shape", [(3, 64), (4, 64), (6, 64), (7, 64), (8, 33), (9, 200),
+                                   (33, 1000)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("streaming", ["0*L2", "never"])
-def test_two_rows_per_step_give_the_same_bits(shape, dtype, threads, streaming, monkeypatch):
+def test_rows_computed_in_groups_give_the_same_bits(shape, dtype, threads, streaming, monkeypatch):
     """2-D kernels without temporaries or padding modes compute their rows in pairs
-    (``codegen/segments.py``, ``row_pair``), streamed or not: odd and even row counts (the
-    last row alone), row lengths that keep both rows' outputs equally aligned (64, 1000
+    (``codegen/segments.py``, ``row_group``), streamed or not: row counts that are and are
+    not multiples of the rows per step (the last rows one by one), row lengths that keep both rows' outputs equally aligned (64, 1000
     float64) and that do not (33, 200: one row after the other), chunks that start at odd
     rows (2 threads), the "fill" strips: the same bits as one row per step and as numpy."""
     from stencilpy.codegen import segments
@@ -130,14 +131,17 @@ def test_two_rows_per_step_give_the_same_bits(shape, dtype, threads, streaming, 
 
 
 def _same_bits_in_pairs(u, threads, monkeypatch, segments):
+    rows_per_step = segments.ROWS_PER_STEP, segments.ROWS_PER_STEP_STREAMED
     ref = sp.stencil(lap, backend="numpy")(u)
     paired = sp.stencil(lap)(u, threads=threads)
-    monkeypatch.setattr(segments, "PAIR_ROWS", False)
+    monkeypatch.setattr(segments, "ROWS_PER_STEP", 1)
+    monkeypatch.setattr(segments, "ROWS_PER_STEP_STREAMED", 1)
     single = sp.stencil(lap_b)(u, threads=threads)
     np.testing.assert_array_equal(paired, single)
     np.testing.assert_array_equal(paired, ref)
     two_out = sp.stencil(two)                         # two outputs, both rows of each
-    monkeypatch.setattr(segments, "PAIR_ROWS", True)
+    monkeypatch.setattr(segments, "ROWS_PER_STEP", rows_per_step[0])
+    monkeypatch.setattr(segments, "ROWS_PER_STEP_STREAMED", rows_per_step[1])
     for got, want in zip(two_out(u, u, threads=threads),
                          sp.stencil(two, backend="numpy")(u, u)):
         np.testing.assert_array_equal(got, want)

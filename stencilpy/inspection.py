@@ -11,6 +11,7 @@ import numpy as np
 from stencilpy.compile import DEFINITION_STAGES, kernel_spec, stage_text
 from stencilpy.compile import STAGES as DRIVER_STAGES
 from stencilpy.errors import StencilCallError, api_boundary
+from stencilpy.runtime.launch import wants_streaming
 from stencilpy.signature import bind_arguments
 
 #: the driver's stages, and the GPU kernel's PTX
@@ -29,7 +30,8 @@ def _example_spec(k, args, kwargs):
         args = _example_args(k, args)
     call = k.bind(bind_arguments(k.ir, args, kwargs), boundary=boundary)
     outs = tuple(np.empty(shape, dtype=dt) for shape, dt in zip(call.out_shapes, call.out_dtypes))
-    return kernel_spec(call, outs)
+    lo, hi = call.regions[-1]              # streaming stores as the call would choose them
+    return kernel_spec(call, outs, wants_streaming(outs, call.fields.values(), hi - lo))
 
 
 def gpu_example_spec(k, args, kwargs):

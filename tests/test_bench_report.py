@@ -1,5 +1,8 @@
 """The benchmark report's summary against the best peer and the copy bound (synthetic rows)."""
 
+import numpy as np
+import pytest
+
 from stencilpy.bench import report
 
 
@@ -19,8 +22,51 @@ def test_peer_summary_names_the_best_peer_the_copy_bound_and_the_verdict():
     one = next(line for line in lines if line.startswith("| lap2d float64 1024x1024 | 1 |"))
     assert "| 0.7 ms |" in one and "| 0.86 |" in one and one.endswith("| met |")
     two = next(line for line in lines if line.startswith("| lap2d float64 1024x1024 | 2 |"))
-    assert "| 1.10 |" in two and "missed; copy bound: the copy takes 1.00x the best peer" in two
+    # 0.90x the best peer (0.45 ms) is below the only copy timed (0.5 ms): a bandwidth bound
+    assert "| 1.10 |" in two and "| 0.5 ms (plain) |" in two
+    assert "missed; bandwidth bound: 0.90x the best peer = 0.45 ms is below the fastest copy" \
+        in two
     big = next(line for line in lines if line.startswith("| lap2d float64 16384x16384 | 1 |"))
-    assert "| 0.78 |" in big and "missed" in big            # 0.78 of the peer, but 0.70x C > 0.65
+    # 0.78 of the peer, but 0.70x C > 0.65; 0.65x C = 65 s is above the copy (60 s)
+    assert "| 0.78 |" in big and "missed; not bandwidth-bound: 0.65x C = 65 s is above" in big
+    assert "0.90x" not in big                                  # the peer target is met
     scaling = next(line for line in lines if line.startswith("| lap2d float64 1024x1024 | 1.09 |"))
-    assert scaling.startswith("| lap2d float64 1024x1024 | 1.09 | 1.67 | 1.80 | - | 1.00 |")
+    assert scaling.startswith("| lap2d float64 1024x1024 | 1.09 | 1.67 | 1.80 | - | 1.00 | - | - |")
+
+
+def test_the_bound_is_the_fastest_of_the_copies():
+    """A kernel that streams its stores moves what a streaming copy moves: the bound is the
+    fastest copy, whichever it is, at the same thread count."""
+    case = "lap2d float64 16384x16384"
+    rows = [_row(case, impl, 1, t, "large") for impl, t in [
+        ("C", 100.0), ("stencilpy", 70.0), ("copy (same bytes)", 80.0),
+        ("copy nt (same bytes)", 50.0), ("memcpy (same bytes)", 75.0)]]
+    assert report.fastest_copy(rows, case, 1) == (50.0, "streaming")
+    assert report.fastest_copy(rows, case, 2) == (None, None)
+    line = next(x for x in report.peer_summary(rows) if x.startswith(f"| {case} | 1 |"))
+    assert "| 50 s (streaming) | 1.40 |" in line
+    assert "not bandwidth-bound: 0.65x C = 65 s is above the fastest copy (50 s, streaming" in line
+    rows[-2]["time_s"] = 66.0              # now the fastest copy is slower than 0.65x C
+    line = next(x for x in report.peer_summary(rows) if x.startswith(f"| {case} | 1 |"))
+    assert "bandwidth bound: 0.65x C = 65 s is below the fastest copy of the same bytes " \
+        "(66 s, streaming stores)" in line
+
+
+@pytest.mark.parametrize("kind", ["plain", "streaming", "memcpy"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_every_copy_copies_every_element(kind, threads):
+    """Odd lengths and an output not aligned to a vector (the streaming copy's scalar head and
+    tail)."""
+    from stencilpy.bench import kernels_c
+    from stencilpy.bench.impl import Unavailable
+    try:
+        kernels_c.library()
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    for n, shift in ((1, 0), (7, 1), (1001, 3), (4099, 5)):
+        src = np.random.default_rng(n).random(n)
+        dst = np.zeros(n + 8)
+        view = dst[shift:shift + n]
+        kernels_c.copy_loop(src, view, threads, kind)()
+        np.testing.assert_array_equal(view, src)
+        assert not dst[:shift].any() and not dst[shift + n:].any()     # nothing outside

@@ -1,4 +1,5 @@
-"""Machine copy bandwidth in this process: numpy copyto and a C copy loop (read + write bytes)."""
+"""Machine copy bandwidth in this process: numpy copyto, a C copy loop and a C copy with streaming
+stores (read + write bytes)."""
 import numpy as np
 
 from . import kernels_c
@@ -17,8 +18,10 @@ def measure(threads=(1, 2), nbytes=GIB, repeats=5):
     notes = []
     try:
         for t in threads:
-            batches[f"C copy loop, {t} thread{'s' if t > 1 else ''}"] = (
-                kernels_c.copy_loop(src, dst, t), 1)
+            plural = "s" if t > 1 else ""
+            batches[f"C copy loop, {t} thread{plural}"] = (kernels_c.copy_loop(src, dst, t), 1)
+            batches[f"C streaming-store copy, {t} thread{plural}"] = (
+                kernels_c.copy_loop(src, dst, t, "streaming"), 1)
     except Unavailable as exc:
         notes.append(f"C copy skipped: {exc}")
     for run, _ in batches.values():      # warm-up (thread pools, TLB)

@@ -28,6 +28,8 @@ SIGNATURES = {
     "hdiff_f64": [_P, _P, _L, _L, _L, _D, _I],
     "mpdata2d_f64": [_P, _P, _P, _P, _L, _L, _I],
     "copy_f64": [_P, _P, _L, _I],
+    "copy_nt_f64": [_P, _P, _L, _I],
+    "memcpy_f64": [_P, _P, _L, _I],
     "thomas_f64": [_P, _P, _P, _P, _P, _L, _L, _L, _I],
     "omega_f64": [_P, _P, _P, _P, _L, _L, _L, _D, _D, _I],
 }
@@ -104,11 +106,18 @@ def _bind_mpdata(lib):
     return bind
 
 
-def copy_loop(src, dst, threads):
-    """The C copy loop (ordinary stores) as a zero-argument callable."""
+#: the copies of ``stencilpy/bench/c/copy.c``: a loop with ordinary stores (write-allocate: it
+#: reads every output line first), a loop with streaming (non-temporal) stores, glibc's memcpy
+COPY_KINDS = {"plain": "copy_f64", "streaming": "copy_nt_f64", "memcpy": "memcpy_f64"}
+
+
+def copy_loop(src, dst, threads, kind="plain"):
+    """A C copy of ``src`` into ``dst`` (float64) on ``threads`` threads as a zero-argument
+    callable; ``kind``: one of COPY_KINDS."""
     lib = library()
+    fn = getattr(lib, COPY_KINDS[kind])
     call = (_ptr(src, np.float64), _ptr(dst, np.float64), src.size, threads)
-    return lambda: lib.copy_f64(*call)
+    return lambda: fn(*call)
 
 
 def load():

@@ -26,6 +26,7 @@ from stencilpy.codegen.args import Args, load_args
 from stencilpy.codegen.context import KernelContext
 from stencilpy.codegen.geometry import stage_geometry
 from stencilpy.codegen.loops import ceil_div, claim_loop, const, for_range, smax, smin
+from stencilpy.codegen import segments
 from stencilpy.codegen.segments import InnerAxis, RemappedFunctions
 from stencilpy.codegen.stream import sfence, stream_buffers
 from stencilpy.codegen.types import concrete, memory_type
@@ -44,7 +45,8 @@ def emit_body(ctx: KernelContext, fn: ir.Function) -> None:
     stream_bufs = None
     if ctx.stream:
         size = concrete(spec.outputs[0].dtype).itemsize
-        stream_bufs = stream_buffers(b, [memory_type(o.dtype) for o in spec.outputs], size)
+        types = [memory_type(o.dtype) for o in spec.outputs]
+        stream_bufs = stream_buffers(b, types * max(segments.ROWS_PER_STEP_STREAMED, 1), size)   # row_group's
     block = fn.args[-1]
     args = load_args(b, ctx, block)
     geometry = {stage.target: stage_geometry(b, ctx, args, stage) for stage in spec.plan.stages}
@@ -116,6 +118,10 @@ class _Nest:
         """for r in [r0 - ahead, r1): every stage's row r + H_stage, from its first row on."""
         b = fr.b
         lo0, hi0 = rows
+        stages = self.ctx.spec.plan.stages
+        if self.ctx.ndim == 2 and len(stages) == 1 and self.inner.grouped(stages[0]):
+            self._groups(fr, stages[0], geometry[None], (lo0, hi0), lo0)
+            return
         ahead = max([sum(s.region[0]) for s in self.ctx.spec.plan.stages if s.target] + [0])
         with for_range(b, b.sub(lo0, const(ahead)), hi0, "row") as r:
             for stage in self.ctx.spec.plan.stages:
@@ -148,6 +154,29 @@ class _Nest:
                 lo, hi = geom.interior[d]
                 ok = b.and_(ok, b.and_(b.icmp_signed(">=", i, lo), b.icmp_signed("<", i, hi)))
             self._outer(fr, stage, geom, d + 1, idx + [i], ok, anchor)
+
+    def _groups(self, fr: Frame, stage, geom, rows, anchor) -> None:
+        """for r in rows step K (``segments.rows_per_step``): rows r .. r + K - 1 of axis 0 together,
+        at every index of the axes between (``InnerAxis.row_group``); the last rows one by
+        one.  The stage is ``grouped`` (no padding modes: every row is in bounds).  Used for
+        2-D kernels: 3-D Laplacians paired along axis 0 or axis 1 measured from 18% slower
+        (128^3, axis 1) to 4% faster (400^3, axis 0), within the noise or worse."""
+        b, k = fr.b, segments.rows_per_step(self.ctx)
+        lo, hi = rows
+        whole = b.sub(hi, b.srem(b.sub(hi, lo), const(k)))      # lo + a multiple of K
+        with for_range(b, lo, whole, "group", step=const(k)) as i:
+            self._group_outer(fr, stage, geom, 1, [[b.add(i, const(m))] for m in range(k)],
+                              anchor)
+        with for_range(b, whole, hi, "rest") as i:
+            self._outer(fr, stage, geom, 1, [i], _TRUE, anchor)
+
+    def _group_outer(self, fr: Frame, stage, geom, d, idxs, anchor) -> None:
+        b, n = fr.b, self.ctx.ndim
+        if d == n - 1:
+            self.inner.row_group(fr, stage, geom.bounds[d], idxs, anchor)
+            return
+        with for_range(b, geom.bounds[d][0], geom.bounds[d][1], f"i{d}") as i:
+            self._group_outer(fr, stage, geom, d + 1, [idx + [i] for idx in idxs], anchor)
 
     # -- tiles of axis 0 (1-D stencils) -------------------------------------------------
     def tiles(self, fr: Frame, rows) -> None:

@@ -28,12 +28,18 @@ from stencilpy.signature import BoundCall
 # The per-machine choices (runtime/tuning.py; defaults in tuning.Choices): fewest output
 # points per thread (smaller calls use fewer threads), chunks per thread (claimed dynamically:
 # load balance under contention), and the streaming-store thresholds.  Streaming
-# (non-temporal) stores pay when a call touches more bytes than the caches hold (inputs +
-# outputs): the outputs would not stay in the cache anyway, and streaming skips reading every
-# output line before writing it.  Measured on Sapphire Rapids (1 thread, lap2d and hdiff):
-# 2x L2 10% faster, 8x L2 18%, 32x L2 43%; rows shorter than SHORT_ROW points (lap3d 128^3)
-# pay more for the streamed segment's set-up while the data fits the last-level cache
-# (lap3d: 16x L2 6% slower, 31x 37% faster), hence a threshold of their own.
+# (non-temporal) stores trade two things: they skip reading every output line before writing
+# it (a third of a Laplacian's memory traffic), and they send the output past the caches, so
+# a call whose arrays the last-level cache could have held pays memory speed where it would
+# have run at cache speed (and loses the scaling of the second thread: the cores share the
+# memory).  They pay when the arrays would not stay in the last-level cache anyway, so the
+# default threshold is half the L3 read at run time (the inputs, the outputs and whatever
+# else the cache holds share it).  Measured on AMD EPYC Zen 4 (1 MiB L2, 32 MiB L3; 2-D
+# Laplacians float64/float32 and 3-D ones with 128-point rows, 1 and 2 threads,
+# ``python -m stencilpy.bench.streaming``): not streaming is faster up to 16 MiB touched (up
+# to 1.6x), streaming from 32 MiB on (up to 1.7x).  The previous default, 3 L2 sizes, came
+# from a Sapphire Rapids VM (2 MiB L2, a 260 MiB L3 shared across the socket), where
+# streaming won from 4 MiB on; on such a CPU ``stencilpy tune`` measures a lower threshold.
 #: fewest output points per chunk
 MIN_POINTS_PER_CHUNK = 16384
 #: target size of one thread's tile buffers (bytes): about half the per-core L2

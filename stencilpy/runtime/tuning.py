@@ -58,14 +58,15 @@ class Choices:
     loop in flight (``llvm.loop.interleave.count``; 0: LLVM decides).  ``stream_long`` /
     ``stream_short``: a call streams its stores when its arrays' bytes exceed this (rows of
     at least / fewer than ``launch.SHORT_ROW`` points; ``"never"`` or ``"<f>*L2|L3"``).
+    Default: half the last-level cache (see ``runtime/launch.py``).
     ``chunks_per_thread``: chunks the threads claim dynamically.  ``min_points_per_thread``:
     smaller calls use fewer threads.  ``handoff``: ``"helpers"`` (threads spinning in
     compiled code) or ``"pool"`` (a Python thread pool)."""
 
     vector_bits: int = 0
     interleave: int = 0
-    stream_long: str = "3*L2"
-    stream_short: str = "24*L2"
+    stream_long: str = "0.5*L3"
+    stream_short: str = "0.5*L3"
     chunks_per_thread: int = 16
     min_points_per_thread: int = 32768
     handoff: str = "helpers"

@@ -107,3 +107,41 @@ def test_integer_and_strided_outputs():
     out = np.empty((129, 8)).T                      # inner stride 8 elements: no streaming
     k(random_field((8, 129)), out=out)
     np.testing.assert_allclose(out, ref(random_field((8, 129))), rtol=1e-13, equal_nan=True)
+
+
+def lap_b(u):                  # the Laplacian again: a second stencil, compiled on its own
+    return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u[0, 0]
+
+
+@pytest.mark.parametrize("shape", [(3, 64), (4, 64), (6, 64), (7, 64), (8, 33), (9, 200),
+                                   (33, 1000)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("streaming", ["0*L2", "never"])
+def test_rows_computed_in_groups_give_the_same_bits(shape, dtype, threads, streaming, monkeypatch):
+    """2-D kernels without temporaries or padding modes compute their rows in pairs
+    (``codegen/segments.py``, ``row_group``), streamed or not: row counts that are and are
+    not multiples of the rows per step (the last rows one by one), row lengths that keep both rows' outputs equally aligned (64, 1000
+    float64) and that do not (33, 200: one row after the other), chunks that start at odd
+    rows (2 threads), the "fill" strips: the same bits as one row per step and as numpy."""
+    from stencilpy.codegen import segments
+    monkeypatch.setenv("STENCILPY_CACHE", "0")      # the switch is not part of a cache key
+    with tuning.using(tuning.DEFAULT, stream_long=streaming, stream_short=streaming):
+        _same_bits_in_pairs(random_field(shape, dtype), threads, monkeypatch, segments)
+
+
+def _same_bits_in_pairs(u, threads, monkeypatch, segments):
+    rows_per_step = segments.ROWS_PER_STEP, segments.ROWS_PER_STEP_STREAMED
+    ref = sp.stencil(lap, backend="numpy")(u)
+    paired = sp.stencil(lap)(u, threads=threads)
+    monkeypatch.setattr(segments, "ROWS_PER_STEP", 1)
+    monkeypatch.setattr(segments, "ROWS_PER_STEP_STREAMED", 1)
+    single = sp.stencil(lap_b)(u, threads=threads)
+    np.testing.assert_array_equal(paired, single)
+    np.testing.assert_array_equal(paired, ref)
+    two_out = sp.stencil(two)                         # two outputs, both rows of each
+    monkeypatch.setattr(segments, "ROWS_PER_STEP", rows_per_step[0])
+    monkeypatch.setattr(segments, "ROWS_PER_STEP_STREAMED", rows_per_step[1])
+    for got, want in zip(two_out(u, u, threads=threads),
+                         sp.stencil(two, backend="numpy")(u, u)):
+        np.testing.assert_array_equal(got, want)

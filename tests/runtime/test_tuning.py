@@ -61,6 +61,23 @@ def test_thresholds_are_multiples_of_the_caches_read_at_run_time():
     assert tuning.bytes_of("never") == float("inf")
 
 
+@pytest.mark.parametrize("caches", [(32 << 10, 1 << 20, 32 << 20), (48 << 10, 2 << 20, 260 << 20)])
+def test_untuned_calls_stream_beyond_half_the_last_level_cache(monkeypatch, caches):
+    """The default thresholds follow the L3 size read at run time (not the L2's, not a byte
+    count): a call whose arrays fill more than half the L3 streams its stores, one below
+    does not, for long and short rows."""
+    from stencilpy.runtime import launch
+    monkeypatch.setattr(tuning, "cache_sizes", lambda: caches)
+    monkeypatch.setattr(launch.platform, "machine", lambda: "x86_64")
+    half = caches[2] // 2
+    below, above = np.empty(half // 16), np.empty(half // 16 + 64)   # in + out: 2 arrays
+    with tuning.using(tuning.DEFAULT):
+        for row in (launch.SHORT_ROW, launch.SHORT_ROW - 1):
+            assert not launch.wants_streaming([below], [below], row)
+            assert launch.wants_streaming([above], [above], row)
+            assert not launch.wants_streaming([np.empty(3 * caches[1] // 8)], (), row)
+
+
 def test_identity_names_the_model_flags_and_caches():
     ident = tuning.identity()
     assert "caches L1d=" in ident and "L3=" in ident

@@ -17,6 +17,10 @@
     target.py    Target protocol; CpuTarget (intrinsics + libm, vector-width hints)
     types.py     NumPy types as LLVM types            loops.py     loop helpers
     worker.py    the helper threads' mailbox loop (sp_sync)
+    sweeps.py    column sweeps: reassignments versioned, level runs (CPU and GPU)
+    column_plan.py  a column stencil's blocked plan, layout and argument slots (no llvmlite:
+                 a warm start finds the kernel in the cache with it alone)
+    columns.py   the blocked column kernel lowered from that plan
     gpu/         the GPU kernels: GpuSpec, interior + edge kernels for NVPTX or the host,
                  GpuTarget (libdevice math)
 """

@@ -7,18 +7,15 @@ in registers and i8 in memory.
 
 from __future__ import annotations
 
-import numpy as np
 from llvmlite import ir
+
+from stencilpy.ir.types import concrete
 
 I1, I8, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(64)
 F32, F64 = ir.FloatType(), ir.DoubleType()
 PTR = ir.PointerType(I8)
 
 
-def concrete(t) -> np.dtype:
-    if isinstance(t, np.dtype):
-        return t
-    return np.dtype({bool: np.bool_, int: np.int64, float: np.float64}[t])
 
 
 def llvm_type(t) -> ir.Type:

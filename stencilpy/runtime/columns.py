@@ -18,9 +18,8 @@ import threading
 
 import numpy as np
 
-from stencilpy.codegen.columns import (
-    ENTRY, ColumnLayout, FieldLayout, Slots, lower_columns, plan_columns, run_pattern,
-    storage_types)
+from stencilpy.codegen.column_plan import (
+    ENTRY, ColumnLayout, FieldLayout, Slots, plan_columns, run_pattern, storage_types)
 from stencilpy.ir.printer import format_stencil
 from stencilpy.options import available_cores, env_threads
 from stencilpy.runtime import jit, overlap
@@ -120,6 +119,7 @@ class _Prepared:
         return wants_streaming(outs, [arr for arr, _ in self.fields.values()], row)
 
     def ir_text(self) -> str:
+        from stencilpy.codegen.columns import lower_columns   # a cache miss: llvmlite
         return str(lower_columns(self.plan, self.types, self.layout))
 
     def key(self) -> str:

@@ -9,6 +9,8 @@ plan. The payload is the ``repr`` of plain tuples, strings, ints and None, read
 back with ``ast.literal_eval`` and checked field by field (never pickle: an entry
 can be wrong but cannot run code; and no json import on the warm path). An entry
 that does not decode to a well-formed plan for this stencil is a miss and is rewritten.
+A column stencil's ``SweepPlan`` is not kept: it is derived without sympy, faster than a
+cache entry is read.
 
 >>> from stencilpy.frontend import parse_stencil
 >>> def d(u):
@@ -74,6 +76,8 @@ def analyse_cached(stencil: N.Stencil, cache=_DEFAULT) -> Plan:
     """``analysis.analyse(stencil)``, through the disk cache when it is enabled."""
     if cache is _DEFAULT:
         cache = disk.default_cache()
+    if any(isinstance(b, N.Sweep) for b in stencil.body):
+        cache = None       # a column stencil's plan (no stages, no sympy) is cheaper than a load
     key = plan_key(stencil) if cache is not None else None
     if cache is not None:
         data = cache.load(key)

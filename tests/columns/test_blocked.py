@@ -12,7 +12,7 @@ from scipy.linalg import solve_banded
 
 import stencilpy as sp
 from stencilpy.bench import stencils
-from stencilpy.codegen.columns import plan_columns
+from stencilpy.codegen.column_plan import plan_columns
 from stencilpy.runtime import columns as runtime_columns
 
 RTOL = 1e-12

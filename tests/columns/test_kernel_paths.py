@@ -9,7 +9,7 @@ import stencilpy as sp
 from stencilpy.bench import columns as bench
 from stencilpy.bench import stencils
 from stencilpy.codegen import columns as codegen
-from stencilpy.codegen.columns import plan_columns
+from stencilpy.codegen.column_plan import plan_columns
 from stencilpy.reference.columns import source_tables
 from stencilpy.runtime import columns as runtime_columns
 

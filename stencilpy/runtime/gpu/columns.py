@@ -46,7 +46,7 @@ _PREPARED: dict = {}
 
 
 def _prepared(ir, fields, scalars, domain):
-    from stencilpy.codegen.columns import storage_types
+    from stencilpy.codegen.column_plan import storage_types
 
     key = (id(ir), tuple((f.name, f.dtype.str) for f in fields), scalars, domain)
     found = _PREPARED.get(key)

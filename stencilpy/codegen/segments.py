@@ -38,19 +38,21 @@ from stencilpy.codegen.types import I64, concrete, store
 #: a temporary's row buffer is in L1, where the peel's masked loop cost more than the
 #: split stores it saves - hdiff 11% faster without it - and a quarter of the compile time)
 ALIGN_STORES = True
-#: 2-D stages without temporaries or padding modes: several rows per step, their points
-#: computed in one loop (the rows they share are loaded once) and stored, or streamed out,
-#: together (``InnerAxis.row_group``; 1: one row per step).  AMD EPYC Zen 4, Laplacians, one /
-#: two / four rows per step in the same run (interleaved, batches, under load ~1.2), 1 thread:
-#: ordinary stores float64 1024^2 543 / 521 / 423 us, float32 1024^2 200 / 191 / 180 us,
-#: float64 512^2 103 / 96 / 92 us, 300x1000 158 / 120 / 105 us (2 threads alike); streaming
-#: stores float64 8192^2 51.4 / 44.9 / 46.9 ms, 2048^2 3.49 / 2.86 / 3.12 ms, float32 4096^2
-#: 6.43 / 5.70 / 6.23 ms, but float32 2048^2 (its input fits the L3) 1.23 / 1.41 / 1.57 ms.
-#: In C with streaming stores (8192^2 float64): one row 49 ms, two 42, four 41; a streaming
-#: copy of the same bytes 26 ms
-ROWS_PER_STEP = 4
-#: the same for streamed outputs
+#: 2-D stages without temporaries or padding modes whose outputs are streamed: several rows
+#: per step, their points computed in one loop (the rows they share are loaded once) and
+#: streamed out together (``InnerAxis.row_group``; 1: one row per step).  One core keeps more
+#: memory traffic in flight that way.  AMD EPYC Zen 4, Laplacians, 1 thread, one / two / four
+#: rows per step in the same run (interleaved, under load ~1.2): float64 8192^2 51.4 / 44.9 /
+#: 46.9 ms, 2048^2 3.49 / 2.86 / 3.12 ms, float32 4096^2 6.43 / 5.70 / 6.23 ms, but float32
+#: 2048^2 (its input fits the L3) 1.23 / 1.41 / 1.57 ms.  In C with streaming stores (8192^2
+#: float64): one row 49 ms, two 42, four 41; a streaming copy of the same bytes 26 ms
 ROWS_PER_STEP_STREAMED = 2
+#: the same with ordinary stores: one row per step.  Grouping depends on where the output
+#: lies relative to the input (4 KiB aliasing of the loads with the stores of the other rows):
+#: float64 1024^2, 1 thread, output 16 / 80 / 528 / 2064 bytes past the input modulo 4 KiB:
+#: one row 530 / 516 / 525 / 508 us, two 558 / 533 / 489 / 471 us, four 792 / 806 / 481 /
+#: 370 us (the benchmark's arrays lie at the first offset)
+ROWS_PER_STEP = 1
 
 
 def rows_per_step(ctx: KernelContext) -> int:

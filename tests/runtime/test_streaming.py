@@ -131,17 +131,23 @@ def test_rows_computed_in_groups_give_the_same_bits(shape, dtype, threads, strea
 
 
 def _same_bits_in_pairs(u, threads, monkeypatch, segments):
-    rows_per_step = segments.ROWS_PER_STEP, segments.ROWS_PER_STEP_STREAMED
     ref = sp.stencil(lap, backend="numpy")(u)
-    paired = sp.stencil(lap)(u, threads=threads)
+    for per_step in ((1, 2), (4, 3)):       # the defaults (ordinary, streamed stores); more
+        monkeypatch.setattr(segments, "ROWS_PER_STEP", per_step[0])
+        monkeypatch.setattr(segments, "ROWS_PER_STEP_STREAMED", per_step[1])
+        grouped = sp.stencil(lap_c if per_step[0] == 4 else lap)(u, threads=threads)
+        two_out = sp.stencil(two if per_step[0] == 4 else two_b)(u, u, threads=threads)
+        np.testing.assert_array_equal(grouped, ref)
+        for got, want in zip(two_out, sp.stencil(two, backend="numpy")(u, u)):
+            np.testing.assert_array_equal(got, want)
     monkeypatch.setattr(segments, "ROWS_PER_STEP", 1)
     monkeypatch.setattr(segments, "ROWS_PER_STEP_STREAMED", 1)
-    single = sp.stencil(lap_b)(u, threads=threads)
-    np.testing.assert_array_equal(paired, single)
-    np.testing.assert_array_equal(paired, ref)
-    two_out = sp.stencil(two)                         # two outputs, both rows of each
-    monkeypatch.setattr(segments, "ROWS_PER_STEP", rows_per_step[0])
-    monkeypatch.setattr(segments, "ROWS_PER_STEP_STREAMED", rows_per_step[1])
-    for got, want in zip(two_out(u, u, threads=threads),
-                         sp.stencil(two, backend="numpy")(u, u)):
-        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(sp.stencil(lap_b)(u, threads=threads), ref)
+
+
+def lap_c(u):                  # and a third
+    return u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] - 4.0 * u[0, 0]
+
+
+def two_b(u, v):
+    return u[0, 1] + v, u - v[1, 0]

@@ -245,6 +245,7 @@ class Slots:
             self.next += k
             return first
         self.counter, self.group, self.width, self.rows = take(), take(), take(), take()
+        self.threads = take()
         self.domain = take(n)
         self.field = {}
         for f in layout.fields:          # data, fill row, strides[n], tables[n]
@@ -299,6 +300,7 @@ class _Kernel:
         self.counter = b.inttoptr(self._slot(s.counter), _I64P)
         self.group = self._slot(s.group)
         self.W, self.R = self._slot(s.width), self._slot(s.rows)
+        self.T = smax(b, self._slot(s.threads), const(1))
         self.B = b.mul(self.W, self.R)
         self.dom = [self._slot(s.domain + d) for d in range(n)]
         self.box = [b.add(self.dom[d], const(lo + hi))
@@ -400,24 +402,39 @@ class _Kernel:
             self.B = b.mul(self.W, self.R)
         nbi = ceil_div(b, smax(b, b.sub(ihi, ilo), const(0)), W)
         nbr = ceil_div(b, nrows, self.R)
-        with claim_loop(b, self.counter, b.mul(nbi, nbr)) as c:
-            i0 = b.add(ilo, b.mul(b.srem(c, nbi), W))
-            i1 = smin(b, b.add(i0, W), ihi)
-            r0 = b.mul(b.sdiv(c, nbi), self.R)
-            r1 = smin(b, b.add(r0, self.R), nrows)
-            blk = _Block(i0, i1, r0, r1, lo, hi)
-            for p, phase in enumerate(self.plan.phases):
-                if self.plan.groups[p] != g:
-                    continue
-                if phase is None:
-                    if not self.plan.fused:
-                        self._returns_phase(blk)
-                elif isinstance(phase, N.Sweep):
-                    fused = self.plan.fused and p == len(self.plan.phases) - 2
-                    self._sweep_phase(blk, phase, sum(isinstance(q, N.Sweep) for q in
-                                                      self.plan.phases[:p]), fused)
-                else:
-                    self._parallel_phase(blk, phase)
+        # claim c -> block (c mod T) * per + c / T (T threads, per = ceil(blocks / T)): the
+        # threads start at T distant blocks and each goes on with the next ones, so blocks
+        # next to each other in memory (sharing the cache line at their border) rarely run
+        # at the same time on two threads; the shared counter still balances the load
+        nb = b.mul(nbi, nbr)
+        T = self.T if self.plan.blocked else const(1)
+        per = ceil_div(b, nb, T)
+        with claim_loop(b, self.counter, b.mul(T, per)) as claim:
+            c = b.add(b.mul(b.srem(claim, T), per), b.sdiv(claim, T))
+            ok = b.icmp_signed("<", c, nb)
+            with b.if_then(ok):
+                self._block(g, c, nbi, W, ilo, ihi, nrows, lo, hi)
+
+    def _block(self, g, c, nbi, W, ilo, ihi, nrows, lo, hi) -> None:
+        """Block ``c`` of group ``g``: its phases."""
+        b = self.b
+        i0 = b.add(ilo, b.mul(b.srem(c, nbi), W))
+        i1 = smin(b, b.add(i0, W), ihi)
+        r0 = b.mul(b.sdiv(c, nbi), self.R)
+        r1 = smin(b, b.add(r0, self.R), nrows)
+        blk = _Block(i0, i1, r0, r1, lo, hi)
+        for p, phase in enumerate(self.plan.phases):
+            if self.plan.groups[p] != g:
+                continue
+            if phase is None:
+                if not self.plan.fused:
+                    self._returns_phase(blk)
+            elif isinstance(phase, N.Sweep):
+                fused = self.plan.fused and p == len(self.plan.phases) - 2
+                self._sweep_phase(blk, phase, sum(isinstance(q, N.Sweep) for q in
+                                                  self.plan.phases[:p]), fused)
+            else:
+                self._parallel_phase(blk, phase)
 
     # -- phases -------------------------------------------------------------------------------
 

@@ -43,10 +43,10 @@ MIN_ROW = 1024
 #: box-sized temporaries a prepared call may keep between calls (bytes); a call that needs
 #: more takes the full path, which frees them after the call
 MAX_PREPARED_FULL_BYTES = 64 << 20
-#: blocks per thread at least (load balance), when the columns allow it; on several threads
-#: the rows per block are then chosen (down to half) so that the blocks share out evenly
-#: (80 x 64 x 64 Thomas, 2 threads: 11 blocks of 6 rows -> 16 of 4)
-BLOCKS_PER_THREAD = 4
+#: blocks per thread at least (load balance), when the columns allow it; fewer, larger blocks
+#: share fewer cache lines between threads (omega 80 x 64 x 64, 2 threads, quiet: 4 blocks of
+#: 16 rows 0.19-0.21 ms, 8 of 8 rows 0.28-0.31 ms, C 0.21-0.27 ms)
+BLOCKS_PER_THREAD = 2
 
 
 def _plan(stencil, pattern: tuple, covered: bool):
@@ -125,7 +125,7 @@ class _Prepared:
     def key(self) -> str:
         text = (format_stencil(self.plan.stencil) + "\n" + self.layout.text() + "\n"
                 + repr((self.plan.storage, self.plan.fused, self.plan.groups)))
-        return jit.cache_key("columns-blocked-2\n" + text)
+        return jit.cache_key("columns-blocked-3\n" + text)
 
     # -- block sizes ------------------------------------------------------------------------
 
@@ -160,11 +160,6 @@ class _Prepared:
         while blocks < BLOCKS_PER_THREAD * threads and W > 8:
             W = max(8, -(-(W // 2) // 8) * 8)
             blocks = -(-width // W) * -(-nrows // R)
-        if threads > 1 and R > 1:       # rows per block that share out evenly, down to R / 2
-            nbi = -(-width // W)
-            R = min(range(max(1, R // 2), R + 1),
-                    key=lambda r: (-(-nbi * -(-nrows // r) // threads) * r, -r))
-            blocks = nbi * -(-nrows // R)
         return W, R, max(1, min(threads, blocks))
 
 
@@ -202,7 +197,7 @@ class ColumnRun:
         for _ in range(nthreads):
             blk = np.zeros(s.size, np.int64)
             blk[s.counter] = self.counter.ctypes.data
-            blk[s.width], blk[s.rows] = W, R
+            blk[s.width], blk[s.rows], blk[s.threads] = W, R, nthreads
             blk[s.domain:s.domain + prep.ndim] = call.domain
             for t, slot in s.buffer.items():
                 kind = plan.store_of(t)

@@ -237,12 +237,12 @@ def test_small_calls_use_the_threads_their_points_are_worth():
 
 
 @pytest.mark.parametrize("threads", [2, 3])
-def test_blocks_share_out_evenly(threads):
-    a, b, c, d = system((80, 64, 64))
-    call = THOMAS.bind(dict(a=a, b=b, c=c, d=d), threads=threads)
-    prep = runtime_columns._Prepared(call, source_tables(call))
-    W, R, used = prep.block_shape(threads)
-    blocks = -(-64 // W) * -(-64 // R)
-    assert used == threads and W == 64
-    assert -(-blocks // threads) * R == -(-64 // threads)       # rows of the busiest thread
-    np.testing.assert_array_equal(THOMAS(a, b, c, d, threads=threads), THOMAS_REF(a, b, c, d))
+@pytest.mark.parametrize("shape", [(9, 64, 64), (5, 7, 33), (4, 2, 100)])
+def test_claimed_blocks_cover_every_column_once(threads, shape, monkeypatch):
+    """Claims map to blocks (c mod T) * per + c / T: a permutation, whatever the number of
+    blocks (many small blocks here)."""
+    monkeypatch.setattr(runtime_columns, "L2_SHARE", 1e-4)
+    monkeypatch.setattr(runtime_columns, "MIN_ROW", 8)
+    a, b, c, d = system(shape, seed=11)
+    compiled = sp.stencil(stencils.thomas, dims=DIMS)
+    np.testing.assert_array_equal(compiled(a, b, c, d, threads=threads), THOMAS_REF(a, b, c, d))

@@ -114,8 +114,11 @@ def _numba_kernels():
             divm = np.empty(nx)
             div = np.empty(nx)
             for k in range(nz):
-                for i in range(nx):
+                for i in (0, nx - 1):                       # the edges: lon -/+ 1 clamped
                     div[i] = (u[k, j, min(i + 1, nx - 1)] - u[k, j, max(i - 1, 0)]) / (2.0 * dx) \
+                        + (v[k, jp, i] - v[k, jm, i]) / (2.0 * dy)
+                for i in range(1, nx - 1):
+                    div[i] = (u[k, j, i + 1] - u[k, j, i - 1]) / (2.0 * dx) \
                         + (v[k, jp, i] - v[k, jm, i]) / (2.0 * dy)
                 if k == 0:
                     for i in range(nx):

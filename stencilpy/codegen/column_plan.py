@@ -208,6 +208,7 @@ class Slots:
             self.next += k
             return first
         self.counter, self.group, self.width, self.rows = take(), take(), take(), take()
+        self.threads = take()
         self.domain = take(n)
         self.field = {}
         for f in layout.fields:          # data, fill row, strides[n], tables[n]
@@ -218,6 +219,28 @@ class Slots:
         self.scalars = {name: take() for name, _ in layout.scalars}
         self.cuts = [take(2 * len(r)) for r in layout.runs]
         self.size = self.next
+
+
+def via_output(plan: ColumnPlan, dtypes: dict, layout: ColumnLayout) -> dict:
+    """``{temporary: output index}`` of the ring temporaries kept in an output instead of a
+    ring buffer: returned as they are (``return x``, same dtype) by returns fused into the
+    last sweep, which writes the output at every level it computes; the sweep's reads of
+    ``x`` at levels already computed then read the output there (as C would: one store per
+    point instead of two; 80 x 64 x 64 Thomas, 1 thread: the ring costs gcc's loop 12%).
+    Only where the fastest axis is the last (the output's rows have unit stride)."""
+    if not (plan.blocked and plan.fused) or layout.stream:   # streamed: not in the cache
+        return {}
+    others = [d for d in range(layout.ndim) if d != plan.axis]
+    if others and others[-1] != layout.ndim - 1:
+        return {}
+    storage, found = dict(plan.storage), {}
+    for j, e in enumerate(plan.stencil.returns):
+        if not isinstance(e, N.FieldAccess) or any(e.offset) or e.name in found:
+            continue
+        if storage.get(e.name, "").startswith("ring:") and \
+                dtypes[e.name] == np.dtype(layout.outputs[j]):
+            found[e.name] = j
+    return found
 
 
 def storage_types(stencil: N.Stencil, types: dict) -> dict:

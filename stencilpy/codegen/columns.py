@@ -46,7 +46,8 @@ from stencilpy.codegen.expr import ExprLowerer
 from stencilpy.codegen.kernel import _Attributes
 from stencilpy.codegen.loops import ceil_div, claim_loop, const, for_range, smax, smin
 from stencilpy.codegen.stream import sfence, stream_buffers, streamed_segment
-from stencilpy.codegen.column_plan import ENTRY, ColumnLayout, ColumnPlan, FieldLayout, Slots
+from stencilpy.codegen.column_plan import (
+    ENTRY, ColumnLayout, ColumnPlan, FieldLayout, Slots, via_output)
 from stencilpy.codegen.sweeps import reads
 from stencilpy.codegen.target import CPU
 from stencilpy.codegen.types import F64, I64, concrete, memory_type
@@ -77,7 +78,7 @@ class _Kernel:
         self.dtypes.update({t: np.dtype(dt) for t, dt in layout.temps})
         self.storage = dict(plan.storage)
         self.memo: dict = {}
-        self.via_output = _via_output(plan, self.dtypes, layout)
+        self.via_output = via_output(plan, self.dtypes, layout)
         arrays = [f.name for f in layout.fields] + \
             [t for t, k in plan.storage if k != "register"] + \
             [f"out@{j}" for j in range(len(layout.outputs))] + [_TABLES] + \
@@ -98,6 +99,7 @@ class _Kernel:
         self.counter = b.inttoptr(self._slot(s.counter), _I64P)
         self.group = self._slot(s.group)
         self.W, self.R = self._slot(s.width), self._slot(s.rows)
+        self.T = smax(b, self._slot(s.threads), const(1))
         self.B = b.mul(self.W, self.R)
         self.dom = [self._slot(s.domain + d) for d in range(n)]
         self.box = [b.add(self.dom[d], const(lo + hi))
@@ -199,24 +201,39 @@ class _Kernel:
             self.B = b.mul(self.W, self.R)
         nbi = ceil_div(b, smax(b, b.sub(ihi, ilo), const(0)), W)
         nbr = ceil_div(b, nrows, self.R)
-        with claim_loop(b, self.counter, b.mul(nbi, nbr)) as c:
-            i0 = b.add(ilo, b.mul(b.srem(c, nbi), W))
-            i1 = smin(b, b.add(i0, W), ihi)
-            r0 = b.mul(b.sdiv(c, nbi), self.R)
-            r1 = smin(b, b.add(r0, self.R), nrows)
-            blk = _Block(i0, i1, r0, r1, lo, hi)
-            for p, phase in enumerate(self.plan.phases):
-                if self.plan.groups[p] != g:
-                    continue
-                if phase is None:
-                    if not self.plan.fused:
-                        self._returns_phase(blk)
-                elif isinstance(phase, N.Sweep):
-                    fused = self.plan.fused and p == len(self.plan.phases) - 2
-                    self._sweep_phase(blk, phase, sum(isinstance(q, N.Sweep) for q in
-                                                      self.plan.phases[:p]), fused)
-                else:
-                    self._parallel_phase(blk, phase)
+        # claim c -> block (c mod T) * per + c / T (T threads, per = ceil(blocks / T)): the
+        # threads start at T distant blocks and each goes on with the next ones, so blocks
+        # next to each other in memory (sharing the cache line at their border) rarely run
+        # at the same time on two threads; the shared counter still balances the load
+        nb = b.mul(nbi, nbr)
+        T = self.T if self.plan.blocked else const(1)
+        per = ceil_div(b, nb, T)
+        with claim_loop(b, self.counter, b.mul(T, per)) as claim:
+            c = b.add(b.mul(b.srem(claim, T), per), b.sdiv(claim, T))
+            ok = b.icmp_signed("<", c, nb)
+            with b.if_then(ok):
+                self._block(g, c, nbi, W, ilo, ihi, nrows, lo, hi)
+
+    def _block(self, g, c, nbi, W, ilo, ihi, nrows, lo, hi) -> None:
+        """Block ``c`` of group ``g``: its phases."""
+        b = self.b
+        i0 = b.add(ilo, b.mul(b.srem(c, nbi), W))
+        i1 = smin(b, b.add(i0, W), ihi)
+        r0 = b.mul(b.sdiv(c, nbi), self.R)
+        r1 = smin(b, b.add(r0, self.R), nrows)
+        blk = _Block(i0, i1, r0, r1, lo, hi)
+        for p, phase in enumerate(self.plan.phases):
+            if self.plan.groups[p] != g:
+                continue
+            if phase is None:
+                if not self.plan.fused:
+                    self._returns_phase(blk)
+            elif isinstance(phase, N.Sweep):
+                fused = self.plan.fused and p == len(self.plan.phases) - 2
+                self._sweep_phase(blk, phase, sum(isinstance(q, N.Sweep) for q in
+                                                  self.plan.phases[:p]), fused)
+            else:
+                self._parallel_phase(blk, phase)
 
     # -- phases -------------------------------------------------------------------------------
 
@@ -370,7 +387,7 @@ class _Kernel:
 
     def _output_row(self, j: int, coord: dict, lev: int):
         """Output ``j``'s row at level offset ``lev``, indexed by box column (the storage of
-        a temporary kept in the output: see ``_via_output``)."""
+        a temporary kept in the output: see ``column_plan.via_output``)."""
         b, total = self.b, const(0)
         for d, c in coord.items():
             p = b.sub(b.add(c, const(lev)) if d == self.axis else c,
@@ -546,31 +563,9 @@ def _disjoint(a: str, o: str) -> bool:
         a.rsplit("@sweep", 1)[1] == o.rsplit("@sweep", 1)[1]
 
 
-def _via_output(plan: ColumnPlan, dtypes: dict, layout: ColumnLayout) -> dict:
-    """``{temporary: output index}`` of the ring temporaries kept in an output instead of a
-    ring buffer: returned as they are (``return x``, same dtype) by returns fused into the
-    last sweep, which writes the output at every level it computes; the sweep's reads of
-    ``x`` at levels already computed then read the output there (as C would: one store per
-    point instead of two; 80 x 64 x 64 Thomas, 1 thread: the ring costs gcc's loop 12%).
-    Only where the fastest axis is the last (the output's rows have unit stride)."""
-    if not (plan.blocked and plan.fused) or layout.stream:   # streamed: not in the cache
-        return {}
-    others = [d for d in range(layout.ndim) if d != plan.axis]
-    if others and others[-1] != layout.ndim - 1:
-        return {}
-    storage, found = dict(plan.storage), {}
-    for j, e in enumerate(plan.stencil.returns):
-        if not isinstance(e, N.FieldAccess) or any(e.offset) or e.name in found:
-            continue
-        if storage.get(e.name, "").startswith("ring:") and \
-                dtypes[e.name] == np.dtype(layout.outputs[j]):
-            found[e.name] = j
-    return found
-
-
 def _level_scopes(plan: ColumnPlan, via_output: dict) -> set:
     """``t@lev<o>@sweep<s>`` for every ring or column buffer ``t`` (or output kept as one,
-    ``out@j``: ``_via_output``) and level offset ``o`` at which sweep ``s`` (or the returns
+    ``out@j``: ``column_plan.via_output``) and level offset ``o`` at which sweep ``s`` (or the returns
     fused into it) reads or writes it.  Within one level of a sweep those are different
     rows of the buffer wherever the sweep also writes it (at offset 0): a ring's slots
     ``(k + o) mod depth`` differ for offsets closer than its depth, and a sweep reads what

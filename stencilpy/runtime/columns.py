@@ -19,7 +19,8 @@ import threading
 import numpy as np
 
 from stencilpy.codegen.column_plan import (
-    ENTRY, ColumnLayout, FieldLayout, Slots, plan_columns, run_pattern, storage_types)
+    ENTRY, ColumnLayout, FieldLayout, Slots, plan_columns, run_pattern, storage_types,
+    via_output)
 from stencilpy.ir.printer import format_stencil
 from stencilpy.options import available_cores, env_threads
 from stencilpy.runtime import jit, overlap
@@ -42,10 +43,10 @@ MIN_ROW = 1024
 #: box-sized temporaries a prepared call may keep between calls (bytes); a call that needs
 #: more takes the full path, which frees them after the call
 MAX_PREPARED_FULL_BYTES = 64 << 20
-#: blocks per thread at least (load balance), when the columns allow it; on several threads
-#: the rows per block are then chosen (down to half) so that the blocks share out evenly
-#: (80 x 64 x 64 Thomas, 2 threads: 11 blocks of 6 rows -> 16 of 4)
-BLOCKS_PER_THREAD = 4
+#: blocks per thread at least (load balance), when the columns allow it; fewer, larger blocks
+#: share fewer cache lines between threads (omega 80 x 64 x 64, 2 threads, quiet: 4 blocks of
+#: 16 rows 0.19-0.21 ms, 8 of 8 rows 0.28-0.31 ms, C 0.21-0.27 ms)
+BLOCKS_PER_THREAD = 2
 
 
 def _plan(stencil, pattern: tuple, covered: bool):
@@ -96,6 +97,7 @@ class _Prepared:
             outside = tuple(not bc[d] and bool(len(tables[name][d])) and
                             int(np.min(tables[name][d])) < 0 for d in range(ndim))
             layouts.append(FieldLayout(name, arr.dtype.str, bc, inner, outside))
+        self._field_layouts = layouts
         env = {name: arr.dtype for name, (arr, _) in self.fields.items()}
         env.update({name: type(v) for name, v in call.scalars.items()})
         self.temps = storage_types(plan.stencil, env)
@@ -116,7 +118,19 @@ class _Prepared:
         outs = [np.broadcast_to(np.empty((), dt), call.batch_shape + call.domain)
                 for dt in call.out_dtypes]                  # their sizes (no memory)
         row = call.domain[self.inner] if self.inner is not None else 1
-        return wants_streaming(outs, [arr for arr, _ in self.fields.values()], row)
+        return wants_streaming(outs, [arr for arr, _ in self.fields.values()], row) and \
+            not self._keeps_in_output()
+
+    def _keeps_in_output(self) -> bool:
+        """Whether the kernel keeps a returned temporary in its output (``column_plan.via_output``):
+        then it reads the output back and does not stream it (80 x 512 x 1024, quiet, one
+        process: omega streamed 0.85x the speed on 1 thread, 0.76x on 2; Thomas 1.09x and
+        0.99x)."""
+        dtypes = {f.name: np.dtype(f.dtype) for f in self._field_layouts}
+        dtypes.update(self.temps)
+        probe = ColumnLayout(len(self.call.domain), (), (), (), (),
+                             tuple(np.dtype(dt).str for dt in self.call.out_dtypes), ())
+        return bool(via_output(self.plan, dtypes, probe))
 
     def ir_text(self) -> str:
         from stencilpy.codegen.columns import lower_columns   # a cache miss: llvmlite
@@ -125,7 +139,7 @@ class _Prepared:
     def key(self) -> str:
         text = (format_stencil(self.plan.stencil) + "\n" + self.layout.text() + "\n"
                 + repr((self.plan.storage, self.plan.fused, self.plan.groups)))
-        return jit.cache_key("columns-blocked-2\n" + text)
+        return jit.cache_key("columns-blocked-3\n" + text)
 
     # -- block sizes ------------------------------------------------------------------------
 
@@ -160,11 +174,6 @@ class _Prepared:
         while blocks < BLOCKS_PER_THREAD * threads and W > 8:
             W = max(8, -(-(W // 2) // 8) * 8)
             blocks = -(-width // W) * -(-nrows // R)
-        if threads > 1 and R > 1:       # rows per block that share out evenly, down to R / 2
-            nbi = -(-width // W)
-            R = min(range(max(1, R // 2), R + 1),
-                    key=lambda r: (-(-nbi * -(-nrows // r) // threads) * r, -r))
-            blocks = nbi * -(-nrows // R)
         return W, R, max(1, min(threads, blocks))
 
 
@@ -202,7 +211,7 @@ class ColumnRun:
         for _ in range(nthreads):
             blk = np.zeros(s.size, np.int64)
             blk[s.counter] = self.counter.ctypes.data
-            blk[s.width], blk[s.rows] = W, R
+            blk[s.width], blk[s.rows], blk[s.threads] = W, R, nthreads
             blk[s.domain:s.domain + prep.ndim] = call.domain
             for t, slot in s.buffer.items():
                 kind = plan.store_of(t)

@@ -8,6 +8,7 @@ import pytest
 import stencilpy as sp
 from stencilpy.bench import columns as bench
 from stencilpy.bench import stencils
+from stencilpy.codegen import column_plan
 from stencilpy.codegen import columns as codegen
 from stencilpy.codegen.column_plan import plan_columns
 from stencilpy.reference.columns import source_tables
@@ -80,10 +81,10 @@ def test_out_aliasing_an_input_keeps_the_snapshot():
 
 def test_returned_ring_temporaries_live_in_the_output():
     thomas = prepared(THOMAS, **dict(zip("abcd", system((7, 3, 10)))))
-    assert codegen._via_output(thomas.plan, thomas.types, thomas.layout) == {"x": 0}
+    assert column_plan.via_output(thomas.plan, thomas.types, thomas.layout) == {"x": 0}
     u, v, p = winds((6, 4, 9))
     omega = prepared(OMEGA, u=u, v=v, p=p, dx=1.0, dy=2.0)
-    assert codegen._via_output(omega.plan, omega.types, omega.layout) == {"omega": 0}
+    assert column_plan.via_output(omega.plan, omega.types, omega.layout) == {"omega": 0}
 
 
 def scaled_sum(q):
@@ -113,7 +114,7 @@ def test_ring_temporaries_the_output_cannot_hold(fn, kept, want, threads):
     compiled = sp.stencil(fn, dims=DIMS)
     q = np.random.default_rng(2).random((6, 5, 11))
     prep = prepared(compiled, q=q)
-    assert codegen._via_output(prep.plan, prep.types, prep.layout) == kept
+    assert column_plan.via_output(prep.plan, prep.types, prep.layout) == kept
     got = compiled(q, threads=threads)
     np.testing.assert_array_equal(got, sp.stencil(fn, dims=DIMS, backend="numpy")(q))
     close(got, want(q))
@@ -181,12 +182,34 @@ def always_stream():
         yield
 
 
+def thomas_scaled(a, b, c, d):
+    """Thomas returning ``1.0 * x``: ``x`` keeps its ring, the output may be streamed."""
+    with sp.forward("lev"):
+        with sp.levels(0, 1):
+            cp = c / b
+            dp = d / b
+        with sp.levels(1, None):
+            m = b - a * cp[lev - 1]
+            cp = c / m
+            dp = (d - a * dp[lev - 1]) / m
+    with sp.backward("lev"):
+        with sp.levels(-1, None):
+            x = dp
+        with sp.levels(0, -1):
+            x = dp - cp * x[lev + 1]
+    return 1.0 * x
+
+
+SCALED_REF = sp.stencil(thomas_scaled, dims=DIMS, backend="numpy")
+
+
 @pytest.mark.parametrize("shape", [(1, 1, 1), (3, 2, 7), (9, 5, 67), (6, 3, 300)])
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_streamed_outputs_bit_identical(always_stream, shape, threads):
     a, b, c, d = system(shape, seed=7)
-    compiled = sp.stencil(stencils.thomas, dims=DIMS)         # prepared under the fixture
-    want = THOMAS_REF(a, b, c, d)
+    compiled = sp.stencil(thomas_scaled, dims=DIMS)           # prepared under the fixture
+    want = SCALED_REF(a, b, c, d)
+    close(want, banded(a, b, c, d))
     np.testing.assert_array_equal(compiled(a, b, c, d, threads=threads), want)
     out = np.full(shape, np.nan)
     compiled(a, b, c, d, threads=threads, out=out)
@@ -196,31 +219,46 @@ def test_streamed_outputs_bit_identical(always_stream, shape, threads):
     np.testing.assert_array_equal(view, want)
 
 
+def omega_scaled(u, v, p, dx, dy):
+    with sp.forward("lev"):
+        div = (u[lon + 1] - u[lon - 1]) / (2.0 * dx) + (v[lat + 1] - v[lat - 1]) / (2.0 * dy)
+        with sp.levels(0, 1):
+            w = 0.0 * div
+        with sp.levels(1, None):
+            w = w[lev - 1] - 0.5 * (div + div[lev - 1]) * (p - p[lev - 1])
+    return 1.0 * w
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_streamed_omega_every_mode(always_stream, mode):
     u, v, p = winds((7, 6, 45), seed=9)
-    compiled = sp.stencil(stencils.omega, dims=DIMS)
+    compiled = sp.stencil(omega_scaled, dims=DIMS)
     boundary = {"lev": "edge", "lat": mode, "lon": mode}
+    want = sp.stencil(omega_scaled, dims=DIMS, backend="numpy")(
+        u, v, p, 5e4, 4e4, boundary=boundary, fill_value=0.5)
+    close(want, omega_numpy(u, v, p, 5e4, 4e4, mode, 0.5))
     for threads in (1, 2, 3):
         np.testing.assert_array_equal(
             compiled(u, v, p, 5e4, 4e4, boundary=boundary, fill_value=0.5, threads=threads),
-            OMEGA_REF(u, v, p, 5e4, 4e4, boundary=boundary, fill_value=0.5))
+            want)
 
 
 def test_streaming_follows_the_plain_stencils_threshold(always_stream):
     import platform
     from stencilpy.runtime import jit, tuning
     args = dict(zip("abcd", system((7, 3, 40))))
-    prep = prepared(THOMAS, **args)
+    prep = prepared(sp.stencil(thomas_scaled, dims=DIMS), **args)
     x86 = platform.machine().lower() in ("x86_64", "amd64")
     assert prep.layout.stream == x86
-    assert codegen._via_output(prep.plan, prep.types, prep.layout) == ({} if x86 else {"x": 0})
     if x86:
         asm = jit.assembly(prep.ir_text())
         assert "vmovntpd" in asm or "movntpd" in asm
         assert "sfence" in asm
     with tuning.using(tuning.active(), stream_long="never", stream_short="never"):
-        assert not prepared(THOMAS, **args).layout.stream
+        assert not prepared(sp.stencil(thomas_scaled, dims=DIMS), **args).layout.stream
+    kept = prepared(THOMAS, **args)              # x kept in the output: read back, not streamed
+    assert not kept.layout.stream
+    assert column_plan.via_output(kept.plan, kept.types, kept.layout) == {"x": 0}
 
 
 def test_small_calls_use_the_threads_their_points_are_worth():
@@ -237,12 +275,12 @@ def test_small_calls_use_the_threads_their_points_are_worth():
 
 
 @pytest.mark.parametrize("threads", [2, 3])
-def test_blocks_share_out_evenly(threads):
-    a, b, c, d = system((80, 64, 64))
-    call = THOMAS.bind(dict(a=a, b=b, c=c, d=d), threads=threads)
-    prep = runtime_columns._Prepared(call, source_tables(call))
-    W, R, used = prep.block_shape(threads)
-    blocks = -(-64 // W) * -(-64 // R)
-    assert used == threads and W == 64
-    assert -(-blocks // threads) * R == -(-64 // threads)       # rows of the busiest thread
-    np.testing.assert_array_equal(THOMAS(a, b, c, d, threads=threads), THOMAS_REF(a, b, c, d))
+@pytest.mark.parametrize("shape", [(9, 64, 64), (5, 7, 33), (4, 2, 100)])
+def test_claimed_blocks_cover_every_column_once(threads, shape, monkeypatch):
+    """Claims map to blocks (c mod T) * per + c / T: a permutation, whatever the number of
+    blocks (many small blocks here)."""
+    monkeypatch.setattr(runtime_columns, "L2_SHARE", 1e-4)
+    monkeypatch.setattr(runtime_columns, "MIN_ROW", 8)
+    a, b, c, d = system(shape, seed=11)
+    compiled = sp.stencil(stencils.thomas, dims=DIMS)
+    np.testing.assert_array_equal(compiled(a, b, c, d, threads=threads), THOMAS_REF(a, b, c, d))

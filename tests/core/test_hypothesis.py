@@ -13,6 +13,7 @@ stencil and draws the data, NaN and infinities included.
 
 import os
 import tempfile
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 import stencilpy as sp  # noqa: E402
+from stencilpy.reference import interpret  # noqa: E402
 
 from ._util import assert_outputs, pair, stencil_from_source  # noqa: E402
 
@@ -262,8 +264,45 @@ def test_mixed_dtypes_compiled_equals_reference(source_dir, spec, seed):
         return
     with np.errstate(all="ignore"):
         got = jit(*args, boundary=mode)
-    rtol = 1e-5 if np.asarray(want).dtype == np.float32 else 1e-12
-    assert_outputs(got, want, rtol=rtol)
+    if np.asarray(want).dtype != np.float32:
+        assert_outputs(got, want, rtol=1e-12)
+        return
+    try:
+        assert_outputs(got, want, rtol=1e-5)
+    except AssertionError:
+        # float32 ``**`` is only faithfully rounded, in NumPy (its AVX-512 SVML path: up to
+        # 1 ulp) as in the C library's powf the kernel calls (0.82 ulp): the two may differ
+        # in the last bit, and after a % or // one ulp of a large intermediate is a visible
+        # difference.  Each point must then agree with the reference whose float32 powers
+        # are rounded once, or one ulp below or above that.
+        variants = [want]
+        for direction in (0.0, -np.inf, np.inf):
+            with mock.patch.object(interpret, "_power", _faithful_power(direction)), \
+                    np.errstate(all="ignore"):
+                variants.append(ref(*args, boundary=mode))
+        got_ = np.asarray(got[0] if isinstance(got, tuple) else got)
+        close = np.zeros(got_.shape, bool)
+        for variant in variants:
+            v = np.asarray(variant[0] if isinstance(variant, tuple) else variant)
+            close |= np.isclose(got_, v, rtol=1e-5, atol=0.0, equal_nan=True)
+        assert close.all(), f"{np.count_nonzero(~close)} points differ from every rounding " \
+            f"of the float32 powers: got {got_[~close][:4]}, NumPy's {np.asarray(want)[~close][:4]}"
+
+
+def _faithful_power(direction: float):
+    """``a ** b`` as the reference computes it, but float32 results computed in float64,
+    rounded once and then moved one ulp toward ``direction`` (0: not moved)."""
+    def power(a, b):
+        if np.result_type(a, b) != np.float32:
+            return _REFERENCE_POWER(a, b)
+        wide = lambda v: np.asarray(v, np.float64) if isinstance(v, (np.ndarray, np.generic)) \
+            else v  # noqa: E731
+        result = np.power(wide(a), wide(b)).astype(np.float32)
+        return result if direction == 0.0 else np.nextafter(result, np.float32(direction))
+    return power
+
+
+_REFERENCE_POWER = interpret._power
 
 
 # -- data ------------------------------------------------------------------------------------

@@ -25,6 +25,9 @@ SIGNATURES = {
     "lap2d_f64": [_P, _P, _L, _L, _I],
     "lap2d_f32": [_P, _P, _L, _L, _I],
     "lap3d_f64": [_P, _P, _L, _L, _L, _I],
+    "lap2d_nt_f64": [_P, _P, _L, _L, _I],
+    "lap2d_nt_f32": [_P, _P, _L, _L, _I],
+    "lap3d_nt_f64": [_P, _P, _L, _L, _L, _I],
     "hdiff_f64": [_P, _P, _L, _L, _L, _D, _I],
     "mpdata2d_f64": [_P, _P, _P, _P, _L, _L, _I],
     "copy_f64": [_P, _P, _L, _I],
@@ -74,12 +77,12 @@ def _suffix(dtype):
     return {np.dtype(np.float64): "f64", np.dtype(np.float32): "f32"}[np.dtype(dtype)]
 
 
-def _bind_laplacian(lib, ndim):
+def _bind_laplacian(lib, ndim, variant=""):
     def bind(args, out, threads):
         (u,) = args
         if u.ndim != ndim or u.shape != out.shape:
             raise ValueError(f"expected {ndim}-D u and out of the same shape")
-        fn = getattr(lib, f"lap{ndim}d_{_suffix(u.dtype)}")
+        fn = getattr(lib, f"lap{ndim}d_{variant}{_suffix(u.dtype)}")
         call = (_ptr(u, u.dtype), _ptr(out, u.dtype), *u.shape, threads)
         return lambda: fn(*call)
     return bind
@@ -128,3 +131,14 @@ def load():
         "hdiff": _bind_hdiff(lib),
         "mpdata": _bind_mpdata(lib),
     })
+
+
+def load_streaming():
+    """The Laplacians with streaming stores (``c/lap_nt.c``): not a peer (the C a user writes
+    is ``load``'s), the measured reference of the large cases, where stencilpy streams too."""
+    lib = library()
+    reason = "streaming-store C versions exist for the Laplacians only"
+    return Impl("C-streaming", True, {
+        "lap2d": _bind_laplacian(lib, 2, "nt_"),
+        "lap3d": _bind_laplacian(lib, 3, "nt_"),
+    }, {"hdiff": reason, "mpdata": reason})

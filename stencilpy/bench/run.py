@@ -19,11 +19,14 @@ from .cases import CASES, KERNELS, bytes_moved, compare
 from .impl import Unavailable, load_numpy
 from .timing import calibrate, median, round_robin
 
-LOADERS = {"C": kernels_c.load, "numba": kernels_numba.load,
+LOADERS = {"C": kernels_c.load, "C-streaming": kernels_c.load_streaming,
+           "numba": kernels_numba.load,
            "pystencils": kernels_pystencils.load,
            "pystencils-autovec": kernels_pystencils.load_autovec,
            "numpy": load_numpy, "stencilpy": kernels_stencilpy.load}
 PEERS = ("C", "numba", "pystencils", "pystencils-autovec")   # "vs best peer": the fastest of these
+# not a peer: C-streaming (the Laplacians in C with streaming stores, the reference of the
+# large cases, where stencilpy streams its stores too; report.STREAMING_C)
 DEFAULT_OUT = Path("stencilpy-output") / "bench"   # in the current directory, as the demo
 SEED = 20261127
 MAX_INNER = 10000                 # calls per timed batch at most

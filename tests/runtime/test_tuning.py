@@ -327,6 +327,28 @@ def test_a_noisy_size_is_skipped_in_a_sweep(monkeypatch):
         tuner.stream_long(tuning.DEFAULT, l2)
 
 
+def test_noisy_sizes_below_the_first_win_are_split_by_the_threshold(monkeypatch):
+    """Streaming wins from 16x L2 on, 4x and 8x are too noisy to decide, 2x loses: the
+    threshold lies between the last loss and the first win (sqrt(2 * 16) = 5.7x L2), not
+    just below the first win, which would leave every undecided size unstreamed."""
+    clock = FakeClock()
+    l2 = tuning.cache_sizes()[1]
+
+    def fake_call(fn, shape, choices, threads, dtype=None):
+        factor = round(np.prod(shape) * 16 / l2)
+        if factor in (4, 8):
+            return clock.runner(1e-3 * np.random.default_rng(factor).lognormal(0, 1, 10000))
+        on = choices.stream_long == "0*L2"
+        return clock.runner(_cycle([0.5e-3 if on == (factor >= 16) else 1e-3]))
+
+    monkeypatch.setattr(T, "_call", fake_call)
+    tuner = T.Tuner(budget=60, bench=T.Bench(rounds=5, timer=clock), say=lambda s: None,
+                    threads=1)
+    chosen = tuner.stream_long(tuning.DEFAULT, l2)
+    assert "2xL2: no, 4xL2: noisy, 8xL2: noisy, 16xL2: yes" in tuner.outcomes[-1].why
+    assert 5.5 <= tuning.bytes_of(chosen.stream_long) / l2 <= 5.9, chosen.stream_long
+
+
 def test_the_thread_split_is_the_smallest_share_where_all_threads_win(monkeypatch):
     clock = FakeClock()
 

@@ -138,7 +138,19 @@ def kernel_spec(call: BoundCall, outs: tuple[np.ndarray, ...],
     temps = tuple((s.target, call.temp_types[s.target]) for s in ir.body)
     vector_bits, interleave = tuning.active().codegen      # tuned per CPU (0, 0: defaults)
     return KernelSpec(ir, plan, fields, scalars, outputs, call.options.modes, temps, streaming,
-                      writes_fill, vector_bits, interleave)
+                      writes_fill, vector_bits, interleave, sparse_divide_bits())
+
+
+#: LLVM CPU names (prefixes) whose 512-bit vector ops run as two 256-bit halves on the
+#: 256-bit units, so no execution port is lost to them: a kernel that divides sparsely keeps
+#: 512-bit vectors there (``codegen/target.py: SPARSE_DIVIDE_SHARE``; measured on Zen 4)
+SPLIT_512_CPUS = ("znver4", "znver5")
+
+
+def sparse_divide_bits() -> int:
+    """512 on CPUs of SPLIT_512_CPUS that expose AVX-512, else 0 (the dividing width)."""
+    cpu, features = jit.host()
+    return 512 if cpu.startswith(SPLIT_512_CPUS) and "+avx512f" in features else 0
 
 
 def _unit_inner(arr: np.ndarray, broadcast) -> bool:

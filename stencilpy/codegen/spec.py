@@ -76,6 +76,9 @@ class KernelSpec:
     #: does not divide, and inner-loop interleave count (0: the built-in defaults)
     vector_bits: int = 0
     interleave: int = 0
+    #: the vector width of a kernel that divides sparsely on this host (0: the dividing
+    #: kernels' width; ``codegen/target.py: SPARSE_DIVIDE_SHARE``, ``compile.py``)
+    sparse_divide_bits: int = 0
 
     @property
     def ndim(self) -> int:
@@ -130,7 +133,9 @@ class KernelSpec:
                  "abi=4", f"hoist={'row' if hoist.ENABLED else 'off'}"] \
             + ([] if self.writes_fill else ["writes_fill=False"]) \
             + ([f"tuned={self.vector_bits},{self.interleave}"]
-               if self.vector_bits or self.interleave else [])
+               if self.vector_bits or self.interleave else []) \
+            + ([f"sparse_divide_bits={self.sparse_divide_bits}"]
+               if self.sparse_divide_bits else [])
         parts += [f"field {f.name} {f.dtype.str} bcast={f.broadcast} unit={f.unit_inner}"
                   for f in self.fields]
         parts += [f"scalar {n} {t.__name__}" for n, t in self.scalars]

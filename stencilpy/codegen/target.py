@@ -11,10 +11,11 @@ and ``llvm.copysign``.  What differs between machines comes from a ``Target``:
     of the float type ``t`` (a numpy float dtype or ``float``), emitted at ``b``'s
     position; the result has type ``t`` and NumPy's value (within the libm's ulps).
     min/max/sign/fmod, the predicates and integer functions never reach the target.
-``function_attributes(exprs, vector_bits=0) -> tuple[str, ...]``
+``function_attributes(exprs, vector_bits=0, sparse_divide_bits=0) -> tuple[str, ...]``
     LLVM string attributes (``'"key"="value"'``) for the kernel's functions, given
     every expression the kernel evaluates (a CPU prefers a vector width by them;
-    ``vector_bits``: a tuned width, ``runtime/tuning.py``, which other targets ignore).
+    ``vector_bits``: a tuned width, ``runtime/tuning.py``; ``sparse_divide_bits``: the
+    width of a kernel that divides sparsely on this host; other targets ignore both).
 ``external_symbols``
     Names of the external functions ``math`` may declare, which the JIT must resolve.
 
@@ -29,7 +30,7 @@ is linked as bitcode)::
         def math(self, b, func, args, t):
             name = "__nv_" + LIBDEVICE[func] + ("f" if llvm_type(t) == F32 else "")
             return declare_and_call(b, name, args)
-        def function_attributes(self, exprs, vector_bits=0):
+        def function_attributes(self, exprs, vector_bits=0, sparse_divide_bits=0):
             return ()
 """
 
@@ -52,7 +53,8 @@ class Target(Protocol):
 
     def math(self, b: ir.IRBuilder, func: str, args: list, t) -> ir.Value: ...
 
-    def function_attributes(self, exprs, vector_bits: int = 0) -> tuple[str, ...]: ...
+    def function_attributes(self, exprs, vector_bits: int = 0,
+                            sparse_divide_bits: int = 0) -> tuple[str, ...]: ...
 
 
 #: math function -> LLVM intrinsic ("llvm.*") or C function name (float64; float32 adds 'f')
@@ -71,11 +73,32 @@ MATH_FUNCTIONS = frozenset(CPU_MATH) - {"fmod"}
 LIBM_FUNCTIONS = tuple(sorted({v for v in CPU_MATH.values() if not v.startswith("llvm.")}))
 
 #: vector width (bits) LLVM may use: 512 (zmm) for most kernels; 256 when the kernel
-#: divides or takes square roots (the divider shares port 0 with the other vector ops, and
-#: 512-bit ops leave only two ports: MPDATA measured 14% faster at 256, hdiff 19% faster
-#: at 512, plain Laplacians and lone divisions the same)
+#: divides or takes square roots (Sapphire Rapids: the divider shares port 0 with the other
+#: vector ops, and 512-bit ops leave only two ports: MPDATA measured 14% faster at 256, hdiff
+#: 19% faster at 512, plain Laplacians and lone divisions the same)
 VECTOR_BITS, DIVIDING_VECTOR_BITS = 512, 256
 _DIVIDING_CALLS = frozenset({"sqrt", "hypot", "fmod", "power"})
+#: a kernel whose divisions (and square roots ...) are fewer than this share of its
+#: arithmetic divides *sparsely*: it takes ``sparse_divide_bits`` when the caller gives one
+#: (``compile.py``: 512 on AMD Zen, where 512-bit ops are split in two 256-bit halves and no
+#: port is lost).  AMD EPYC Zen 4, one process, a kernel per width: MPDATA (4 divisions in 92
+#: operations) 17.6 / 9.35 ms at 512 against 20.0 / 10.6 ms at 256 (1 / 2 threads); the
+#: tridiagonal solve (a third of its operations divide) and omega (a fifth) 10-20% slower
+#: at 512
+SPARSE_DIVIDE_SHARE = 0.1
+
+
+def divide_share(exprs) -> tuple[int, int]:
+    """(divisions, arithmetic operations) in ``exprs``: BinOps and calls; a division is
+    ``/``, ``//``, ``%`` or a call of sqrt, hypot, fmod or power."""
+    divides = ops = 0
+    for e in exprs:
+        for n in N.walk(e):
+            if isinstance(n, (N.BinOp, N.Call)):
+                ops += 1
+                divides += isinstance(n, N.BinOp) and n.op in ("/", "//", "%") \
+                    or isinstance(n, N.Call) and n.func in _DIVIDING_CALLS
+    return divides, ops
 
 
 class CpuTarget:
@@ -94,13 +117,18 @@ class CpuTarget:
             b.module, ir.FunctionType(ty, [ty] * len(args)), cname)
         return b.call(fn, args)
 
-    def function_attributes(self, exprs, vector_bits: int = 0) -> tuple[str, ...]:
+    def function_attributes(self, exprs, vector_bits: int = 0,
+                            sparse_divide_bits: int = 0) -> tuple[str, ...]:
         """The preferred vector width: ``vector_bits`` (a tuned choice) or VECTOR_BITS, and
-        DIVIDING_VECTOR_BITS for a kernel that divides."""
-        divides = any(isinstance(n, N.BinOp) and n.op in ("/", "//", "%")
-                      or isinstance(n, N.Call) and n.func in _DIVIDING_CALLS
-                      for e in exprs for n in N.walk(e))
-        bits = DIVIDING_VECTOR_BITS if divides else vector_bits or VECTOR_BITS
+        DIVIDING_VECTOR_BITS for a kernel that divides (``sparse_divide_bits``, when given,
+        for one that divides sparsely: SPARSE_DIVIDE_SHARE)."""
+        divides, ops = divide_share(exprs)
+        if not divides:
+            bits = vector_bits or VECTOR_BITS
+        elif sparse_divide_bits and divides < SPARSE_DIVIDE_SHARE * ops:
+            bits = sparse_divide_bits
+        else:
+            bits = DIVIDING_VECTOR_BITS
         return (f'"prefer-vector-width"="{bits}"',)
 
 

@@ -97,6 +97,36 @@ def test_vector_width_is_256_bits_for_dividing_kernels():
     assert '"prefer-vector-width"="256"' in llvm_ir(prepared_of(sp.stencil(ratio), np.zeros((8, 8))).kernel.spec)
 
 
+def sparse(u):
+    """One division among many operations (MPDATA's antidiffusive velocity has 4 in 92)."""
+    s = u[1, 0] + u[-1, 0] + u[0, 1] + u[0, -1] + 2.0 * u[1, 1] + 3.0 * u[-1, -1] \
+        + 4.0 * u[1, -1] + 5.0 * u[-1, 1] - 0.5 * u * u[1, 0] * u[0, 1]
+    return s / (u * u + 1.0)
+
+
+@pytest.mark.parametrize("cpu,features,bits", [
+    ("znver4", "+avx512f,+avx2", 512), ("znver5", "+avx512f,+avx2", 512),
+    ("znver4", "-avx512f,+avx2", 0), ("znver3", "+avx2", 0),
+    ("sapphirerapids", "+avx512f,+avx2", 0)])
+def test_sparse_dividers_keep_512_bits_where_512_bit_ops_are_split(monkeypatch, cpu, features,
+                                                                    bits):
+    """On AMD Zen 4/5 (512-bit ops run as two halves, no port lost) a kernel whose divisions
+    are under a tenth of its operations keeps 512-bit vectors; elsewhere, and for kernels that
+    divide more, dividing kernels take 256."""
+    from stencilpy import compile as driver
+    monkeypatch.setattr(jit, "host", lambda: (cpu, features))
+    assert driver.sparse_divide_bits() == bits
+    monkeypatch.undo()
+    u = np.zeros((8, 8))
+    for fn, share_ok in ((sparse, True), (ratio, False)):
+        spec = dataclasses.replace(prepared_of(sp.stencil(fn), u).kernel.spec,
+                                   sparse_divide_bits=bits)
+        want = 512 if bits and share_ok else 256
+        assert f'"prefer-vector-width"="{want}"' in llvm_ir(spec), (fn.__name__, bits)
+        if bits:
+            assert "sparse_divide_bits=512" in spec.fingerprint_text()   # its own kernel
+
+
 def test_streaming_is_chosen_for_outputs_beyond_the_cache():
     big = [np.empty(1 << 24)]                  # 128 MiB
     small = [np.empty(1 << 14)]                # 128 KiB

@@ -43,7 +43,8 @@ class GpuTarget:
         name = f"__nv_{target}" + ("f" if ty == F32 else "")
         return b.call(declare(b, name, ir.FunctionType(ty, [ty] * len(args))), args)
 
-    def function_attributes(self, exprs, vector_bits: int = 0) -> tuple[str, ...]:
+    def function_attributes(self, exprs, vector_bits: int = 0,
+                            sparse_divide_bits: int = 0) -> tuple[str, ...]:
         return ()
 
 

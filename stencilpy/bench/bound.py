@@ -10,11 +10,10 @@ so it cannot be faster than them.
 from __future__ import annotations
 
 import argparse
-import os
 
 import numpy as np
 
-from .timing import calibrate, median, round_robin
+from .timing import calibrate, median, round_robin, set_omp_wait_policy
 
 
 def lap2d(u):
@@ -40,7 +39,7 @@ def main(argv=None) -> None:
     p.add_argument("dtype", nargs="?", default="float64")
     p.add_argument("--repeats", type=int, default=21)
     args = p.parse_args(argv)
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    set_omp_wait_policy()
     import stencilpy as sp
     from . import kernels_c
 

@@ -40,7 +40,7 @@ import numpy as np
 import stencilpy as sp
 
 from . import stencils
-from .timing import calibrate, median, round_robin
+from .timing import calibrate, median, round_robin, set_omp_wait_policy
 
 #: shortest timed batch of back-to-back calls (seconds; one call where a call takes longer)
 BATCH_SECONDS = 0.02
@@ -266,14 +266,14 @@ def main(argv=None) -> None:
     threads = [int(t) for t in args.threads.split(",")]
     shapes = [tuple(int(n) for n in s.split("x")) for s in (args.small, args.shape) if s]
     # idle OpenMP threads (C's, numba's omp layer) sleep instead of spinning, as in
-    # ``stencilpy bench`` (run.set_omp_wait_policy); before libgomp is loaded.  Spinning,
-    # they slowed the next implementation's 1-thread calls despite the pause between
-    # batches (Thomas 80x1024x1024 on 1 thread, Zen 4: stencilpy 312-317 ms beside C's 239-243
-    # with them spinning, 270 beside 251 without)
-    policy = os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    # ``stencilpy bench``; before libgomp is loaded.  Spinning, they slowed the next
+    # implementation's 1-thread calls despite the pause between batches (Thomas
+    # 80x1024x1024 on 1 thread, Zen 4: stencilpy 312-317 ms beside C's 239-243 with them
+    # spinning, 270 beside 251 without)
+    omp_note = set_omp_wait_policy()
     lib, nb = _tools()
     print(f"cpu: {os.cpu_count()} logical cores; MemAvailable {available_bytes() / 2**30:.1f} GiB;"
-          f" OMP_WAIT_POLICY={policy}")
+          f" {omp_note}")
     print("every implementation computes every point (omega: 'edge' boundaries along lat and "
           "lon), checked against the numpy loop; times: batches of back-to-back calls "
           f">= {BATCH_SECONDS * 1e3:.0f} ms")

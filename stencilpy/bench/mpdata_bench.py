@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .timing import median, round_robin
+from .timing import median, round_robin, set_omp_wait_policy
 
 OPTIONS = {"basic": dict(n_iters=2), "nonoscillatory": dict(n_iters=2, nonoscillatory=True)}
 TOLERANCE = 1e-12
@@ -393,7 +393,7 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    set_omp_wait_policy()
     say = lambda text="": print(text, flush=True)          # noqa: E731
     if args.compile:
         say("cold compile of every kernel a configuration uses (fresh process, empty cache; "

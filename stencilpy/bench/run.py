@@ -7,7 +7,6 @@ interleaved and report medians, ratios to C, speed-ups over numpy and effective 
 import argparse
 import gc
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 from . import bandwidth, kernels_c, kernels_numba, kernels_pystencils, kernels_stencilpy, report
 from .cases import CASES, KERNELS, bytes_moved, compare
 from .impl import Unavailable, load_numpy
-from .timing import calibrate, median, round_robin
+from .timing import calibrate, median, round_robin, set_omp_wait_policy
 
 LOADERS = {"C": kernels_c.load, "C-streaming": kernels_c.load_streaming,
            "numba": kernels_numba.load,
@@ -30,24 +29,6 @@ PEERS = ("C", "numba", "pystencils", "pystencils-autovec")   # "vs best peer": t
 DEFAULT_OUT = Path("stencilpy-output") / "bench"   # in the current directory, as the demo
 SEED = 20261127
 MAX_INNER = 10000                 # calls per timed batch at most
-
-
-def set_omp_wait_policy():
-    """Make idle OpenMP threads sleep instead of spin unless the user chose otherwise.
-
-    libgomp (used by the C kernels and numba's omp layer) spin-waits at barriers by default;
-    with another process on the second core, a 2-thread call then waits a scheduler
-    time slice for its partner (measured here: 23 ms instead of 2 ms for a 1024^2 Laplacian).
-    stencilpy's worker pool blocks, so "passive" also compares like with like. Must happen
-    before libgomp is loaded; returns a note describing what was done.
-    """
-    if "OMP_WAIT_POLICY" in os.environ:
-        return f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']} (from the environment)"
-    with open("/proc/self/maps") as maps:
-        if any("libgomp" in line for line in maps):
-            return "OMP_WAIT_POLICY unset and libgomp already loaded: OpenMP threads spin-wait"
-    os.environ["OMP_WAIT_POLICY"] = "passive"
-    return "OMP_WAIT_POLICY=passive (set by the driver; export it to override)"
 
 
 def _csv(text):

@@ -72,10 +72,8 @@ def _pointer_types(ctx: KernelContext) -> list:
 
 def _attributes(ctx: KernelContext) -> tuple[str, ...]:
     exprs = [st.value for st in ctx.spec.stencil.body] + list(ctx.spec.stencil.returns)
-    if ctx.spec.vector_bits or ctx.spec.sparse_divide_bits:   # tuned / host widths
-        return ctx.target.function_attributes(exprs, vector_bits=ctx.spec.vector_bits,
-                                              sparse_divide_bits=ctx.spec.sparse_divide_bits)
-    return ctx.target.function_attributes(exprs)
+    return ctx.target.function_attributes(exprs, vector_bits=ctx.spec.vector_bits,   # tuned
+                                          sparse_divide_bits=ctx.spec.sparse_divide_bits)
 
 
 def _emit_entry(ctx: KernelContext, module: ir.Module, body: ir.Function, ptr_types: list) -> None:

@@ -38,11 +38,10 @@ from stencilpy.codegen.types import I64, concrete, store
 #: a temporary's row buffer is in L1, where the peel's masked loop cost more than the
 #: split stores it saves - hdiff 11% faster without it - and a quarter of the compile time)
 ALIGN_STORES = True
-#: that peel as one masked vector iteration (True) or scalar (False).  Unlike the streamed
-#: segment's peel (``stream.MASKED_PEEL``), the line the masked store reaches into is
-#: written next with ordinary stores: float64 1024^2 Laplacian, 1 thread, AMD EPYC Zen 4,
-#: masked 0.497 ms, scalar 0.552 ms; 2 threads, float32 and 64^3 the same
-MASKED_PEEL = True
+#: That peel is one masked vector iteration.  Unlike the streamed segment's peel (scalar,
+#: ``codegen/stream.py``), the line the masked store reaches into is written next with
+#: ordinary stores: float64 1024^2 Laplacian, 1 thread, AMD EPYC Zen 4, masked 0.497 ms,
+#: scalar 0.552 ms; 2 threads, float32 and 64^3 the same
 #: 2-D stages without temporaries or padding modes whose outputs are streamed: several rows
 #: per step, their points computed in one loop (the rows they share are loaded once) and
 #: streamed out together (``InnerAxis.row_group``; 1: one row per step).  One core keeps more
@@ -176,7 +175,7 @@ class InnerAxis:
             for rows in group:
                 store_point(fr, stage, rows, j, stage_values(fr, stage, FastLoads(fr, rows, j)))
         mid = aligned_start(b, [p for rows in group for p in rows.out], lo, hi, size)
-        with for_range(b, lo, mid, "jpeel", masked=MASKED_PEEL, scalar=not MASKED_PEEL) as j:
+        with for_range(b, lo, mid, "jpeel", masked=True) as j:
             every(j)
         with for_range(b, mid, hi, "j", interleave=self.ctx.spec.interleave) as j:
             every(j)
@@ -221,8 +220,7 @@ class InnerAxis:
             return
         if ALIGN_STORES and self._aligned_outputs(stage):
             mid = aligned_start(b, rows.out, lo, hi, concrete(outs[0].dtype).itemsize)
-            with for_range(b, lo, mid, "jpeel", masked=MASKED_PEEL,
-                           scalar=not MASKED_PEEL) as j:
+            with for_range(b, lo, mid, "jpeel", masked=True) as j:
                 store_point(fr, stage, rows, j,
                             stage_values(fr, stage, FastLoads(fr, rows, j), inv))
             lo = mid

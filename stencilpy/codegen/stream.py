@@ -27,14 +27,6 @@ CHUNK_BYTES = 256
 #: 5-10% faster than none on 1 thread)
 PREFETCH_BYTES = 4096
 LINE = 64
-#: the peel up to the first aligned output address runs scalar, never as one masked vector
-#: iteration: a masked store covers a whole vector, so it reaches into the next output line,
-#: the first one the chunks stream, and the streaming stores then wait for that line (held in
-#: the cache by the masked store) to leave it.  AMD EPYC Zen 4, same process, interleaved:
-#: lap3d float64 128^3 (1 KiB rows, a peel per row) masked 1.78 / 0.97 ms on 1 / 2 threads,
-#: scalar 1.32 / 0.73 ms; 640^3 223 / 121 ms -> 215 / 115 ms; 2-D 16384^2 167 -> 164 ms.  The
-#: same loop in C: 1.26 ms with a scalar peel, 2.07 ms with a masked one
-MASKED_PEEL = False
 
 
 def chunk_points(size: int) -> int:
@@ -94,7 +86,14 @@ def streamed_segment(b: ir.IRBuilder, lo, hi, rows: list, bufs: list, size: int,
     width = LINE // size
     p = aligned_start(b, rows, lo, hi, size)
     q = b.add(p, b.and_(b.sub(hi, p), const(-width)))
-    with for_range(b, lo, p, "jpeel", masked=MASKED_PEEL, scalar=not MASKED_PEEL) as j:
+    # the peel runs scalar, never as one masked vector iteration: a masked store covers a
+    # whole vector, so it reaches into the first line the chunks stream, and the streaming
+    # stores then wait for that line (held in the cache by the masked store) to leave it.
+    # AMD EPYC Zen 4, same process, interleaved: lap3d float64 128^3 (1 KiB rows, a peel per
+    # row) masked 1.78 / 0.97 ms on 1 / 2 threads, scalar 1.32 / 0.73 ms; 640^3 223 / 121 ms
+    # -> 215 / 115 ms; 2-D 16384^2 167 -> 164 ms.  The same loop in C: 1.26 ms with a scalar
+    # peel, 2.07 ms with a masked one
+    with for_range(b, lo, p, "jpeel", scalar=True) as j:
         for k, v in enumerate(compute(j)):
             store(k, v, b.gep(rows[k], [j]))
     chunk = chunk_points(size)

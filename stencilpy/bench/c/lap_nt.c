@@ -42,11 +42,11 @@ typedef float vf32 __attribute__((vector_size(VB), aligned(4)));
     {                                                                                   \
         const long w = VB / (long)sizeof(T), hi = n1 - 1;                              \
         const int paired = (n1 * (long)sizeof(T)) % VB == 0;                           \
-        const long rows = n0 - 2, steps = paired ? rows / 2 : rows;                    \
+        const long rows = n0 - 2, steps = paired ? (rows + 1) / 2 : rows;              \
         _Pragma("omp parallel num_threads(nt)")                                         \
         {                                                                               \
         _Pragma("omp for schedule(static) nowait")                                      \
-        for (long s = 0; s < steps + (paired ? rows % 2 : 0); s++) {                   \
+        for (long s = 0; s < steps; s++) {                                              \
             const long i = paired ? 1 + 2 * s : 1 + s;                                 \
             const int two = paired && i + 1 < n0 - 1;                                  \
             const T *restrict um = u + (i - 1) * n1, *restrict u0 = u + i * n1;        \

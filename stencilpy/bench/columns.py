@@ -15,6 +15,9 @@ preallocated output:
   contracts ``b - a * cp`` into fused multiply-adds (GNU C's default), which stencilpy must
   not do (its results round as NumPy's do), so ``C no FMA`` is the same source built with
   ``-ffp-contract=off`` as well: the same arithmetic as stencilpy;
+* ``C no divide`` (tridiagonal) -- ``C OpenMP``'s loops with multiplications for its two
+  divisions per point: the same loads and stores in the same order without the divider, the
+  time the sweep's memory traffic alone takes (it computes no solution and is not checked);
 * ``copy bound`` -- the time ``c/copy.c`` (same threads) takes to move the bytes the kernel
   must move: one copy reads an array and writes one, so tridiagonal (4 arrays read, 1
   written) is 2.5 copies, omega (2 read, 1 written) 1.5 copies.
@@ -42,6 +45,8 @@ import stencilpy as sp
 from . import stencils
 from .timing import calibrate, median, round_robin, set_omp_wait_policy
 
+#: the divide-free C loops' row (tridiagonal)
+NO_DIVIDE = "C no divide"
 #: shortest timed batch of back-to-back calls (seconds; one call where a call takes longer)
 BATCH_SECONDS = 0.02
 #: pause before each batch (seconds): OpenMP's and numba's threads spin for a few ms after
@@ -188,6 +193,9 @@ def run_case(name, shape, threads, repeats, lib, nb):
         nb_run = (lambda out: nb[1][0](a, b, c, d, out)) if nb else None
         c_run = (lambda out, t, lib=lib: lib.thomas_f64(_ptr(a), _ptr(b), _ptr(c), _ptr(d),
                                                         _ptr(out), nz, ny, nx, t)) if lib else None
+        # C's loops with multiplications for its divisions: the sweep's memory traffic alone
+        bound_run = (lambda out, t: lib.thomas_nodiv_f64(_ptr(a), _ptr(b), _ptr(c), _ptr(d),
+                                                         _ptr(out), nz, ny, nx, t)) if lib else None
     else:
         u, v = rng.standard_normal(shape), rng.standard_normal(shape)
         p = np.linspace(1e4, 1e5, nz)
@@ -201,6 +209,7 @@ def run_case(name, shape, threads, repeats, lib, nb):
         nb_run = (lambda out: nb[1][1](u, v, p, out, dx, dy)) if nb else None
         c_run = (lambda out, t, lib=lib: lib.omega_f64(_ptr(u), _ptr(v), _ptr(p), _ptr(out),
                                                        nz, ny, nx, dx, dy, t)) if lib else None
+        bound_run = None
     out = np.zeros(shape)
     src = a if name == "tridiagonal" else u            # the copy bound: input -> output
     dst = out
@@ -217,8 +226,10 @@ def run_case(name, shape, threads, repeats, lib, nb):
             runs[("C no FMA", t)] = lambda t=t: c_run(out, t, lib.nofma)
             runs[("copy bound", t)] = lambda t=t: lib.copy_f64(_ptr(src), _ptr(dst),
                                                                src.size, t)
+        if bound_run:
+            runs[(NO_DIVIDE, t)] = lambda t=t: bound_run(out, t)
     for key, run in runs.items():
-        if key[0] == "copy bound":
+        if key[0] in ("copy bound", NO_DIVIDE):            # bounds: they compute no solution
             run()
             continue
         out[...] = 0.0
@@ -244,7 +255,8 @@ def print_table(shape, rows) -> None:
     print(f"\nshape {nz}x{ny}x{nx} float64 ({nz * ny * nx * 8 / 2**20:.0f} MiB per array), "
           f"medians")
     print(f"{'case':<12s} {'implementation':<16s} {'thr':>3s} {'ms':>9s} {'x numpy':>8s} "
-          f"{'C/this':>7s} {'noFMA/this':>10s} {'numba/this':>10s} {'bound/this':>10s}")
+          f"{'C/this':>7s} {'noFMA/this':>10s} {'numba/this':>10s} {'nodiv/this':>10s} "
+          f"{'bound/this':>10s}")
     by = {(c, i, t): m for c, i, t, m in rows}
     for case, impl, t, m in rows:
         base = by[(case, "numpy loop", 1)]
@@ -252,7 +264,7 @@ def print_table(shape, rows) -> None:
             else "-"                                                        # noqa: E731
         print(f"{case:<12s} {impl:<16s} {t:>3d} {m * 1e3:9.2f} {base / m:8.1f} "
               f"{ratio('C OpenMP'):>7s} {ratio('C no FMA'):>10s} {ratio('numba parallel'):>10s} "
-              f"{ratio('copy bound'):>10s}")
+              f"{ratio(NO_DIVIDE):>10s} {ratio('copy bound'):>10s}")
 
 
 def main(argv=None) -> None:

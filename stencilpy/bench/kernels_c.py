@@ -34,6 +34,7 @@ SIGNATURES = {
     "copy_nt_f64": [_P, _P, _L, _I],
     "memcpy_f64": [_P, _P, _L, _I],
     "thomas_f64": [_P, _P, _P, _P, _P, _L, _L, _L, _I],
+    "thomas_nodiv_f64": [_P, _P, _P, _P, _P, _L, _L, _L, _I],
     "omega_f64": [_P, _P, _P, _P, _L, _L, _L, _D, _D, _I],
 }
 

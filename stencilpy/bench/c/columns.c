@@ -3,42 +3,50 @@
  * Arrays are C-contiguous (lev, lat, lon). */
 #include <stdlib.h>
 
-void thomas_f64(const double *restrict a, const double *restrict b, const double *restrict c,
-                const double *restrict d, double *restrict x, long nz, long ny, long nx, int nt)
-{
-    const long s = ny * nx;
-#pragma omp parallel num_threads(nt)
-    {
-        double *cp = malloc(sizeof(double) * nz * nx), *dp = malloc(sizeof(double) * nz * nx);
-#pragma omp for schedule(static)
-        for (long j = 0; j < ny; j++) {
-            const long o = j * nx;
-            for (long i = 0; i < nx; i++) {
-                cp[i] = c[o + i] / b[o + i];
-                dp[i] = d[o + i] / b[o + i];
-            }
-            for (long k = 1; k < nz; k++) {
-                const long p = k * s + o;
-                double *restrict cpk = cp + k * nx, *restrict dpk = dp + k * nx;
-                const double *restrict cpm = cp + (k - 1) * nx, *restrict dpm = dp + (k - 1) * nx;
-                for (long i = 0; i < nx; i++) {
-                    double m = b[p + i] - a[p + i] * cpm[i];
-                    cpk[i] = c[p + i] / m;
-                    dpk[i] = (d[p + i] - a[p + i] * dpm[i]) / m;
-                }
-            }
-            for (long i = 0; i < nx; i++)
-                x[(nz - 1) * s + o + i] = dp[(nz - 1) * nx + i];
-            for (long k = nz - 2; k >= 0; k--) {
-                const long p = k * s + o;
-                for (long i = 0; i < nx; i++)
-                    x[p + i] = dp[k * nx + i] - cp[k * nx + i] * x[p + s + i];
-            }
-        }
-        free(cp);
-        free(dp);
-    }
+/* The Thomas solve of a x[k-1] + b x[k] + c x[k+1] = d per column; OP is the division.
+ * thomas_nodiv_f64 is the same loops with OP a multiplication: the same loads and stores in the
+ * same order without the divider, the bound of the sweep's memory traffic (its result is not a
+ * solve; columns.py times it, it checks nothing) */
+#define DEFINE_THOMAS(NAME, OP)                                                                 \
+void NAME(const double *restrict a, const double *restrict b, const double *restrict c,         \
+          const double *restrict d, double *restrict x, long nz, long ny, long nx, int nt)      \
+{                                                                                               \
+    const long s = ny * nx;                                                                     \
+_Pragma("omp parallel num_threads(nt)")                                                         \
+    {                                                                                           \
+        double *cp = malloc(sizeof(double) * nz * nx), *dp = malloc(sizeof(double) * nz * nx);  \
+_Pragma("omp for schedule(static)")                                                             \
+        for (long j = 0; j < ny; j++) {                                                         \
+            const long o = j * nx;                                                              \
+            for (long i = 0; i < nx; i++) {                                                     \
+                cp[i] = c[o + i] OP b[o + i];                                                   \
+                dp[i] = d[o + i] OP b[o + i];                                                   \
+            }                                                                                   \
+            for (long k = 1; k < nz; k++) {                                                     \
+                const long p = k * s + o;                                                       \
+                double *restrict cpk = cp + k * nx, *restrict dpk = dp + k * nx;                \
+                const double *restrict cpm = cp + (k - 1) * nx, *restrict dpm = dp + (k - 1) * nx; \
+                for (long i = 0; i < nx; i++) {                                                 \
+                    double m = b[p + i] - a[p + i] * cpm[i];                                    \
+                    cpk[i] = c[p + i] OP m;                                                     \
+                    dpk[i] = (d[p + i] - a[p + i] * dpm[i]) OP m;                               \
+                }                                                                               \
+            }                                                                                   \
+            for (long i = 0; i < nx; i++)                                                       \
+                x[(nz - 1) * s + o + i] = dp[(nz - 1) * nx + i];                                \
+            for (long k = nz - 2; k >= 0; k--) {                                                \
+                const long p = k * s + o;                                                       \
+                for (long i = 0; i < nx; i++)                                                   \
+                    x[p + i] = dp[k * nx + i] - cp[k * nx + i] * x[p + s + i];                  \
+            }                                                                                   \
+        }                                                                                       \
+        free(cp);                                                                               \
+        free(dp);                                                                               \
+    }                                                                                           \
 }
+
+DEFINE_THOMAS(thomas_f64, /)
+DEFINE_THOMAS(thomas_nodiv_f64, *)
 
 /* omega on every lat/lon point, "edge" boundaries (a neighbour outside is the nearest point
  * inside: u[lon -/+ 1] and v[lat -/+ 1] clamped), as stencilpy computes it with

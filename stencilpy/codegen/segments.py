@@ -31,6 +31,7 @@ from stencilpy.codegen.context import KernelContext
 from stencilpy.codegen.expr import ExprLowerer
 from stencilpy.codegen.hoist import invariant_roots, row_invariants
 from stencilpy.codegen.loops import const, for_range, smax, smin
+from stencilpy.codegen import stream
 from stencilpy.codegen.stream import aligned_start, streamed_segment
 from stencilpy.codegen.types import I64, concrete, store
 
@@ -44,13 +45,19 @@ ALIGN_STORES = True
 #: scalar 0.552 ms; 2 threads, float32 and 64^3 the same
 #: 2-D stages without temporaries or padding modes whose outputs are streamed: several rows
 #: per step, their points computed in one loop (the rows they share are loaded once) and
-#: streamed out together (``InnerAxis.row_group``; 1: one row per step).  One core keeps more
-#: memory traffic in flight that way.  AMD EPYC Zen 4, Laplacians, 1 thread, one / two / four
-#: rows per step in the same run (interleaved, under load ~1.2): float64 8192^2 51.4 / 44.9 /
-#: 46.9 ms, 2048^2 3.49 / 2.86 / 3.12 ms, float32 4096^2 6.43 / 5.70 / 6.23 ms, but float32
-#: 2048^2 (its input fits the L3) 1.23 / 1.41 / 1.57 ms.  In C with streaming stores (8192^2
-#: float64): one row 49 ms, two 42, four 41; a streaming copy of the same bytes 26 ms
-ROWS_PER_STEP_STREAMED = 2
+#: streamed out together (``InnerAxis.row_group``; 1: one row per step), the rows each step
+#: reads first prefetched ``stream.GROUP_PREFETCH_BYTES`` ahead.  One core keeps more memory
+#: traffic in flight that way.  AMD EPYC Zen 4 with AVX-512, Laplacians, one process,
+#: interleaved medians, 1 thread, two rows with 4 KiB prefetch / four rows with 16 KiB:
+#: float64 16384^2 164-168 / 149-152 ms, 8192^2 40.6 / 37.8, 4096^2 9.66-9.78 / 10.1-10.2,
+#: 2048^2 2.50-2.66 / 2.13-2.35; float32 16384^2 83.6 / 75.3, 8192^2 20.9 / 20.2, 4096^2
+#: 4.99 / 4.58, 2048^2 (in the L3) 1.17 / 1.23.  Four rows alone or 16 KiB alone gained half
+#: of it or none (float64 16384^2: 156 and 156-157 ms; 8192^2: 40.5 and 40.4).  2 threads:
+#: the same or up to 5% faster (bandwidth-bound).  Earlier, one / two / four rows with 4 KiB
+#: (interleaved, under load ~1.2): float64 8192^2 51.4 / 44.9 / 46.9 ms, 2048^2 3.49 /
+#: 2.86 / 3.12 ms; in C with streaming stores (8192^2 float64): one row 49 ms, two 42, four
+#: 41; a streaming copy of the same bytes 26 ms
+ROWS_PER_STEP_STREAMED = 4
 #: the same with ordinary stores: one row per step.  Grouping depends on where the output
 #: lies relative to the input (4 KiB aliasing of the loads with the stores of the other rows):
 #: float64 1024^2, 1 thread, output 16 / 80 / 528 / 2064 bytes past the input modulo 4 KiB:
@@ -164,7 +171,7 @@ class InnerAxis:
                                     for v in stage_values(fr, stage, FastLoads(fr, rows, j))],
                          lambda k, v, p: store(b, v, p, outs[k % n].dtype),
                          [lead for rows in group for lead in self._lead_rows(rows)],
-                         self.ctx.spec.interleave)
+                         self.ctx.spec.interleave, stream.GROUP_PREFETCH_BYTES)
 
     def _group_points(self, fr: Frame, stage, lo, hi, group: list, size) -> None:
         """[lo, hi) of equally aligned rows with ordinary stores: a masked peel up to the

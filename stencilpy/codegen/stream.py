@@ -24,8 +24,13 @@ from stencilpy.codegen.types import I64
 #: 32 lines 20-30% slower: the reads and the streaming writes interleave finely)
 CHUNK_BYTES = 256
 #: software prefetch distance of the input rows read first (0: off; 1-8 KiB measured
-#: 5-10% faster than none on 1 thread)
+#: 5-10% faster than none on 1 thread).  One row per segment: 3-D rows are short, and further
+#: ahead reaches rows the segment does not read next (AMD EPYC Zen 4, lap3d 640^3 float64,
+#: 1 thread, interleaved: 4 KiB 216 ms, 8 KiB 238, 16 KiB 240)
 PREFETCH_BYTES = 4096
+#: the same for the rows of a step streamed together (``segments.ROWS_PER_STEP_STREAMED``):
+#: their long 2-D rows want it further ahead (see there)
+GROUP_PREFETCH_BYTES = 16384
 LINE = 64
 
 
@@ -76,13 +81,15 @@ def _prefetch(b: ir.IRBuilder, ptr) -> None:
 
 
 def streamed_segment(b: ir.IRBuilder, lo, hi, rows: list, bufs: list, size: int,
-                     compute, store, lead=(), interleave: int = 0) -> None:
+                     compute, store, lead=(), interleave: int = 0,
+                     prefetch: int | None = None) -> None:
     """Points [lo, hi) of one row: ``compute(j)`` -> values, ``store(k, value, ptr)``.
 
     ``rows[k]`` points at output k's element 0 of the row (unit stride); ``size`` is the
     itemsize shared by every output; ``lead``: (row pointer, itemsize) of the input rows
-    read for the first time (prefetched PREFETCH_BYTES ahead of each chunk); ``interleave``:
-    the compute loop's interleave count (0: LLVM's)."""
+    read for the first time, prefetched ``prefetch`` bytes (default PREFETCH_BYTES) ahead of
+    each chunk; ``interleave``: the compute loop's interleave count (0: LLVM's)."""
+    distance = PREFETCH_BYTES if prefetch is None else prefetch
     width = LINE // size
     p = aligned_start(b, rows, lo, hi, size)
     q = b.add(p, b.and_(b.sub(hi, p), const(-width)))
@@ -99,9 +106,9 @@ def streamed_segment(b: ir.IRBuilder, lo, hi, rows: list, bufs: list, size: int,
     chunk = chunk_points(size)
     with for_range(b, p, q, "jchunk", step=const(chunk)) as c0:
         c1 = smin(b, b.add(c0, const(chunk)), q)
-        if PREFETCH_BYTES:
+        if distance:
             for row, isize in lead:
-                ahead = b.add(c0, const(PREFETCH_BYTES // isize))
+                ahead = b.add(c0, const(distance // isize))
                 for line in range(0, chunk * isize, LINE):
                     _prefetch(b, b.gep(row, [b.add(ahead, const(line // isize))]))
         with for_range(b, c0, c1, "j", interleave=interleave) as j:

@@ -74,8 +74,10 @@ def inspect(k, stage: str, *args, **kwargs) -> str:
     stencil d(u[]) dims=(dim_0)
         return (u[1] - u[0])
     """
-    if stage not in STAGES:
-        raise StencilCallError(f"unknown stage {stage!r}; use one of {STAGES}")
+    if not isinstance(stage, str) or stage not in STAGES:
+        shown = repr(stage) if isinstance(stage, str) else f"of type {type(stage).__name__}"
+        raise StencilCallError(f"unknown stage {shown}; use one of {STAGES}: "
+                               f"sp.inspect(k, stage, *args)")
     definition = k.compiler.definition
     if stage in DEFINITION_STAGES:
         return stage_text(stage, definition)

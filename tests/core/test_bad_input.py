@@ -400,6 +400,13 @@ def test_unknown_inspect_stage():
                r"'llvm-opt', 'asm', 'ptx'\)", sp.inspect, LAP, "machine")
 
 
+def test_inspect_stage_left_out():
+    """An array where the stage goes (``sp.inspect(k, u)``): the stage error, not NumPy's
+    ambiguous-truth-value error of comparing an array with the stage names."""
+    call_error(r"unknown stage of type ndarray; use one of .*sp.inspect\(k, stage, \*args\)",
+               sp.inspect, LAP, np.zeros((4, 4)))
+
+
 # -- out= ------------------------------------------------------------------------------------
 
 def test_read_only_out():

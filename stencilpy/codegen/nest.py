@@ -46,7 +46,7 @@ def emit_body(ctx: KernelContext, fn: ir.Function) -> None:
     if ctx.stream:
         size = concrete(spec.outputs[0].dtype).itemsize
         types = [memory_type(o.dtype) for o in spec.outputs]
-        stream_bufs = stream_buffers(b, types * max(segments.ROWS_PER_STEP_STREAMED, 1), size)   # row_group's
+        stream_bufs = stream_buffers(b, types * segments.rows_per_step(ctx), size)  # row_group's
     block = fn.args[-1]
     args = load_args(b, ctx, block)
     geometry = {stage.target: stage_geometry(b, ctx, args, stage) for stage in spec.plan.stages}
@@ -119,7 +119,7 @@ class _Nest:
         b = fr.b
         lo0, hi0 = rows
         stages = self.ctx.spec.plan.stages
-        if self.ctx.ndim == 2 and len(stages) == 1 and self.inner.grouped(stages[0]):
+        if len(stages) == 1 and self.inner.grouped(stages[0]):
             self._groups(fr, stages[0], geometry[None], (lo0, hi0), lo0)
             return
         ahead = max([sum(s.region[0]) for s in self.ctx.spec.plan.stages if s.target] + [0])
@@ -156,11 +156,10 @@ class _Nest:
             self._outer(fr, stage, geom, d + 1, idx + [i], ok, anchor)
 
     def _groups(self, fr: Frame, stage, geom, rows, anchor) -> None:
-        """for r in rows step K (``segments.rows_per_step``): rows r .. r + K - 1 of axis 0 together,
-        at every index of the axes between (``InnerAxis.row_group``); the last rows one by
-        one.  The stage is ``grouped`` (no padding modes: every row is in bounds).  Used for
-        2-D kernels: 3-D Laplacians paired along axis 0 or axis 1 measured from 18% slower
-        (128^3, axis 1) to 4% faster (400^3, axis 0), within the noise or worse."""
+        """for r in rows step K (``segments.rows_per_step``): rows r .. r + K - 1 of axis 0
+        together, at every index of the axes between (``InnerAxis.row_group``); the last rows one by
+        one.  The stage is ``grouped`` (no padding modes: every row is in bounds): 2-D rows,
+        and 3-D planes when streamed (within each block of axis-1 rows)."""
         b, k = fr.b, segments.rows_per_step(self.ctx)
         lo, hi = rows
         whole = b.sub(hi, b.srem(b.sub(hi, lo), const(k)))      # lo + a multiple of K

@@ -43,32 +43,37 @@ ALIGN_STORES = True
 #: ``codegen/stream.py``), the line the masked store reaches into is written next with
 #: ordinary stores: float64 1024^2 Laplacian, 1 thread, AMD EPYC Zen 4, masked 0.497 ms,
 #: scalar 0.552 ms; 2 threads, float32 and 64^3 the same
-#: 2-D stages without temporaries or padding modes whose outputs are streamed: several rows
-#: per step, their points computed in one loop (the rows they share are loaded once) and
-#: streamed out together (``InnerAxis.row_group``; 1: one row per step), the rows each step
-#: reads first prefetched ``stream.GROUP_PREFETCH_BYTES`` ahead.  One core keeps more memory
-#: traffic in flight that way.  AMD EPYC Zen 4 with AVX-512, Laplacians, one process,
-#: interleaved medians, 1 thread, two rows with 4 KiB prefetch / four rows with 16 KiB:
-#: float64 16384^2 164-168 / 149-152 ms, 8192^2 40.6 / 37.8, 4096^2 9.66-9.78 / 10.1-10.2,
-#: 2048^2 2.50-2.66 / 2.13-2.35; float32 16384^2 83.6 / 75.3, 8192^2 20.9 / 20.2, 4096^2
-#: 4.99 / 4.58, 2048^2 (in the L3) 1.17 / 1.23.  Four rows alone or 16 KiB alone gained half
-#: of it or none (float64 16384^2: 156 and 156-157 ms; 8192^2: 40.5 and 40.4).  2 threads:
-#: the same or up to 5% faster (bandwidth-bound).  Earlier, one / two / four rows with 4 KiB
-#: (interleaved, under load ~1.2): float64 8192^2 51.4 / 44.9 / 46.9 ms, 2048^2 3.49 /
-#: 2.86 / 3.12 ms; in C with streaming stores (8192^2 float64): one row 49 ms, two 42, four
-#: 41; a streaming copy of the same bytes 26 ms
-ROWS_PER_STEP_STREAMED = 4
-#: the same with ordinary stores: one row per step.  Grouping depends on where the output
-#: lies relative to the input (4 KiB aliasing of the loads with the stores of the other rows):
-#: float64 1024^2, 1 thread, output 16 / 80 / 528 / 2064 bytes past the input modulo 4 KiB:
-#: one row 530 / 516 / 525 / 508 us, two 558 / 533 / 489 / 471 us, four 792 / 806 / 481 /
-#: 370 us (the benchmark's arrays lie at the first offset)
+
+#: Stages without temporaries or padding modes whose outputs are streamed: several rows of
+#: axis 0 per step (2-D: rows, 3-D: planes, at each row of axis 1), their points computed in
+#: one loop (the rows they share are loaded once) and streamed out together
+#: (``InnerAxis.row_group``; 1: one row per step), the rows each step reads first prefetched
+#: ``stream.GROUP_PREFETCH_BYTES`` ahead.  One core keeps more memory traffic in flight that
+#: way.  AMD EPYC Zen 4 with AVX-512, Laplacians, one process, interleaved medians, 1 thread:
+#: 2-D, two rows with 4 KiB prefetch / four rows with 16 KiB: float64 16384^2 164-168 /
+#: 149-152 ms, 8192^2 40.6 / 37.8, 4096^2 9.66-9.78 / 10.1-10.2, 2048^2 2.50-2.66 /
+#: 2.13-2.35; float32 16384^2 83.6 / 75.3, 8192^2 20.9 / 20.2, 4096^2 4.99 / 4.58, 2048^2
+#: (in the L3) 1.17 / 1.23.  Four rows alone or 16 KiB alone gained half of it or none
+#: (float64 16384^2: 156 and 156-157 ms; 8192^2: 40.5 and 40.4).  3-D, one plane with 4 KiB
+#: / two planes with 16 KiB: 640^3 209-212 / 187-194 ms (four planes 216, three 200; 8 or
+#: 12 KiB within 2% of 16), 400^3 49.8 / 44.8, 256^3 12.9-13.5 / 11.5-12.3, 128^3 (its
+#: 16 MiB fit the L3) 1.44 / 1.32 in one run, 1.15-1.19 / 1.17-1.19 in two.  2 threads: the
+#: same or up to 10% faster (640^3: 112 / 101 ms).  (On an earlier VM, with 4 KiB and a
+#: masked peel, 3-D pairs measured 18% slower to 4% faster, and 3-D was left out.)
+ROWS_PER_STEP_STREAMED = {2: 4, 3: 2}
+#: the same with ordinary stores (2-D only): one row per step.  Grouping depends on where the
+#: output lies relative to the input (4 KiB aliasing of the loads with the stores of the
+#: other rows): float64 1024^2, 1 thread, output 16 / 80 / 528 / 2064 bytes past the input
+#: modulo 4 KiB: one row 530 / 516 / 525 / 508 us, two 558 / 533 / 489 / 471 us, four 792 /
+#: 806 / 481 / 370 us (the benchmark's arrays lie at the first offset)
 ROWS_PER_STEP = 1
 
 
 def rows_per_step(ctx: KernelContext) -> int:
-    """Rows per step of a ``grouped`` stage of the kernel."""
-    return ROWS_PER_STEP_STREAMED if ctx.stream else ROWS_PER_STEP
+    """Rows of axis 0 per step of a ``grouped`` stage of the kernel (1: not grouped)."""
+    if ctx.stream:
+        return ROWS_PER_STEP_STREAMED.get(ctx.ndim, 1)
+    return ROWS_PER_STEP if ctx.ndim == 2 else 1
 
 
 

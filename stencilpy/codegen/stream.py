@@ -24,12 +24,13 @@ from stencilpy.codegen.types import I64
 #: 32 lines 20-30% slower: the reads and the streaming writes interleave finely)
 CHUNK_BYTES = 256
 #: software prefetch distance of the input rows read first (0: off; 1-8 KiB measured
-#: 5-10% faster than none on 1 thread).  One row per segment: 3-D rows are short, and further
-#: ahead reaches rows the segment does not read next (AMD EPYC Zen 4, lap3d 640^3 float64,
-#: 1 thread, interleaved: 4 KiB 216 ms, 8 KiB 238, 16 KiB 240)
+#: 5-10% faster than none on 1 thread), for a segment of one row (the rows of stages not
+#: grouped: ``segments.ROWS_PER_STEP_STREAMED``).  Further ahead measured slower there (AMD
+#: EPYC Zen 4, lap3d 640^3 float64 one plane per step, 1 thread, interleaved: 4 KiB 216 ms,
+#: 8 KiB 238, 16 KiB 240)
 PREFETCH_BYTES = 4096
 #: the same for the rows of a step streamed together (``segments.ROWS_PER_STEP_STREAMED``):
-#: their long 2-D rows want it further ahead (see there)
+#: these want it further ahead (measured there)
 GROUP_PREFETCH_BYTES = 16384
 LINE = 64
 

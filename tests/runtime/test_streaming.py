@@ -120,10 +120,11 @@ def lap_b(u):                  # the Laplacian again: a second stencil, compiled
 @pytest.mark.parametrize("streaming", ["0*L2", "never"])
 def test_rows_computed_in_groups_give_the_same_bits(shape, dtype, threads, streaming, monkeypatch):
     """2-D kernels without temporaries or padding modes compute their rows in groups
-    (``codegen/segments.py``, ``row_group``: four per step when streamed), streamed or not: row counts that are and are
-    not multiples of the rows per step (the last rows one by one), row lengths that keep both rows' outputs equally aligned (64, 1000
-    float64) and that do not (33, 200: one row after the other), chunks that start at odd
-    rows (2 threads), the "fill" strips: the same bits as one row per step and as numpy."""
+    (``codegen/segments.py``, ``row_group``: four per step when streamed), streamed or not:
+    row counts that are and are not multiples of the rows per step (the last rows one by
+    one), row lengths that keep the rows' outputs equally aligned (64, 1000 float64) and
+    that do not (33, 200: one row after the other), chunks that start at odd rows (2
+    threads), the "fill" strips: the same bits as one row per step and as numpy."""
     from stencilpy.codegen import segments
     monkeypatch.setenv("STENCILPY_CACHE", "0")      # the switch is not part of a cache key
     with tuning.using(tuning.DEFAULT, stream_long=streaming, stream_short=streaming):
@@ -134,15 +135,48 @@ def _same_bits_in_groups(u, threads, monkeypatch, segments):
     ref = sp.stencil(lap, backend="numpy")(u)
     for per_step in ((1, 4), (4, 3)):       # the defaults (ordinary, streamed stores); others
         monkeypatch.setattr(segments, "ROWS_PER_STEP", per_step[0])
-        monkeypatch.setattr(segments, "ROWS_PER_STEP_STREAMED", per_step[1])
+        monkeypatch.setattr(segments, "ROWS_PER_STEP_STREAMED", {2: per_step[1]})
         grouped = sp.stencil(lap_c if per_step[0] == 4 else lap)(u, threads=threads)
         two_out = sp.stencil(two if per_step[0] == 4 else two_b)(u, u, threads=threads)
         np.testing.assert_array_equal(grouped, ref)
         for got, want in zip(two_out, sp.stencil(two, backend="numpy")(u, u)):
             np.testing.assert_array_equal(got, want)
     monkeypatch.setattr(segments, "ROWS_PER_STEP", 1)
-    monkeypatch.setattr(segments, "ROWS_PER_STEP_STREAMED", 1)
+    monkeypatch.setattr(segments, "ROWS_PER_STEP_STREAMED", {})
     np.testing.assert_array_equal(sp.stencil(lap_b)(u, threads=threads), ref)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 64), (4, 6, 64), (7, 9, 33), (6, 41, 130),
+                                   (9, 17, 1000)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_planes_computed_in_groups_give_the_same_bits(shape, dtype, threads, monkeypatch):
+    """Streamed 3-D kernels without temporaries or padding modes compute two planes per step
+    (``segments.ROWS_PER_STEP_STREAMED[3]``) at each row of a block of axis-1 rows (blocks of
+    8 rows here: a small L2): plane counts that are and are not multiples of the planes per
+    step, partial last blocks, rows whose outputs are and are not equally aligned, two
+    threads: the same bits as one plane per step and as numpy (and, with "fill", the border
+    the kernel leaves)."""
+    from stencilpy.codegen import segments
+    from stencilpy.runtime import launch
+    monkeypatch.setenv("STENCILPY_CACHE", "0")      # the switch is not part of a cache key
+    monkeypatch.setattr(launch, "l2_bytes", lambda: 1024)
+    u = random_field(shape, dtype)
+    ref = sp.stencil(lap3, backend="numpy")(u)
+    assert ref.shape == u.shape and np.isnan(ref[0, 0, 0])     # the "fill" border (NaN)
+    for per_step, fn in ((2, lap3), (3, lap3_b), (1, lap3_c)):
+        monkeypatch.setattr(segments, "ROWS_PER_STEP_STREAMED", {3: per_step})
+        k = sp.stencil(fn)
+        np.testing.assert_array_equal(k(u, threads=threads), ref)
+        assert next(iter(k._fast.prepared.values())).kernel.spec.streaming
+
+
+def lap3_b(u):                 # lap3 again, compiled on its own (another rows-per-step)
+    return u[1, 0, 0] + u[-1, 0, 0] + u[0, 1, 0] + u[0, -1, 0] + u[0, 0, 1] + u[0, 0, -1] - 6.0 * u
+
+
+def lap3_c(u):                 # and a third
+    return u[1, 0, 0] + u[-1, 0, 0] + u[0, 1, 0] + u[0, -1, 0] + u[0, 0, 1] + u[0, 0, -1] - 6.0 * u
 
 
 def lap_c(u):                  # and a third

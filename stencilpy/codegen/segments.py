@@ -31,7 +31,6 @@ from stencilpy.codegen.context import KernelContext
 from stencilpy.codegen.expr import ExprLowerer
 from stencilpy.codegen.hoist import invariant_roots, row_invariants
 from stencilpy.codegen.loops import const, for_range, smax, smin
-from stencilpy.codegen import stream
 from stencilpy.codegen.stream import aligned_start, streamed_segment
 from stencilpy.codegen.types import I64, concrete, store
 
@@ -48,7 +47,7 @@ ALIGN_STORES = True
 #: axis 0 per step (2-D: rows, 3-D: planes, at each row of axis 1), their points computed in
 #: one loop (the rows they share are loaded once) and streamed out together
 #: (``InnerAxis.row_group``; 1: one row per step), the rows each step reads first prefetched
-#: ``stream.GROUP_PREFETCH_BYTES`` ahead.  One core keeps more memory traffic in flight that
+#: a little over a row ahead (``stream.group_distance``).  One core keeps more memory traffic in flight that
 #: way.  AMD EPYC Zen 4 with AVX-512, Laplacians, one process, interleaved medians, 1 thread:
 #: 2-D, two rows with 4 KiB prefetch / four rows with 16 KiB: float64 16384^2 164-168 /
 #: 149-152 ms, 8192^2 40.6 / 37.8, 4096^2 9.66-9.78 / 10.1-10.2, 2048^2 2.50-2.66 /
@@ -176,7 +175,7 @@ class InnerAxis:
                                     for v in stage_values(fr, stage, FastLoads(fr, rows, j))],
                          lambda k, v, p: store(b, v, p, outs[k % n].dtype),
                          [lead for rows in group for lead in self._lead_rows(rows)],
-                         self.ctx.spec.interleave, stream.GROUP_PREFETCH_BYTES)
+                         self.ctx.spec.interleave, grouped=True)
 
     def _group_points(self, fr: Frame, stage, lo, hi, group: list, size) -> None:
         """[lo, hi) of equally aligned rows with ordinary stores: a masked peel up to the

@@ -30,8 +30,16 @@ CHUNK_BYTES = 256
 #: 8 KiB 238, 16 KiB 240)
 PREFETCH_BYTES = 4096
 #: the same for the rows of a step streamed together (``segments.ROWS_PER_STEP_STREAMED``):
-#: these want it further ahead (measured there)
+#: a little more than one row ahead (GROUP_PREFETCH_PAST_ROW bytes past the row's length),
+#: at most GROUP_PREFETCH_BYTES.  The rows a step reads first continue, in memory, into the
+#: rows the next step reads first; a distance up to one row measured slower, just past it
+#: the fastest (AMD EPYC Zen 4, lap3d float64, two planes per step, 1 thread, interleaved:
+#: 640^3 (5 KiB rows) 4 / 5 / 6 / 7 / 8 / 16 KiB ahead 221 / 211 / 181-192 / 190 / 187 /
+#: 187-195 ms; 400^3 (3.1 KiB rows) 3.1 / 4.1 / 6 / 8 / 16 KiB 50.8 / 46.2 / 43.7-48.4 /
+#: 44.9 / 44.4; 256^3 3 / 6 / 16 KiB 12.5 / 13.1 / 14.0; 2-D float64 16384^2 16 KiB 149 ms,
+#: 4 KiB 156)
 GROUP_PREFETCH_BYTES = 16384
+GROUP_PREFETCH_PAST_ROW = 1024
 LINE = 64
 
 
@@ -83,14 +91,16 @@ def _prefetch(b: ir.IRBuilder, ptr) -> None:
 
 def streamed_segment(b: ir.IRBuilder, lo, hi, rows: list, bufs: list, size: int,
                      compute, store, lead=(), interleave: int = 0,
-                     prefetch: int | None = None) -> None:
+                     grouped: bool = False) -> None:
     """Points [lo, hi) of one row: ``compute(j)`` -> values, ``store(k, value, ptr)``.
 
     ``rows[k]`` points at output k's element 0 of the row (unit stride); ``size`` is the
     itemsize shared by every output; ``lead``: (row pointer, itemsize) of the input rows
-    read for the first time, prefetched ``prefetch`` bytes (default PREFETCH_BYTES) ahead of
-    each chunk; ``interleave``: the compute loop's interleave count (0: LLVM's)."""
-    distance = PREFETCH_BYTES if prefetch is None else prefetch
+    read for the first time, prefetched PREFETCH_BYTES ahead of each chunk (``grouped``: the
+    rows of a step, ``group_distance`` ahead); ``interleave``: the compute loop's interleave
+    count (0: LLVM's)."""
+    ahead_of = {isize: (group_distance(b, lo, hi, isize) if grouped
+                        else const(PREFETCH_BYTES // isize)) for _, isize in lead}
     width = LINE // size
     p = aligned_start(b, rows, lo, hi, size)
     q = b.add(p, b.and_(b.sub(hi, p), const(-width)))
@@ -107,9 +117,9 @@ def streamed_segment(b: ir.IRBuilder, lo, hi, rows: list, bufs: list, size: int,
     chunk = chunk_points(size)
     with for_range(b, p, q, "jchunk", step=const(chunk)) as c0:
         c1 = smin(b, b.add(c0, const(chunk)), q)
-        if distance:
+        if PREFETCH_BYTES:
             for row, isize in lead:
-                ahead = b.add(c0, const(distance // isize))
+                ahead = b.add(c0, ahead_of[isize])
                 for line in range(0, chunk * isize, LINE):
                     _prefetch(b, b.gep(row, [b.add(ahead, const(line // isize))]))
         with for_range(b, c0, c1, "j", interleave=interleave) as j:
@@ -120,6 +130,13 @@ def streamed_segment(b: ir.IRBuilder, lo, hi, rows: list, bufs: list, size: int,
     with for_range(b, q, hi, "jrest", masked=True) as j:
         for k, v in enumerate(compute(j)):
             store(k, v, b.gep(rows[k], [j]))
+
+
+def group_distance(b: ir.IRBuilder, lo, hi, isize: int):
+    """Elements of ``isize`` bytes to prefetch ahead in the rows of a grouped step:
+    min(row + GROUP_PREFETCH_PAST_ROW, GROUP_PREFETCH_BYTES) bytes, the row being [lo, hi)."""
+    row = b.add(b.mul(b.sub(hi, lo), const(isize)), const(GROUP_PREFETCH_PAST_ROW))
+    return b.sdiv(smin(b, row, const(GROUP_PREFETCH_BYTES)), const(isize))
 
 
 def _copy_out(b: ir.IRBuilder, c0, c1, rows: list, bufs: list, width: int) -> None:

@@ -33,6 +33,7 @@ from stencilpy.codegen.hoist import invariant_roots, row_invariants
 from stencilpy.codegen.loops import const, for_range, smax, smin
 from stencilpy.codegen.stream import aligned_start, streamed_segment
 from stencilpy.codegen.types import I64, concrete, store
+from stencilpy.ir import nodes as N
 
 #: peel each row's fast part up to a 64-byte-aligned output store address (outputs only:
 #: a temporary's row buffer is in L1, where the peel's masked loop cost more than the
@@ -60,6 +61,12 @@ ALIGN_STORES = True
 #: same or up to 10% faster (640^3: 112 / 101 ms).  (On an earlier VM, with 4 KiB and a
 #: masked peel, 3-D pairs measured 18% slower to 4% faster, and 3-D was left out.)
 ROWS_PER_STEP_STREAMED = {2: 4, 3: 2}
+#: the 2-D rows per step when the stage reads further than one row along axis 0: its steps
+#: already read more rows, and four of them measured slower than two (8192^2 float64, 1 / 2
+#: threads, two / four rows: 4th-order Laplacian 49.0 / 51.3 ms and 27.9 / 30.8; 5x5
+#: weighted box filter 104 / 110 and 58.2 / 58.3; against the 9-point Laplacian, which
+#: reads one row either side, 43.7 / 42.7)
+WIDE_ROWS_PER_STEP_STREAMED = 2
 #: the same with ordinary stores (2-D only): one row per step.  Grouping depends on where the
 #: output lies relative to the input (4 KiB aliasing of the loads with the stores of the
 #: other rows): float64 1024^2, 1 thread, output 16 / 80 / 528 / 2064 bytes past the input
@@ -69,10 +76,27 @@ ROWS_PER_STEP = 1
 
 
 def rows_per_step(ctx: KernelContext) -> int:
-    """Rows of axis 0 per step of a ``grouped`` stage of the kernel (1: not grouped)."""
-    if ctx.stream:
-        return ROWS_PER_STEP_STREAMED.get(ctx.ndim, 1)
-    return ROWS_PER_STEP if ctx.ndim == 2 else 1
+    """Rows of axis 0 per step of a ``grouped`` stage of the kernel (1: not grouped; only a
+    kernel whose one stage stores the returns is grouped)."""
+    if not ctx.stream:
+        return ROWS_PER_STEP if ctx.ndim == 2 else 1
+    k = ROWS_PER_STEP_STREAMED.get(ctx.ndim, 1)
+    if ctx.ndim == 2 and _reach_0(ctx) > 1:
+        k = min(k, WIDE_ROWS_PER_STEP_STREAMED)
+    return k
+
+
+def _reach_0(ctx: KernelContext) -> int:
+    """The furthest axis-0 offset the returns read (fields and temporaries read inline)."""
+    seen, todo, reach = set(), list(ctx.spec.stencil.returns), 0
+    while todo:
+        for e in N.walk(todo.pop()):
+            if isinstance(e, N.FieldAccess):
+                reach = max(reach, abs(e.offset[0]) if e.offset else 0)
+                if e.name in ctx.inline and e.name not in seen:
+                    seen.add(e.name)
+                    todo.append(ctx.inline[e.name])
+    return reach
 
 
 

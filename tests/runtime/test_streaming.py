@@ -146,6 +146,22 @@ def _same_bits_in_groups(u, threads, monkeypatch, segments):
     np.testing.assert_array_equal(sp.stencil(lap_b)(u, threads=threads), ref)
 
 
+def lap4(u):                   # reaches two rows either side: two rows per step when streamed
+    return (-u[2, 0] + 16.0 * u[1, 0] + 16.0 * u[-1, 0] - u[-2, 0] - u[0, 2] + 16.0 * u[0, 1]
+            + 16.0 * u[0, -1] - u[0, -2] - 60.0 * u) / 12.0
+
+
+@pytest.mark.parametrize("shape", [(5, 64), (6, 33), (9, 64), (12, 200), (41, 1000)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_wide_stencil_rows_in_groups_give_the_same_bits(shape, threads):
+    """A 2-D stencil reading two rows either side streams its rows two per step
+    (``segments.WIDE_ROWS_PER_STEP_STREAMED``): the same bits as numpy."""
+    u = random_field(shape, np.float64)
+    k = sp.stencil(lap4)
+    np.testing.assert_array_equal(k(u, threads=threads), sp.stencil(lap4, backend="numpy")(u))
+    assert next(iter(k._fast.prepared.values())).kernel.spec.streaming
+
+
 @pytest.mark.parametrize("shape", [(3, 5, 64), (4, 6, 64), (7, 9, 33), (6, 41, 130),
                                    (9, 17, 1000)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
